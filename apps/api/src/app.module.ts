@@ -1,0 +1,38 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import type { ApiConfig } from '@keyvault/config';
+import { DatabaseModule } from '@keyvault/db';
+import { HealthModule, HttpMetricsInterceptor, loggerParams, MetricsModule } from '@keyvault/observability';
+import { ApiKeysModule } from './api-keys/api-keys.module';
+import { AuthModule } from './auth/auth.module';
+import { configProviders } from './config.providers';
+import { MeController } from './me/me.controller';
+import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
+import { TenantsModule } from './tenants/tenants.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: ApiConfig): DynamicModule {
+    return {
+      module: AppModule,
+      global: true,
+      imports: [
+        LoggerModule.forRoot(loggerParams(config.LOG_LEVEL, 'keyvault-api')),
+        DatabaseModule.forRoot({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'keyvault-api' }),
+        MetricsModule,
+        HealthModule,
+        AuthModule,
+        TenantsModule,
+        ApiKeysModule,
+      ],
+      controllers: [MeController],
+      providers: [
+        ...configProviders(config),
+        { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor },
+        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+      ],
+      exports: configProviders(config).map((p) => (p as { provide: unknown }).provide as symbol),
+    };
+  }
+}

@@ -1,0 +1,70 @@
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { ApiConfig } from '@keyvault/config';
+import { safeEqual } from '@keyvault/crypto';
+import type { ApiKeyScope } from '@keyvault/db';
+import { KeyvaultError, notFound } from '@keyvault/errors';
+import { API_CONFIG } from '../config.providers';
+import { PUBLIC_ROUTE } from '@keyvault/observability';
+import { ADMIN_ONLY, REQUIRED_SCOPE } from './auth.decorators';
+import { ApiKeyVerifier } from './api-key-verifier.service';
+import type { AuthenticatedRequest } from './principal';
+
+/** Authenticates every api request: the admin token or a tenant API key, then role and scope. */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly apiKeys: ApiKeyVerifier,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
+    @InjectDataSource() private readonly db: DataSource,
+  ) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const targets = [ctx.getHandler(), ctx.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
+    const req = ctx.switchToHttp().getRequest<AuthenticatedRequest & { query?: Record<string, unknown> }>();
+
+    const token = bearerToken(req.headers.authorization);
+    if (!token) {
+      throw new KeyvaultError('invalid_api_key', 'No API key provided: send `Authorization: Bearer <key>`.');
+    }
+    const tenantHeader = header(req.headers['keyvault-tenant']);
+
+    if (safeEqual(token, this.config.KEYVAULT_ADMIN_TOKEN)) {
+      if (tenantHeader) await this.assertTenantExists(tenantHeader);
+      req.principal = { kind: 'admin', tenantId: tenantHeader ?? null };
+      return true;
+    }
+
+    const key = await this.apiKeys.verify(token);
+    if (!key) throw new KeyvaultError('invalid_api_key', 'Invalid API key provided.');
+    if (this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, targets)) {
+      throw new KeyvaultError('admin_only', 'This route needs the platform admin token.');
+    }
+    const scope = this.reflector.getAllAndOverride<ApiKeyScope | undefined>(REQUIRED_SCOPE, targets);
+    if (scope && !key.scopes.includes(scope)) {
+      throw new KeyvaultError('insufficient_scope', `This API key lacks the scope '${scope}'.`);
+    }
+    req.principal = { kind: 'api_key', tenantId: key.tenantId, apiKeyId: key.apiKeyId, scopes: key.scopes };
+    return true;
+  }
+
+  private async assertTenantExists(id: string): Promise<void> {
+    const rows: unknown[] = await this.db.query('SELECT 1 FROM tenants WHERE id = $1', [id]);
+    if (rows.length === 0) throw notFound('tenant', id, 'Keyvault-Tenant');
+  }
+}
+
+function header(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function bearerToken(v: string | string[] | undefined): string | null {
+  const h = header(v);
+  if (!h) return null;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  return m ? m[1] : null;
+}

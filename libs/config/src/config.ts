@@ -1,0 +1,88 @@
+import { z } from 'zod';
+
+/** Vendors the proxy speaks; `openai_compatible` profiles name their own base_url. */
+export const VENDORS = ['openai', 'anthropic', 'stripe', 'twilio', 'resend', 'openai_compatible'] as const;
+export type Vendor = (typeof VENDORS)[number];
+
+const masterKey = z
+  .string()
+  .refine((v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32, {
+    message: 'must be 32 bytes encoded as base64 (openssl rand -base64 32)',
+  });
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const httpUrl = z.url({ protocol: /^https?$/ });
+const postgresUrl = z.url({ protocol: /^postgres(ql)?$/ });
+
+const common = {
+  DATABASE_URL: postgresUrl,
+  KEYVAULT_MASTER_KEY: masterKey,
+  /** Former master keys, comma-separated, still accepted while `rotate-master-key` re-wraps. */
+  KEYVAULT_PREVIOUS_MASTER_KEYS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(masterKey)),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KEYVAULT_ALLOW_PRIVATE_UPSTREAMS: bool,
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+};
+
+const apiSchema = z.object({
+  ...common,
+  API_PORT: port(3000),
+  KEYVAULT_ADMIN_TOKEN: z.string().min(32, { message: 'must be at least 32 characters' }),
+  KEYVAULT_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  KEYVAULT_PUBLIC_PROXY_URL: httpUrl.optional(),
+});
+
+const proxySchema = z.object({
+  ...common,
+  PROXY_PORT: port(8080),
+  KEYVAULT_UPSTREAM_OPENAI: httpUrl.default('https://api.openai.com'),
+  KEYVAULT_UPSTREAM_ANTHROPIC: httpUrl.default('https://api.anthropic.com'),
+  KEYVAULT_UPSTREAM_STRIPE: httpUrl.default('https://api.stripe.com'),
+  KEYVAULT_UPSTREAM_TWILIO: httpUrl.default('https://api.twilio.com'),
+  KEYVAULT_UPSTREAM_RESEND: httpUrl.default('https://api.resend.com'),
+  KEYVAULT_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
+  KEYVAULT_UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(120_000),
+  /** Optional JSON file whose entries replace those of the shipped price list. */
+  KEYVAULT_PRICES_FILE: z.string().optional(),
+  KEYVAULT_INSTANCE_ID: z.string().optional(),
+});
+
+export type ApiConfig = z.infer<typeof apiSchema>;
+export type ProxyConfig = z.infer<typeof proxySchema>;
+
+/** A setting that is missing or malformed; the message is one line naming it. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function parse<T>(schema: z.ZodType<T>, env: NodeJS.ProcessEnv): T {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const setting = String(issue.path[0] ?? 'configuration');
+  const missing = issue.code === 'invalid_type' && env[setting] === undefined;
+  throw new ConfigError(
+    missing ? `Invalid configuration: ${setting} is required` : `Invalid configuration: ${setting} ${issue.message}`,
+  );
+}
+
+export const loadApiConfig = (env: NodeJS.ProcessEnv = process.env): ApiConfig => parse(apiSchema, env);
+export const loadProxyConfig = (env: NodeJS.ProcessEnv = process.env): ProxyConfig => parse(proxySchema, env);
+
+/** The base URL for a vendor across the deployment (KEYVAULT_UPSTREAM_<VENDOR>). */
+export function upstreamFor(config: ProxyConfig, vendor: Exclude<Vendor, 'openai_compatible'>): string {
+  const key = `KEYVAULT_UPSTREAM_${vendor.toUpperCase()}` as keyof ProxyConfig;
+  return String(config[key]).replace(/\/+$/, '');
+}

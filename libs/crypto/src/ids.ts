@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto';
+
+export const ID_PREFIXES = {
+  tenant: 'ten_',
+  tenantApiKey: 'tak_',
+  credential: 'cred_',
+  credentialKey: 'ck_',
+  vaultKey: 'vk_',
+  audit: 'aud_',
+  webhook: 'whk_',
+  webhookEvent: 'evt_',
+  webhookDelivery: 'whd_',
+  signingKey: 'sig_',
+} as const;
+export type IdKind = keyof typeof ID_PREFIXES;
+
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lowercase
+
+/**
+ * Prefixed, time-ordered ids (ULID layout: 10 chars of milliseconds, 16 random), so that
+ * sorting ids bytewise (COLLATE "C") sorts by creation and cursor paging needs only the id.
+ */
+export function newId(kind: IdKind, now = Date.now()): string {
+  let time = '';
+  let t = now;
+  for (let i = 0; i < 10; i++) {
+    time = ALPHABET[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  return ID_PREFIXES[kind] + time + randomChars(16);
+}
+
+export function randomChars(n: number): string {
+  const bytes = randomBytes(n);
+  let out = '';
+  for (let i = 0; i < n; i++) out += ALPHABET[bytes[i] & 31];
+  return out;
+}
+
+export function hasPrefix(kind: IdKind, id: string): boolean {
+  return id.startsWith(ID_PREFIXES[kind]) && /^[a-z_]+[0-9a-z]{26}$/.test(id);
+}

@@ -1,0 +1,5 @@
+export * from './ids';
+export * from './secret';
+export * from './envelope';
+export * from './hashing';
+export * from './vault-key-token';

@@ -1,0 +1,32 @@
+import { Column, Entity, Index } from 'typeorm';
+import { CreatedAt, IdColumn, MicrosColumn, RefColumn } from './columns';
+
+/**
+ * One proxied call, refused ones included. Ids are time-ordered, so `(tenant_id, id DESC)`
+ * serves newest-first paging and `from`/`to` become id ranges.
+ */
+@Entity('audit_log')
+@Index('ix_audit_tenant', ['tenantId', 'id'])
+@Index('ix_audit_vault_key', ['tenantId', 'vaultKeyId', 'id'])
+@Index('ix_audit_run', ['tenantId', 'runId', 'id'], { where: 'run_id IS NOT NULL' })
+@Index('ix_audit_conversation', ['tenantId', 'conversationId', 'id'], { where: 'conversation_id IS NOT NULL' })
+export class AuditEntry {
+  @IdColumn() id: string;
+  /** null only when the caller could not be tied to a tenant (a forged key) */
+  @RefColumn({ name: 'tenant_id', nullable: true }) tenantId: string | null;
+  @RefColumn({ name: 'vault_key_id', nullable: true }) vaultKeyId: string | null;
+  @RefColumn({ name: 'credential_id', nullable: true }) credentialId: string | null;
+  @RefColumn({ name: 'provider_key_id', nullable: true }) providerKeyId: string | null;
+  @Column({ type: 'text' }) vendor: string;
+  @Column({ type: 'text' }) method: string;
+  /** the vendor path, without query string */
+  @Column({ type: 'text' }) path: string;
+  @Column({ type: 'integer' }) status: number;
+  /** the refusal's error code, when Keyvault refused the call */
+  @Column({ type: 'text', name: 'error_code', nullable: true }) errorCode: string | null;
+  @MicrosColumn({ name: 'cost_micros' }) costMicros: bigint;
+  @Column({ type: 'integer', name: 'duration_ms' }) durationMs: number;
+  @Column({ type: 'text', name: 'run_id', nullable: true }) runId: string | null;
+  @Column({ type: 'text', name: 'conversation_id', nullable: true }) conversationId: string | null;
+  @CreatedAt() createdAt: Date;
+}

@@ -1,0 +1,30 @@
+import { AuditEntry } from './audit-entry.entity';
+import { CredentialKey } from './credential-key.entity';
+import { CredentialProfile } from './credential-profile.entity';
+import { IdempotencyRecord } from './idempotency-record.entity';
+import { SigningKey } from './signing-key.entity';
+import { SpendReservation } from './spend-reservation.entity';
+import { Tenant } from './tenant.entity';
+import { TenantApiKey } from './tenant-api-key.entity';
+import { VaultKey } from './vault-key.entity';
+import { VaultKeySpend } from './vault-key-spend.entity';
+import { Webhook } from './webhook.entity';
+import { WebhookDelivery } from './webhook-delivery.entity';
+import { WebhookEvent } from './webhook-event.entity';
+
+export * from './columns';
+export {
+  AuditEntry, CredentialKey, CredentialProfile, IdempotencyRecord, SigningKey, SpendReservation,
+  Tenant, TenantApiKey, VaultKey, VaultKeySpend, Webhook, WebhookDelivery, WebhookEvent,
+};
+export * from './tenant.entity';
+export * from './tenant-api-key.entity';
+export * from './credential-profile.entity';
+export * from './credential-key.entity';
+export * from './webhook.entity';
+export * from './webhook-delivery.entity';
+
+export const ENTITIES = [
+  AuditEntry, CredentialKey, CredentialProfile, IdempotencyRecord, SigningKey, SpendReservation,
+  Tenant, TenantApiKey, VaultKey, VaultKeySpend, Webhook, WebhookDelivery, WebhookEvent,
+];

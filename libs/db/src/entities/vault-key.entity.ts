@@ -1,0 +1,24 @@
+import { Column, Entity, Index } from 'typeorm';
+import { CreatedAt, IdColumn, MicrosColumn, RefColumn } from './columns';
+
+/** A vault key's record. The token itself is never stored: only its id is. */
+@Entity('vault_keys')
+@Index('ix_vault_keys_tenant', ['tenantId', 'id'])
+@Index('ix_vault_keys_label', ['tenantId', 'label'])
+@Index('ix_vault_keys_credential', ['credentialId'])
+export class VaultKey {
+  @IdColumn() id: string;
+  @RefColumn({ name: 'tenant_id' }) tenantId: string;
+  @RefColumn({ name: 'credential_id' }) credentialId: string;
+  @Column({ type: 'text' }) vendor: string;
+  @MicrosColumn({ name: 'daily_cap_micros', default: undefined }) dailyCapMicros: bigint;
+  @Column({ type: 'text', name: 'allowed_endpoints', array: true }) allowedEndpoints: string[];
+  @Column({ type: 'timestamptz', name: 'expires_at' }) expiresAt: Date;
+  @Column({ type: 'text', nullable: true }) label: string | null;
+  @Index('ix_vault_keys_metadata', { synchronize: false })
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  metadata: Record<string, string>;
+  @Column({ type: 'timestamptz', name: 'revoked_at', nullable: true }) revokedAt: Date | null;
+  @Column({ type: 'text', name: 'revoked_reason', nullable: true }) revokedReason: string | null;
+  @CreatedAt() createdAt: Date;
+}

@@ -1,0 +1,7 @@
+export * from './entities';
+export * from './data-source-options';
+export * from './migrate';
+export * from './notify';
+export * from './pagination';
+export * from './database.module';
+export * from './outbox';

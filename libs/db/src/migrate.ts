@@ -1,0 +1,45 @@
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from './data-source-options';
+
+/** Arbitrary constant: the advisory lock that serialises migrations across instances. */
+const MIGRATION_LOCK = 4_815_162_342;
+
+/**
+ * Applies pending migrations under a Postgres advisory lock, so two api instances starting
+ * together do not race; the second waits, then finds nothing to do.
+ */
+export async function runMigrations(dataSource: DataSource): Promise<string[]> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await runner.release();
+  }
+}
+
+/** `npm run migrate`: applies pending migrations to DATABASE_URL and exits. */
+async function main(): Promise<void> {
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    process.stderr.write('Invalid configuration: DATABASE_URL is required\n');
+    process.exit(78);
+  }
+  const ds = await new DataSource(dataSourceOptions({ url, poolSize: 2, applicationName: 'keyvault-migrate' })).initialize();
+  try {
+    const applied = await runMigrations(ds);
+    process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'no pending migrations\n');
+  } finally {
+    await ds.destroy();
+  }
+}
+
+if (require.main === module) {
+  main().catch((err: Error) => {
+    process.stderr.write(`migration failed: ${err.message}\n`);
+    process.exit(1);
+  });
+}

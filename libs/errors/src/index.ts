@@ -1,0 +1,4 @@
+export * from './error-codes';
+export * from './keyvault-error';
+export * from './exception.filter';
+export * from './validation';

@@ -1,0 +1,6 @@
+export * from './redaction';
+export * from './logger';
+export * from './metrics';
+export * from './health';
+export * from './openapi';
+export * from './public';

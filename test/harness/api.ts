@@ -1,0 +1,43 @@
+import type { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import type TestAgent from 'supertest/lib/agent';
+import type { ApiConfig } from '@keyvault/config';
+import { createApiApp } from '../../apps/api/src/app.factory';
+import { createTestDatabase, type TestDatabase } from '@keyvault/testing';
+import { testApiConfig } from '@keyvault/testing';
+
+export interface ApiHarness {
+  app: INestApplication;
+  config: ApiConfig;
+  db: TestDatabase;
+  http: TestAgent;
+  /** supertest with the admin token already set */
+  admin: () => { get: (p: string) => request.Test; post: (p: string) => request.Test; patch: (p: string) => request.Test; delete: (p: string) => request.Test };
+  close(): Promise<void>;
+}
+
+/** Boots the real api (migrations included) on a fresh database. */
+export async function startApi(overrides: Record<string, string> = {}): Promise<ApiHarness> {
+  const db = await createTestDatabase();
+  const config = testApiConfig(db.url, overrides);
+  const app = await createApiApp(config);
+  await app.listen(0, '127.0.0.1');
+  const http = request(app.getHttpServer());
+  const auth = `Bearer ${config.KEYVAULT_ADMIN_TOKEN}`;
+  return {
+    app,
+    config,
+    db,
+    http,
+    admin: () => ({
+      get: (p) => http.get(p).set('Authorization', auth),
+      post: (p) => http.post(p).set('Authorization', auth),
+      patch: (p) => http.patch(p).set('Authorization', auth),
+      delete: (p) => http.delete(p).set('Authorization', auth),
+    }),
+    async close() {
+      await app.close();
+      await db.drop();
+    },
+  };
+}

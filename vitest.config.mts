@@ -1,0 +1,28 @@
+import { resolve } from 'node:path';
+import swc from 'unplugin-swc';
+import { defineConfig } from 'vitest/config';
+
+const lib = (name: string) => resolve(import.meta.dirname, `libs/${name}/src`);
+
+export default defineConfig({
+  plugins: [swc.vite()],
+  resolve: {
+    alias: {
+      '@keyvault/config': lib('config'),
+      '@keyvault/crypto': lib('crypto'),
+      '@keyvault/db': lib('db'),
+      '@keyvault/errors': lib('errors'),
+      '@keyvault/observability': lib('observability'),
+      '@keyvault/policy': lib('policy'),
+      '@keyvault/testing': lib('testing'),
+    },
+  },
+  test: {
+    include: ['apps/**/*.spec.ts', 'apps/**/*.e2e-spec.ts', 'libs/**/*.spec.ts', 'libs/**/*.e2e-spec.ts', 'test/**/*.spec.ts'],
+    globalSetup: ['libs/testing/src/global-setup.ts'],
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    reporters: ['default'],
+  },
+});
