@@ -12,6 +12,7 @@ export default defineConfig({
       '@keyvault/crypto': lib('crypto'),
       '@keyvault/db': lib('db'),
       '@keyvault/errors': lib('errors'),
+      '@keyvault/net': lib('net'),
       '@keyvault/observability': lib('observability'),
       '@keyvault/policy': lib('policy'),
       '@keyvault/testing': lib('testing'),

@@ -3,3 +3,4 @@ export * from './secret';
 export * from './envelope';
 export * from './hashing';
 export * from './vault-key-token';
+export * from './tenant-keys';

@@ -5,3 +5,4 @@ export * from './notify';
 export * from './pagination';
 export * from './database.module';
 export * from './outbox';
+export * from './revocation';

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { randomBytes } from 'node:crypto';
 import { DataSource, QueryFailedError } from 'typeorm';
-import { aad, MasterKeyring, newId } from '@keyvault/crypto';
+import { MasterKeyring, newId, newTenantDataKey } from '@keyvault/crypto';
 import { CHANNELS, pageByCursor, Tenant } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
 import { parseDuration } from '@keyvault/policy';
@@ -21,8 +20,7 @@ export class TenantsService {
   async create(dto: CreateTenantDto): Promise<Tenant> {
     const id = newId('tenant');
     // Each tenant gets its own data key; only its wrapped form is stored.
-    const dataKey = randomBytes(32);
-    const { wrapped, masterKeyId } = this.keyring.wrap(dataKey, aad.tenantDataKey(id, 1));
+    const { dataKey, wrapped, masterKeyId } = newTenantDataKey(this.keyring, id);
     dataKey.fill(0);
     const tenant = this.db.getRepository(Tenant).create({
       id,
