@@ -1,2 +1,4 @@
 export * from './duration';
 export * from './money';
+export * from './request-path';
+export * from './endpoint-rules';
