@@ -39,6 +39,8 @@ const apiSchema = z.object({
   KEYVAULT_ADMIN_TOKEN: z.string().min(32, { message: 'must be at least 32 characters' }),
   KEYVAULT_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   KEYVAULT_PUBLIC_PROXY_URL: httpUrl.optional(),
+  /** failed authentications per client address per minute before it is refused (429) for 5 minutes */
+  KEYVAULT_FAILED_AUTH_LIMIT: z.coerce.number().int().min(1).max(100_000).default(30),
 });
 
 const proxySchema = z.object({

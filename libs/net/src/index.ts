@@ -1,2 +1,3 @@
 export * from './address';
 export * from './safe-url';
+export * from './failed-auth-limiter';

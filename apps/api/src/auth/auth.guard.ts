@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { ApiConfig } from '@keyvault/config';
 import { safeEqual } from '@keyvault/crypto';
+import { FailedAuthLimiter } from '@keyvault/net';
 import type { ApiKeyScope } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
 import { API_CONFIG } from '../config.providers';
@@ -20,12 +21,25 @@ export class AuthGuard implements CanActivate {
     private readonly apiKeys: ApiKeyVerifier,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @InjectDataSource() private readonly db: DataSource,
+    private readonly failedAuth: FailedAuthLimiter,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const targets = [ctx.getHandler(), ctx.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
-    const req = ctx.switchToHttp().getRequest<AuthenticatedRequest & { query?: Record<string, unknown> }>();
+    const req = ctx.switchToHttp().getRequest<AuthenticatedRequest & { query?: Record<string, unknown>; socket?: { remoteAddress?: string } }>();
+
+    const address = req.socket?.remoteAddress ?? 'unknown';
+    const wait = await this.failedAuth.blockedFor(address);
+    if (wait > 0) {
+      throw new KeyvaultError('too_many_failed_authentications', 'Too many failed authentications from this address.').withHeaders({
+        'Retry-After': String(wait),
+      });
+    }
+    if (req.query && ['api_key', 'key', 'token', 'access_token'].some((k) => k in req.query!)) {
+      await this.failedAuth.recordFailure(address);
+      throw new KeyvaultError('token_in_query', 'Credentials are accepted only in the Authorization header, never in the URL.');
+    }
 
     const token = bearerToken(req.headers.authorization);
     if (!token) {
@@ -40,7 +54,10 @@ export class AuthGuard implements CanActivate {
     }
 
     const key = await this.apiKeys.verify(token);
-    if (!key) throw new KeyvaultError('invalid_api_key', 'Invalid API key provided.');
+    if (!key) {
+      await this.failedAuth.recordFailure(address);
+      throw new KeyvaultError('invalid_api_key', 'Invalid API key provided.');
+    }
     if (this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, targets)) {
       throw new KeyvaultError('admin_only', 'This route needs the platform admin token.');
     }
