@@ -14,7 +14,7 @@ export interface CredentialProfileFixture {
  * the API later changes this one file.
  */
 export async function createCredentialProfile(
-  api: ApiHarness,
+  api: Pick<ApiHarness, 'db'>,
   tenantId: string,
   profile: { name: string; vendor: string; isDefault?: boolean; strategy?: 'round_robin' | 'failover' },
 ): Promise<CredentialProfileFixture> {
@@ -28,6 +28,6 @@ export async function createCredentialProfile(
 }
 
 /** A profile deleted as `DELETE /credentials/{id}` leaves it: soft-deleted, its row kept. */
-export async function deleteCredentialProfile(api: ApiHarness, tenantId: string, id: string): Promise<void> {
+export async function deleteCredentialProfile(api: Pick<ApiHarness, 'db'>, tenantId: string, id: string): Promise<void> {
   await queryDb(api.db.url, 'UPDATE credential_profiles SET deleted_at = now() WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
 }

@@ -218,6 +218,7 @@ describe('vault keys', () => {
         [['GET /v1/**/x'], 'allowed_endpoints.0'],
         [['GET /v1/../admin'], 'allowed_endpoints.0'],
         [['GET /a', 42], 'allowed_endpoints.1'],
+        [['GET /a', 'GET /b', `GET /${'a'.repeat(500)}`], 'allowed_endpoints.2'],
         [[], 'allowed_endpoints'],
         [Array.from({ length: 101 }, (_, i) => `GET /v1/x${i}`), 'allowed_endpoints'],
         ['POST /v1/payment_intents', 'allowed_endpoints'],

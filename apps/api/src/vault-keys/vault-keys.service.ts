@@ -47,13 +47,40 @@ interface RecordRow {
   spent_today_micros: string;
 }
 
-/** Everything issuing needs to decide, read in one query. */
-interface IssueContextRow {
+/**
+ * Reads what issuing depends on (the tenant's status and max TTL, the profile named or the
+ * vendor's default) and inserts the key only when all of it allows; the caller learns which
+ * check failed from the context returned. $1 id, $2 tenant, $3 credential name or id (null: the
+ * default), $4 vendor, $5 TTL seconds, $6.. the row's policy.
+ */
+const ISSUE_SQL = `
+  WITH ctx AS (
+    SELECT t.status, t.max_vault_key_ttl_seconds AS max_ttl_seconds,
+           c.id AS credential_id, c.name AS credential_name, c.vendor AS credential_vendor
+      FROM tenants t
+      LEFT JOIN LATERAL (
+        SELECT p.id, p.name, p.vendor FROM credential_profiles p
+         WHERE p.tenant_id = t.id AND p.deleted_at IS NULL
+           AND CASE WHEN $3::text IS NULL THEN p.is_default AND p.vendor = $4 ELSE p.id = $3 OR p.name = $3 END
+         ORDER BY p.id = $3 DESC
+         LIMIT 1
+      ) c ON true
+     WHERE t.id = $2
+  ), inserted AS (
+    INSERT INTO vault_keys (id, tenant_id, credential_id, vendor, daily_cap_micros, allowed_endpoints, expires_at, label, metadata, created_at)
+    SELECT $1, $2, ctx.credential_id, $4, $6::bigint, $7::text[], $8::timestamptz, $9::text, $10::jsonb, $11::timestamptz FROM ctx
+     WHERE ctx.status = 'active' AND $5::int <= ctx.max_ttl_seconds AND ctx.credential_vendor = $4
+    RETURNING 1
+  )
+  SELECT ctx.*, EXISTS (SELECT 1 FROM inserted) AS inserted FROM ctx`;
+
+interface IssueRow {
   status: 'active' | 'disabled';
   max_ttl_seconds: number;
   credential_id: string | null;
   credential_name: string | null;
   credential_vendor: string | null;
+  inserted: boolean;
 }
 
 type Queryable = Pick<EntityManager, 'query'>;
@@ -66,48 +93,20 @@ export class VaultKeysService {
   ) {}
 
   /**
-   * Issuing is on every chat's path, so it is one read, one signature and one INSERT: no hashing
-   * (the token is a signed statement, not a stored secret) and nothing else written.
+   * Issuing is on every chat's path, so it is one statement (read the tenant and the profile,
+   * insert when they allow it) and one signature: no hashing (the token is a signed statement,
+   * not a stored secret) and nothing else written.
    */
   async issue(tenantId: string, dto: CreateVaultKeyDto): Promise<{ key: VaultKeyRecord; token: string }> {
     checkEndpointRules(dto.allowed_endpoints);
     const ttlSeconds = parseDuration(dto.expires_in)!;
-    const dailyCapMicros = usdToMicros(dto.daily_usd_cap)!;
-
-    const ctx = await this.issueContext(tenantId, dto.vendor, dto.credential);
-    if (ctx.status === 'disabled') throw new KeyvaultError('tenant_disabled', 'This tenant is disabled: it cannot issue vault keys.');
-    if (ttlSeconds > ctx.max_ttl_seconds) {
-      throw new KeyvaultError(
-        'ttl_exceeds_tenant_max',
-        `expires_in may be at most ${formatDuration(ctx.max_ttl_seconds)} for this tenant.`,
-        'expires_in',
-      );
-    }
-    if (!ctx.credential_id) {
-      if (dto.credential !== undefined) throw notFound('credential profile', dto.credential, 'credential');
-      throw new KeyvaultError(
-        'no_default_credential',
-        `This tenant has no default credential profile for ${dto.vendor}: name one in credential.`,
-        'credential',
-      );
-    }
-    if (ctx.credential_vendor !== dto.vendor) {
-      throw new KeyvaultError(
-        'parameter_invalid',
-        `Credential profile '${ctx.credential_name}' is for ${ctx.credential_vendor}, not ${dto.vendor}.`,
-        'credential',
-      );
-    }
-
     const now = Date.now();
     const iat = Math.floor(now / 1000);
     const exp = iat + ttlSeconds;
-    const key: VaultKeyRecord = {
+    const key: Omit<VaultKeyRecord, 'credentialId' | 'credentialName'> = {
       id: newId('vaultKey', now),
       vendor: dto.vendor,
-      credentialId: ctx.credential_id,
-      credentialName: ctx.credential_name,
-      dailyCapMicros,
+      dailyCapMicros: usdToMicros(dto.daily_usd_cap)!,
       allowedEndpoints: dto.allowed_endpoints,
       // the row and the token's exp claim name the same second
       expiresAt: new Date(exp * 1000),
@@ -118,14 +117,14 @@ export class VaultKeysService {
       revokedAt: null,
       createdAt: new Date(now),
     };
+    const [ctx]: IssueRow[] = await this.db.query(ISSUE_SQL, [
+      key.id, tenantId, dto.credential ?? null, key.vendor, ttlSeconds, key.dailyCapMicros.toString(),
+      key.allowedEndpoints, key.expiresAt, key.label, JSON.stringify(key.metadata), key.createdAt,
+    ]);
+    if (!ctx) throw notFound('tenant', tenantId);
+    if (!ctx.inserted) throw refusal(ctx, dto, ttlSeconds);
     const token = await signVaultKey(this.signingKeys.signer(), { sub: key.id, ten: tenantId, ven: key.vendor, exp, iat });
-    await this.db.query(
-      `INSERT INTO vault_keys (id, tenant_id, credential_id, vendor, daily_cap_micros, allowed_endpoints, expires_at, label, metadata, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [key.id, tenantId, key.credentialId, key.vendor, key.dailyCapMicros.toString(), key.allowedEndpoints, key.expiresAt,
-        key.label, JSON.stringify(key.metadata), key.createdAt],
-    );
-    return { key, token };
+    return { key: { ...key, credentialId: ctx.credential_id!, credentialName: ctx.credential_name }, token };
   }
 
   async list(tenantId: string, q: ListVaultKeysQueryDto): Promise<{ rows: VaultKeyRecord[]; has_more: boolean }> {
@@ -171,25 +170,6 @@ export class VaultKeysService {
     });
   }
 
-  private async issueContext(tenantId: string, vendor: string, credential: string | undefined): Promise<IssueContextRow> {
-    const [row]: IssueContextRow[] = await this.db.query(
-      `SELECT t.status, t.max_vault_key_ttl_seconds AS max_ttl_seconds,
-              c.id AS credential_id, c.name AS credential_name, c.vendor AS credential_vendor
-         FROM tenants t
-         LEFT JOIN LATERAL (
-           SELECT p.id, p.name, p.vendor FROM credential_profiles p
-            WHERE p.tenant_id = t.id AND p.deleted_at IS NULL
-              AND CASE WHEN $2::text IS NULL THEN p.is_default AND p.vendor = $3 ELSE p.id = $2 OR p.name = $2 END
-            ORDER BY p.id = $2 DESC
-            LIMIT 1
-         ) c ON true
-        WHERE t.id = $1`,
-      [tenantId, credential ?? null, vendor],
-    );
-    if (!row) throw notFound('tenant', tenantId);
-    return row;
-  }
-
   /**
    * A profile named by id or by name, for filters: an id also finds a deleted profile (its keys'
    * history stays reachable); a name only a live one (names are reused after deletion).
@@ -218,9 +198,39 @@ export class VaultKeysService {
   }
 }
 
+/** Why ISSUE_SQL inserted nothing, checked in the order a caller would fix them. */
+function refusal(ctx: IssueRow, dto: CreateVaultKeyDto, ttlSeconds: number): KeyvaultError {
+  if (ctx.status === 'disabled') return new KeyvaultError('tenant_disabled', 'This tenant is disabled: it cannot issue vault keys.');
+  if (ttlSeconds > ctx.max_ttl_seconds) {
+    return new KeyvaultError('ttl_exceeds_tenant_max', `expires_in may be at most ${formatDuration(ctx.max_ttl_seconds)} for this tenant.`, 'expires_in');
+  }
+  if (!ctx.credential_id) {
+    if (dto.credential !== undefined) return notFound('credential profile', dto.credential, 'credential');
+    return new KeyvaultError(
+      'no_default_credential',
+      `This tenant has no default credential profile for ${dto.vendor}: name one in credential.`,
+      'credential',
+    );
+  }
+  if (ctx.credential_vendor !== dto.vendor) {
+    return new KeyvaultError(
+      'parameter_invalid',
+      `Credential profile '${ctx.credential_name}' is for ${ctx.credential_vendor}, not ${dto.vendor}.`,
+      'credential',
+    );
+  }
+  throw new Error('vault key insert refused for no known reason');
+}
+
+/** Longest allowed_endpoints entry: vendor paths are short, and every proxied call matches them all. */
+const MAX_RULE_LENGTH = 500;
+
 /** Every entry must parse as the proxy will parse it; the first bad one is reported by index. */
 function checkEndpointRules(entries: readonly unknown[]): void {
   entries.forEach((entry, i) => {
+    if (typeof entry === 'string' && entry.length > MAX_RULE_LENGTH) {
+      throw new KeyvaultError('parameter_invalid', `allowed_endpoints.${i} may be at most ${MAX_RULE_LENGTH} characters`, `allowed_endpoints.${i}`);
+    }
     const parsed = parseEndpointRule(entry);
     if (!parsed.ok) throw new KeyvaultError('parameter_invalid', `allowed_endpoints.${i} ${parsed.message}`, `allowed_endpoints.${i}`);
   });
