@@ -152,6 +152,26 @@ describe('vault key revocation', () => {
       expect(await statusOf(miss.id)).toBe('active');
     });
 
+    it('a metadata key named like an Object.prototype member still narrows the match', async () => {
+      const plain = await issue({ label: 'proto', metadata: { user_id: 'u-1' } });
+      const named = await issue({ label: 'proto', metadata: { toString: 'yes' } });
+      expect((await revokeMatching({ label: 'proto', metadata: { toString: 'yes' } }).expect(200)).body.revoked).toBe(1);
+      expect(await announcedIds()).toEqual([named.id]);
+      expect(await statusOf(plain.id)).toBe('active');
+    });
+
+    it('refuses a reserved metadata key rather than dropping it and revoking the whole label', async () => {
+      const key = await issue({ label: 'reserved' });
+      const res = await api.http
+        .post('/vault/keys/revoke')
+        .set(bearer(apiKey))
+        .set('Content-Type', 'application/json')
+        .send('{"label":"reserved","metadata":{"constructor":"x"}}')
+        .expect(400);
+      expect(res.body.error).toMatchObject({ code: 'parameter_invalid', param: 'metadata' });
+      expect(await statusOf(key.id)).toBe('active');
+    });
+
     it('combined filters take the intersection', async () => {
       const hit = await issue({ label: 'combo', credential: 'rev_stripe_b', metadata: { user_id: 'u-9' } });
       const otherCredential = await issue({ label: 'combo', metadata: { user_id: 'u-9' } });

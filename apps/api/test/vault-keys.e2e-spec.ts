@@ -258,6 +258,19 @@ describe('vault keys', () => {
         expect((await get(`/vault/keys/${small.id}`).expect(200)).body.metadata).toEqual({ user_id: 'u_42', 'conversation.id': 'c-9' });
       });
 
+      it('keeps keys named like Object.prototype members', async () => {
+        const metadata = { toString: 't', hasOwnProperty: 'h', valueOf: 'v' };
+        expect((await issued({ ...SEED, metadata })).metadata).toEqual(metadata);
+      });
+
+      // the framework strips these from bodies before validation; they must not vanish in silence
+      it.each([['__proto__'], ['constructor'], ['prototype']])('refuses the metadata key %s', async (name) => {
+        const raw = `{"vendor":"stripe","daily_usd_cap":1,"allowed_endpoints":["GET /a"],"expires_in":"1h","metadata":{"${name}":"x"}}`;
+        const res = await api.http.post('/vault/keys').set(bearer(apiKey)).set('Content-Type', 'application/json').send(raw).expect(400);
+        expect(res.body.error).toMatchObject({ code: 'parameter_invalid', param: 'metadata' });
+        expect(res.body.error.message).toContain(name);
+      });
+
       it.each([[0], [-1], ['100'], [1_000_000.5], [0.0000001], [1.1234567], [null], [Number.MAX_VALUE]])(
         'daily_usd_cap %j → 400 on daily_usd_cap',
         async (daily_usd_cap) => {
@@ -300,6 +313,15 @@ describe('vault keys', () => {
         expect(b.body.vault_key).toBe(a.body.vault_key);
         const rows = await queryDb(api.db.url, `SELECT id FROM vault_keys WHERE label = 'idem-1'`);
         expect(rows).toHaveLength(1);
+      });
+
+      it('a refused request does not hold its Idempotency-Key', async () => {
+        await issue({ ...SEED, expires_in: '2w' }).set('Idempotency-Key', 'chat-44-start').expect(400);
+        const reserved = `{"vendor":"stripe","daily_usd_cap":1,"allowed_endpoints":["GET /a"],"expires_in":"1h","metadata":{"constructor":"x"}}`;
+        await api.http.post('/vault/keys').set(bearer(apiKey)).set('Idempotency-Key', 'chat-44-start').set('Content-Type', 'application/json').send(reserved).expect(400);
+        await issue({ ...SEED, credential: 'client_a_openai' }).set('Idempotency-Key', 'chat-44-start').expect(400);
+        const ok = await issue(SEED).set('Idempotency-Key', 'chat-44-start').expect(201);
+        createdSecrets.add(ok.body.vault_key);
       });
 
       it('answers 409 idempotency_key_reused for another body', async () => {
@@ -495,6 +517,14 @@ describe('vault keys', () => {
       await api.admin().get(`/vault/keys/${res.body.id}`).set('Keyvault-Tenant', tenantId).expect(200);
       const missing = await api.admin().post('/vault/keys').send(SEED).expect(400);
       expect(missing.body.error).toMatchObject({ code: 'tenant_required', param: 'Keyvault-Tenant' });
+    });
+
+    it('documents the routes in OpenAPI', async () => {
+      const doc = (await api.http.get('/openapi.json').expect(200)).body;
+      expect(Object.keys(doc.paths)).toEqual(
+        expect.arrayContaining(['/vault/keys', '/vault/keys/revoke', '/vault/keys/{id}', '/vault/keys/{id}/revoke', '/signing-keys', '/signing-keys/rotate']),
+      );
+      expect(doc.components.schemas.CreateVaultKeyDto.required).toEqual(['vendor', 'daily_usd_cap', 'allowed_endpoints', 'expires_in']);
     });
 
     it('no API key is a 401', async () => {

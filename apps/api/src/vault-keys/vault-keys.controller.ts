@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { toList } from '@keyvault/db';
 import { RequireScope, TenantId } from '../auth/auth.decorators';
@@ -7,6 +7,7 @@ import { CreateVaultKeyDto } from './dto/create-vault-key.dto';
 import { ListVaultKeysQueryDto } from './dto/list-vault-keys-query.dto';
 import { RevokeVaultKeysDto } from './dto/revoke-vault-keys.dto';
 import { IssuedVaultKeyView, RevocationView, VaultKeyView } from './vault-key.view';
+import { ReservedMetadataKeysInterceptor } from './reserved-metadata-keys.interceptor';
 import { VaultKeysService } from './vault-keys.service';
 
 @ApiTags('vault keys')
@@ -18,6 +19,7 @@ export class VaultKeysController {
   @Post()
   @Idempotent()
   @RequireScope('vault_keys:issue')
+  @UseInterceptors(ReservedMetadataKeysInterceptor)
   @ApiCreatedResponse({ type: IssuedVaultKeyView })
   async issue(@TenantId() tenantId: string, @Body() dto: CreateVaultKeyDto): Promise<IssuedVaultKeyView> {
     const { key, token } = await this.vaultKeys.issue(tenantId, dto);
@@ -34,6 +36,7 @@ export class VaultKeysController {
   @Post('revoke')
   @HttpCode(200)
   @RequireScope('vault_keys:revoke')
+  @UseInterceptors(ReservedMetadataKeysInterceptor)
   @ApiOkResponse({ type: RevocationView })
   async revokeMatching(@TenantId() tenantId: string, @Body() dto: RevokeVaultKeysDto): Promise<RevocationView> {
     return { object: 'revocation', revoked: await this.vaultKeys.revokeMatching(tenantId, dto) };

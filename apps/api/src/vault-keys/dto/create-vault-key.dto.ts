@@ -47,6 +47,6 @@ export class CreateVaultKeyDto {
     description: 'Flat map of strings: at most 50 keys of 40 characters, values of 500',
   })
   @IsOptional()
-  @Validate(IsMetadata)
+  @IsMetadata()
   metadata?: Record<string, string>;
 }

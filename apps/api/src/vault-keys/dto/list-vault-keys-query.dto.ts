@@ -1,5 +1,5 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Length, Validate } from 'class-validator';
+import { IsIn, IsOptional, IsString, Length } from 'class-validator';
 import { ListQueryDto } from '../../common/list-query.dto';
 import { IsMetadata } from './metadata.validator';
 
@@ -30,6 +30,6 @@ export class ListVaultKeysQueryDto extends ListQueryDto {
     description: 'metadata[key]=value; every pair given must match',
   })
   @IsOptional()
-  @Validate(IsMetadata)
+  @IsMetadata()
   metadata?: Record<string, string>;
 }

@@ -1,4 +1,6 @@
-import { ValidatorConstraint, ValidatorConstraintInterface, ValidationArguments } from 'class-validator';
+import { applyDecorators } from '@nestjs/common';
+import { Transform } from 'class-transformer';
+import { Validate, ValidatorConstraint, ValidatorConstraintInterface, ValidationArguments } from 'class-validator';
 
 const MAX_KEYS = 50;
 const MAX_KEY_LENGTH = 40;
@@ -25,7 +27,7 @@ export function metadataFailure(value: unknown): string | null {
  * matched with `metadata @> {...}` on its GIN index and never grows into a document store.
  */
 @ValidatorConstraint({ name: 'isMetadata' })
-export class IsMetadata implements ValidatorConstraintInterface {
+class IsMetadataConstraint implements ValidatorConstraintInterface {
   validate(value: unknown): boolean {
     return metadataFailure(value) === null;
   }
@@ -33,3 +35,14 @@ export class IsMetadata implements ValidatorConstraintInterface {
     return `${args.property} ${metadataFailure(args.value)}`;
   }
 }
+
+/**
+ * A metadata field, validated as the client sent it: class-transformer's copy of a plain object
+ * silently drops keys named like Object.prototype members ("constructor", "toString"), which
+ * would widen a filter (and a bulk revocation) without a word.
+ */
+export const IsMetadata = () =>
+  applyDecorators(
+    Transform(({ obj, key }) => (obj as Record<string, unknown>)[key], { toClassOnly: true }),
+    Validate(IsMetadataConstraint),
+  );

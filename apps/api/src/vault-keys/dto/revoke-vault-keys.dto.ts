@@ -1,5 +1,5 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, Length, Validate } from 'class-validator';
+import { IsOptional, IsString, Length } from 'class-validator';
 import { IsMetadata } from './metadata.validator';
 
 /** Which active vault keys to revoke: every filter given must match (at least one is needed). */
@@ -18,6 +18,6 @@ export class RevokeVaultKeysDto {
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, example: { user_id: 'u_42' } })
   @IsOptional()
-  @Validate(IsMetadata)
+  @IsMetadata()
   metadata?: Record<string, string>;
 }
