@@ -10,6 +10,8 @@ import { configProviders } from './config.providers';
 import { MeController } from './me/me.controller';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { TenantsModule } from './tenants/tenants.module';
+import { SigningKeysModule } from './signing-keys/signing-keys.module';
+import { VaultKeysModule } from './vault-keys/vault-keys.module';
 
 @Module({})
 export class AppModule {
@@ -25,6 +27,8 @@ export class AppModule {
         AuthModule,
         TenantsModule,
         ApiKeysModule,
+        SigningKeysModule,
+        VaultKeysModule,
       ],
       controllers: [MeController],
       providers: [

@@ -1,0 +1,75 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { VENDORS } from '@keyvault/config';
+import { microsToUsd } from '@keyvault/policy';
+import { iso } from '../common/iso';
+import { VAULT_KEY_STATUSES, type VaultKeyStatus } from './dto/list-vault-keys-query.dto';
+
+/** A vault key's record as the service reads it (the token is never part of it). */
+export interface VaultKeyRecord {
+  id: string;
+  vendor: string;
+  credentialId: string;
+  credentialName: string | null;
+  dailyCapMicros: bigint;
+  allowedEndpoints: string[];
+  expiresAt: Date;
+  label: string | null;
+  metadata: Record<string, string>;
+  status: VaultKeyStatus;
+  /** spent + reserved for the current UTC day */
+  spentTodayMicros: bigint;
+  revokedAt: Date | null;
+  createdAt: Date;
+}
+
+export class VaultKeyView {
+  @ApiProperty({ example: 'vk_01jd8x0000000000000000000' }) id: string;
+  @ApiProperty({ enum: ['vault_key'] }) object: 'vault_key';
+  @ApiProperty({ enum: VENDORS }) vendor: string;
+  @ApiProperty({ example: 'cred_01jd8x0000000000000000000', description: 'The credential profile id' }) credential: string;
+  @ApiPropertyOptional({ nullable: true, type: String }) credential_name: string | null;
+  @ApiProperty({ example: 100 }) daily_usd_cap: number;
+  @ApiProperty({ type: [String], example: ['POST /v1/payment_intents'] }) allowed_endpoints: string[];
+  @ApiProperty() expires_at: string;
+  @ApiPropertyOptional({ nullable: true, type: String }) label: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) metadata: Record<string, string>;
+  @ApiProperty({ enum: VAULT_KEY_STATUSES }) status: VaultKeyStatus;
+  @ApiProperty({ example: 12.34, description: 'Spent and reserved in the current UTC day, USD' }) spent_today_usd: number;
+  @ApiProperty() created_at: string;
+  @ApiPropertyOptional({ nullable: true, type: String }) revoked_at: string | null;
+
+  static of(k: VaultKeyRecord): VaultKeyView {
+    return {
+      id: k.id,
+      object: 'vault_key',
+      vendor: k.vendor,
+      credential: k.credentialId,
+      credential_name: k.credentialName,
+      daily_usd_cap: microsToUsd(k.dailyCapMicros),
+      allowed_endpoints: k.allowedEndpoints,
+      expires_at: k.expiresAt.toISOString(),
+      label: k.label,
+      metadata: k.metadata,
+      status: k.status,
+      spent_today_usd: microsToUsd(k.spentTodayMicros),
+      created_at: k.createdAt.toISOString(),
+      revoked_at: iso(k.revokedAt),
+    };
+  }
+}
+
+export class IssuedVaultKeyView extends VaultKeyView {
+  @ApiProperty({ example: 'vault_key_eyJhbGciOiJFZERTQSIs...', description: 'The vault key itself. Shown only in this response.' })
+  vault_key: string;
+
+  static issued(k: VaultKeyRecord, token: string): IssuedVaultKeyView {
+    const { id, object, ...rest } = VaultKeyView.of(k);
+    // the token right after id and object, as the contract lists it
+    return { id, object, vault_key: token, ...rest };
+  }
+}
+
+export class RevocationView {
+  @ApiProperty({ enum: ['revocation'] }) object: 'revocation';
+  @ApiProperty({ description: 'How many active vault keys were revoked' }) revoked: number;
+}

@@ -1,0 +1,255 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { newId, signVaultKey } from '@keyvault/crypto';
+import { revokeVaultKeys } from '@keyvault/db';
+import { KeyvaultError, notFound } from '@keyvault/errors';
+import { formatDuration, parseDuration, parseEndpointRule, usdToMicros } from '@keyvault/policy';
+import { SigningKeysService } from '../signing-keys/signing-keys.service';
+import type { CreateVaultKeyDto } from './dto/create-vault-key.dto';
+import type { ListVaultKeysQueryDto, VaultKeyStatus } from './dto/list-vault-keys-query.dto';
+import type { RevokeVaultKeysDto } from './dto/revoke-vault-keys.dto';
+import type { VaultKeyRecord } from './vault-key.view';
+
+/** Recorded as revoked_reason and sent in the vault_key.revoked webhook. */
+const REVOKED_BY_ID = 'revoked_by_id';
+const REVOKED_IN_BULK = 'revoked_in_bulk';
+
+const STATUS_SQL = `CASE WHEN k.revoked_at IS NOT NULL THEN 'revoked' WHEN k.expires_at <= now() THEN 'expired' ELSE 'active' END`;
+const STATUS_FILTERS: Record<VaultKeyStatus, string> = {
+  active: 'k.revoked_at IS NULL AND k.expires_at > now()',
+  revoked: 'k.revoked_at IS NOT NULL',
+  expired: 'k.revoked_at IS NULL AND k.expires_at <= now()',
+};
+
+/** The record plus today's spend (UTC day, as the proxy's ledger keys it) and the profile's name. */
+const SELECT_RECORDS = `
+  SELECT k.id, k.vendor, k.credential_id, c.name AS credential_name, k.daily_cap_micros, k.allowed_endpoints,
+         k.expires_at, k.label, k.metadata, k.revoked_at, k.created_at, ${STATUS_SQL} AS status,
+         COALESCE(s.spent_micros + s.reserved_micros, 0) AS spent_today_micros
+    FROM vault_keys k
+    LEFT JOIN credential_profiles c ON c.id = k.credential_id
+    LEFT JOIN vault_key_spend s ON s.vault_key_id = k.id AND s.day = (now() AT TIME ZONE 'UTC')::date`;
+
+interface RecordRow {
+  id: string;
+  vendor: string;
+  credential_id: string;
+  credential_name: string | null;
+  daily_cap_micros: string;
+  allowed_endpoints: string[];
+  expires_at: Date;
+  label: string | null;
+  metadata: Record<string, string>;
+  revoked_at: Date | null;
+  created_at: Date;
+  status: VaultKeyStatus;
+  spent_today_micros: string;
+}
+
+/**
+ * Reads what issuing depends on (the tenant's status and max TTL, the profile named or the
+ * vendor's default) and inserts the key only when all of it allows; the caller learns which
+ * check failed from the context returned. $1 id, $2 tenant, $3 credential name or id (null: the
+ * default), $4 vendor, $5 TTL seconds, $6.. the row's policy.
+ */
+const ISSUE_SQL = `
+  WITH ctx AS (
+    SELECT t.status, t.max_vault_key_ttl_seconds AS max_ttl_seconds,
+           c.id AS credential_id, c.name AS credential_name, c.vendor AS credential_vendor
+      FROM tenants t
+      LEFT JOIN LATERAL (
+        SELECT p.id, p.name, p.vendor FROM credential_profiles p
+         WHERE p.tenant_id = t.id AND p.deleted_at IS NULL
+           AND CASE WHEN $3::text IS NULL THEN p.is_default AND p.vendor = $4 ELSE p.id = $3 OR p.name = $3 END
+         ORDER BY p.id = $3 DESC
+         LIMIT 1
+      ) c ON true
+     WHERE t.id = $2
+  ), inserted AS (
+    INSERT INTO vault_keys (id, tenant_id, credential_id, vendor, daily_cap_micros, allowed_endpoints, expires_at, label, metadata, created_at)
+    SELECT $1, $2, ctx.credential_id, $4, $6::bigint, $7::text[], $8::timestamptz, $9::text, $10::jsonb, $11::timestamptz FROM ctx
+     WHERE ctx.status = 'active' AND $5::int <= ctx.max_ttl_seconds AND ctx.credential_vendor = $4
+    RETURNING 1
+  )
+  SELECT ctx.*, EXISTS (SELECT 1 FROM inserted) AS inserted FROM ctx`;
+
+interface IssueRow {
+  status: 'active' | 'disabled';
+  max_ttl_seconds: number;
+  credential_id: string | null;
+  credential_name: string | null;
+  credential_vendor: string | null;
+  inserted: boolean;
+}
+
+type Queryable = Pick<EntityManager, 'query'>;
+
+@Injectable()
+export class VaultKeysService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly signingKeys: SigningKeysService,
+  ) {}
+
+  /**
+   * Issuing is on every chat's path, so it is one statement (read the tenant and the profile,
+   * insert when they allow it) and one signature: no hashing (the token is a signed statement,
+   * not a stored secret) and nothing else written.
+   */
+  async issue(tenantId: string, dto: CreateVaultKeyDto): Promise<{ key: VaultKeyRecord; token: string }> {
+    checkEndpointRules(dto.allowed_endpoints);
+    const ttlSeconds = parseDuration(dto.expires_in)!;
+    const now = Date.now();
+    const iat = Math.floor(now / 1000);
+    const exp = iat + ttlSeconds;
+    const key: Omit<VaultKeyRecord, 'credentialId' | 'credentialName'> = {
+      id: newId('vaultKey', now),
+      vendor: dto.vendor,
+      dailyCapMicros: usdToMicros(dto.daily_usd_cap)!,
+      allowedEndpoints: dto.allowed_endpoints,
+      // the row and the token's exp claim name the same second
+      expiresAt: new Date(exp * 1000),
+      label: dto.label ?? null,
+      metadata: dto.metadata ?? {},
+      status: 'active',
+      spentTodayMicros: 0n,
+      revokedAt: null,
+      createdAt: new Date(now),
+    };
+    const [ctx]: IssueRow[] = await this.db.query(ISSUE_SQL, [
+      key.id, tenantId, dto.credential ?? null, key.vendor, ttlSeconds, key.dailyCapMicros.toString(),
+      key.allowedEndpoints, key.expiresAt, key.label, JSON.stringify(key.metadata), key.createdAt,
+    ]);
+    if (!ctx) throw notFound('tenant', tenantId);
+    if (!ctx.inserted) throw refusal(ctx, dto, ttlSeconds);
+    const token = await signVaultKey(this.signingKeys.signer(), { sub: key.id, ten: tenantId, ven: key.vendor, exp, iat });
+    return { key: { ...key, credentialId: ctx.credential_id!, credentialName: ctx.credential_name }, token };
+  }
+
+  async list(tenantId: string, q: ListVaultKeysQueryDto): Promise<{ rows: VaultKeyRecord[]; has_more: boolean }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const param = (v: unknown) => `$${params.push(v) + 1}`; // $1 is the tenant
+    if (q.status) where.push(STATUS_FILTERS[q.status]);
+    if (q.label !== undefined) where.push(`k.label = ${param(q.label)}`);
+    if (q.credential !== undefined) where.push(`k.credential_id = ${param((await this.credentialRef(this.db, tenantId, q.credential)).id)}`);
+    // @> so that the GIN index (jsonb_path_ops) serves it
+    if (q.metadata && Object.keys(q.metadata).length > 0) where.push(`k.metadata @> ${param(JSON.stringify(q.metadata))}::jsonb`);
+    if (q.starting_after) where.push(`k.id < ${param(q.starting_after)}`);
+    const rows = await this.select(this.db, tenantId, where, params, q.limit + 1);
+    return { rows: rows.slice(0, q.limit), has_more: rows.length > q.limit };
+  }
+
+  async get(tenantId: string, id: string): Promise<VaultKeyRecord> {
+    const [row] = await this.select(this.db, tenantId, ['k.id = $2'], [id], 1);
+    if (!row) throw notFound('vault key', id);
+    return row;
+  }
+
+  /** Idempotent: an already revoked key is answered as it is. */
+  async revoke(tenantId: string, id: string): Promise<VaultKeyRecord> {
+    return this.db.transaction(async (m) => {
+      await revokeVaultKeys(m, tenantId, { ids: [id] }, REVOKED_BY_ID);
+      const [row] = await this.select(m, tenantId, ['k.id = $2'], [id], 1);
+      if (!row) throw notFound('vault key', id);
+      return row;
+    });
+  }
+
+  /** Revokes every active key matching all the filters given; returns how many. */
+  async revokeMatching(tenantId: string, dto: RevokeVaultKeysDto): Promise<number> {
+    const metadata = dto.metadata && Object.keys(dto.metadata).length > 0 ? dto.metadata : undefined;
+    if (dto.label === undefined && dto.credential === undefined && !metadata) {
+      throw new KeyvaultError('parameter_missing', 'Name at least one of label, credential or metadata to choose the vault keys to revoke.');
+    }
+    return this.db.transaction(async (m) => {
+      const credentialId = dto.credential === undefined ? undefined : (await this.credentialRef(m, tenantId, dto.credential)).id;
+      const ids = await revokeVaultKeys(m, tenantId, { label: dto.label, credentialId, metadata }, REVOKED_IN_BULK);
+      return ids.length;
+    });
+  }
+
+  /**
+   * A profile named by id or by name, for filters: an id also finds a deleted profile (its keys'
+   * history stays reachable); a name only a live one (names are reused after deletion).
+   */
+  private async credentialRef(q: Queryable, tenantId: string, ref: string): Promise<{ id: string }> {
+    const [row]: { id: string }[] = await q.query(
+      `SELECT id FROM credential_profiles
+        WHERE tenant_id = $1 AND (id = $2 OR (name = $2 AND deleted_at IS NULL))
+        ORDER BY id = $2 DESC LIMIT 1`,
+      [tenantId, ref],
+    );
+    if (!row) throw notFound('credential profile', ref, 'credential');
+    return row;
+  }
+
+  /** Newest first; `where` uses $2.. for `params`, $1 is always the tenant. */
+  private async select(q: Queryable, tenantId: string, where: string[], params: unknown[], limit: number): Promise<VaultKeyRecord[]> {
+    const rows: RecordRow[] = await q.query(
+      `${SELECT_RECORDS}
+        WHERE ${['k.tenant_id = $1', ...where].join(' AND ')}
+        ORDER BY k.id DESC
+        LIMIT ${Number(limit)}`,
+      [tenantId, ...params],
+    );
+    return rows.map(toRecord);
+  }
+}
+
+/** Why ISSUE_SQL inserted nothing, checked in the order a caller would fix them. */
+function refusal(ctx: IssueRow, dto: CreateVaultKeyDto, ttlSeconds: number): KeyvaultError {
+  if (ctx.status === 'disabled') return new KeyvaultError('tenant_disabled', 'This tenant is disabled: it cannot issue vault keys.');
+  if (ttlSeconds > ctx.max_ttl_seconds) {
+    return new KeyvaultError('ttl_exceeds_tenant_max', `expires_in may be at most ${formatDuration(ctx.max_ttl_seconds)} for this tenant.`, 'expires_in');
+  }
+  if (!ctx.credential_id) {
+    if (dto.credential !== undefined) return notFound('credential profile', dto.credential, 'credential');
+    return new KeyvaultError(
+      'no_default_credential',
+      `This tenant has no default credential profile for ${dto.vendor}: name one in credential.`,
+      'credential',
+    );
+  }
+  if (ctx.credential_vendor !== dto.vendor) {
+    return new KeyvaultError(
+      'parameter_invalid',
+      `Credential profile '${ctx.credential_name}' is for ${ctx.credential_vendor}, not ${dto.vendor}.`,
+      'credential',
+    );
+  }
+  throw new Error('vault key insert refused for no known reason');
+}
+
+/** Longest allowed_endpoints entry: vendor paths are short, and every proxied call matches them all. */
+const MAX_RULE_LENGTH = 500;
+
+/** Every entry must parse as the proxy will parse it; the first bad one is reported by index. */
+function checkEndpointRules(entries: readonly unknown[]): void {
+  entries.forEach((entry, i) => {
+    if (typeof entry === 'string' && entry.length > MAX_RULE_LENGTH) {
+      throw new KeyvaultError('parameter_invalid', `allowed_endpoints.${i} may be at most ${MAX_RULE_LENGTH} characters`, `allowed_endpoints.${i}`);
+    }
+    const parsed = parseEndpointRule(entry);
+    if (!parsed.ok) throw new KeyvaultError('parameter_invalid', `allowed_endpoints.${i} ${parsed.message}`, `allowed_endpoints.${i}`);
+  });
+}
+
+function toRecord(r: RecordRow): VaultKeyRecord {
+  return {
+    id: r.id,
+    vendor: r.vendor,
+    credentialId: r.credential_id,
+    credentialName: r.credential_name,
+    dailyCapMicros: BigInt(r.daily_cap_micros),
+    allowedEndpoints: r.allowed_endpoints,
+    expiresAt: r.expires_at,
+    label: r.label,
+    metadata: r.metadata,
+    status: r.status,
+    spentTodayMicros: BigInt(r.spent_today_micros),
+    revokedAt: r.revoked_at,
+    createdAt: r.created_at,
+  };
+}
