@@ -352,4 +352,16 @@ describe('credential profiles', () => {
       expect(rec.request_hash).not.toContain(body.keys[0]);
     });
   });
+
+  it('documents the routes in OpenAPI without an example provider key', async () => {
+    const doc = (await api.http.get('/openapi.json').expect(200)).body;
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/credentials', '/credentials/{id}', '/credentials/{id}/keys', '/credentials/{id}/keys/{key_id}', '/tenants/{id}/rotate-data-key']),
+    );
+    const { CreateCredentialDto: create, AddCredentialKeyDto: add } = doc.components.schemas;
+    expect(create.required).toEqual(expect.arrayContaining(['name', 'vendor', 'keys']));
+    expect(create.properties.keys).toMatchObject({ type: 'array', writeOnly: true });
+    expect(create.properties.keys.example).toBeUndefined();
+    expect(add.properties.key.example).toBeUndefined();
+  });
 });
