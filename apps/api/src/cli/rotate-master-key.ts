@@ -93,7 +93,7 @@ async function embeddedPostgres(dataDir: string): Promise<EmbeddedPostgresModule
 }
 
 async function rewrap(databaseUrl: string, keyring: MasterKeyring): Promise<string> {
-  const db = new Client({ connectionString: databaseUrl, application_name: 'keyvault-rotate-master-key', connectionTimeoutMillis: 5000 });
+  const db = new Client({ connectionString: databaseUrl, application_name: 'keyvault-rotate-master-key', connectionTimeoutMillis: 15_000 });
   await db.connect();
   try {
     const { rewrapped, failures } = await rewrapUnderCurrentMasterKey(db, keyring);
