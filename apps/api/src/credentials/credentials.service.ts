@@ -113,7 +113,7 @@ export class CredentialsService {
         }
         const firstPosition = Math.max(-1, ...keys.map((k) => k.position)) + 1;
         await insertKeys(m, { tenantId, credentialId: p.id, dataKey, version, firstPosition }, [key]);
-        await touch(m, p.id);
+        await touch(m, tenantId, p.id);
         await notifyCredentials(m, { credential_id: p.id });
         return load(m, tenantId, p.id);
       }),
@@ -132,7 +132,7 @@ export class CredentialsService {
         throw new KeyvaultError('credential_key_last', 'This is the last active key of the credential: add another before retiring it.', 'key_id');
       }
       await m.query(`UPDATE credential_keys SET status = 'retired', retired_at = now() WHERE id = $1 AND tenant_id = $2`, [keyId, tenantId]);
-      await touch(m, p.id);
+      await touch(m, tenantId, p.id);
       await notifyCredentials(m, { credential_id: p.id });
       return load(m, tenantId, p.id);
     });
@@ -268,8 +268,8 @@ async function unsetDefault(m: EntityManager, tenantId: string, vendor: string):
   );
 }
 
-async function touch(m: EntityManager, credentialId: string): Promise<void> {
-  await m.query('UPDATE credential_profiles SET updated_at = now() WHERE id = $1', [credentialId]);
+async function touch(m: EntityManager, tenantId: string, credentialId: string): Promise<void> {
+  await m.query('UPDATE credential_profiles SET updated_at = now() WHERE id = $1 AND tenant_id = $2', [credentialId, tenantId]);
 }
 
 function isUniqueViolation(err: unknown, constraint: string): boolean {
