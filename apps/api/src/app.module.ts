@@ -7,8 +7,10 @@ import { HealthModule, HttpMetricsInterceptor, loggerParams, MetricsModule } fro
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuthModule } from './auth/auth.module';
 import { configProviders } from './config.providers';
+import { CredentialsModule } from './credentials/credentials.module';
 import { MeController } from './me/me.controller';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
+import { TenantKeysModule } from './tenant-keys/tenant-keys.module';
 import { TenantsModule } from './tenants/tenants.module';
 import { SigningKeysModule } from './signing-keys/signing-keys.module';
 import { VaultKeysModule } from './vault-keys/vault-keys.module';
@@ -27,6 +29,8 @@ export class AppModule {
         AuthModule,
         TenantsModule,
         ApiKeysModule,
+        CredentialsModule,
+        TenantKeysModule,
         SigningKeysModule,
         VaultKeysModule,
       ],

@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   credential_name_taken: invalid(409),
   credential_in_use: invalid(409),
   credential_key_last: invalid(409),
+  credential_key_limit: invalid(409),
   ttl_exceeds_tenant_max: invalid(422),
   no_default_credential: invalid(422),
   unpriced_request: invalid(422),
