@@ -1,6 +1,10 @@
-import { newId } from '@keyvault/crypto';
-import { queryDb } from '@keyvault/testing';
-import type { ApiHarness } from './api';
+import { randomBytes } from 'node:crypto';
+import type request from 'supertest';
+
+/** What the fixtures need of a harness: supertest calls carrying the admin token. */
+export interface AdminCalls {
+  admin: () => { post: (path: string) => request.Test; delete: (path: string) => request.Test };
+}
 
 export interface CredentialProfileFixture {
   id: string;
@@ -8,26 +12,30 @@ export interface CredentialProfileFixture {
   vendor: string;
 }
 
-/**
- * A credential profile (without provider keys), written straight into the table. It stands in
- * for `POST /credentials` until that API lands; tests call only this helper, so swapping it for
- * the API later changes this one file.
- */
+/** A credential profile created through the public API (`POST /credentials`) as the admin acting in the tenant. */
 export async function createCredentialProfile(
-  api: Pick<ApiHarness, 'db'>,
+  api: AdminCalls,
   tenantId: string,
-  profile: { name: string; vendor: string; isDefault?: boolean; strategy?: 'round_robin' | 'failover' },
+  profile: { name: string; vendor: string; isDefault?: boolean; strategy?: 'round_robin' | 'failover'; baseUrl?: string },
 ): Promise<CredentialProfileFixture> {
-  const id = newId('credential');
-  await queryDb(
-    api.db.url,
-    `INSERT INTO credential_profiles (id, tenant_id, name, vendor, strategy, is_default) VALUES ($1, $2, $3, $4, $5, $6)`,
-    [id, tenantId, profile.name, profile.vendor, profile.strategy ?? 'round_robin', profile.isDefault ?? false],
-  );
-  return { id, name: profile.name, vendor: profile.vendor };
+  const res = await api
+    .admin()
+    .post('/credentials')
+    .set('Keyvault-Tenant', tenantId)
+    .send({
+      name: profile.name,
+      vendor: profile.vendor,
+      keys: [`sk-test-${randomBytes(12).toString('hex')}`],
+      strategy: profile.strategy ?? 'round_robin',
+      default: profile.isDefault ?? false,
+      ...(profile.baseUrl ? { base_url: profile.baseUrl } : {}),
+    });
+  if (res.status !== 201) throw new Error(`POST /credentials → ${res.status} ${JSON.stringify(res.body)}`);
+  return { id: res.body.id, name: res.body.name, vendor: res.body.vendor };
 }
 
-/** A profile deleted as `DELETE /credentials/{id}` leaves it: soft-deleted, its row kept. */
-export async function deleteCredentialProfile(api: Pick<ApiHarness, 'db'>, tenantId: string, id: string): Promise<void> {
-  await queryDb(api.db.url, 'UPDATE credential_profiles SET deleted_at = now() WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
+/** `DELETE /credentials/{id}?revoke_vault_keys=true`: the profile goes, its vault keys are revoked. */
+export async function deleteCredentialProfile(api: AdminCalls, tenantId: string, id: string): Promise<void> {
+  const res = await api.admin().delete(`/credentials/${id}?revoke_vault_keys=true`).set('Keyvault-Tenant', tenantId);
+  if (res.status !== 200) throw new Error(`DELETE /credentials/${id} → ${res.status} ${JSON.stringify(res.body)}`);
 }

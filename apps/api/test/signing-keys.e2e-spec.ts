@@ -184,10 +184,10 @@ describe('signing keys across api instances', () => {
     const admin = (app: INestApplication) => {
       const http = request(app.getHttpServer());
       const auth = { Authorization: `Bearer ${configA.KEYVAULT_ADMIN_TOKEN}` };
-      return { post: (p: string) => http.post(p).set(auth) };
+      return { post: (p: string) => http.post(p).set(auth), delete: (p: string) => http.delete(p).set(auth) };
     };
     const tenantId = (await admin(a).post('/tenants').send({ name: 'Two instances' }).expect(201)).body.id;
-    await createCredentialProfile({ db }, tenantId, { name: 'two_stripe', vendor: 'stripe', isDefault: true });
+    await createCredentialProfile({ admin: () => admin(a) }, tenantId, { name: 'two_stripe', vendor: 'stripe', isDefault: true });
     const issueOn = async (app: INestApplication) => {
       const res = await admin(app).post('/vault/keys').set('Keyvault-Tenant', tenantId).send(SEED).expect(201);
       createdSecrets.add(res.body.vault_key);
