@@ -5,11 +5,13 @@ import type { ApiConfig } from '@keyvault/config';
 import { DatabaseModule } from '@keyvault/db';
 import { HealthModule, HttpMetricsInterceptor, loggerParams, MetricsModule } from '@keyvault/observability';
 import { ApiKeysModule } from './api-keys/api-keys.module';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { configProviders } from './config.providers';
 import { MeController } from './me/me.controller';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { TenantsModule } from './tenants/tenants.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule {
@@ -25,6 +27,8 @@ export class AppModule {
         AuthModule,
         TenantsModule,
         ApiKeysModule,
+        AuditModule,
+        WebhooksModule,
       ],
       controllers: [MeController],
       providers: [
