@@ -48,7 +48,7 @@ const apiSchema = z.object({
   KEYVAULT_WEBHOOK_MAX_AGE_MS: z.coerce.number().int().min(1000).max(30 * 86_400_000).default(86_400_000),
   /** ... or after this many attempts, whichever comes first. */
   KEYVAULT_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(25),
-  /** Whole-request timeout of one delivery attempt; a claimed delivery is leased for twice this. */
+  /** Timeout of one delivery attempt, DNS included; a claimed delivery is leased for twice this. */
   KEYVAULT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   KEYVAULT_PUBLIC_PROXY_URL: httpUrl.optional(),
 });

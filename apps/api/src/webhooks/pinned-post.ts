@@ -20,8 +20,21 @@ export async function pinnedPost(rawUrl: string, body: string, headers: Record<s
   const signal = AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs)]);
   // Why the attempt stopped: shutdown (the caller's reason) or our own timeout.
   const aborted = () => (opts.signal.aborted ? opts.signal.reason : new Error(`timed out after ${opts.timeoutMs} ms`));
-  const { url, address } = await resolveSafeTarget(rawUrl, { allowPrivate: opts.allowPrivate });
   if (signal.aborted) throw aborted();
+  // The timeout bounds the whole attempt, DNS included, so an attempt never outlives its lease.
+  let onAbort = () => undefined as void;
+  const abortedFirst = new Promise<never>((_, reject) => {
+    onAbort = () => reject(aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  abortedFirst.catch(() => undefined); // settled later or never: not an unhandled rejection
+  let target: Awaited<ReturnType<typeof resolveSafeTarget>>;
+  try {
+    target = await Promise.race([resolveSafeTarget(rawUrl, { allowPrivate: opts.allowPrivate }), abortedFirst]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+  const { url, address } = target;
   const family = isIP(address);
   // Node asks for every address (`all`) when it may race IPv4 and IPv6: answer with the pinned one.
   const lookup: LookupFunction = (_host, options, callback) => {

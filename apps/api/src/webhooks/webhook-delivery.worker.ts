@@ -65,8 +65,8 @@ export class WebhookDeliveryWorker implements OnModuleInit, OnModuleDestroy {
     private readonly keyring: MasterKeyring,
     metrics: MetricsRegistry,
   ) {
-    // DNS resolution comes before the request timer starts: leave it room as well.
-    this.leaseMs = 2 * config.KEYVAULT_WEBHOOK_TIMEOUT_MS + 5000;
+    // An attempt ends within the timeout (DNS included); twice that leaves room for a slow loop.
+    this.leaseMs = 2 * config.KEYVAULT_WEBHOOK_TIMEOUT_MS;
     this.attemptsTotal = new Counter({
       name: 'keyvault_webhook_attempts_total',
       help: 'Webhook delivery attempts by outcome',
