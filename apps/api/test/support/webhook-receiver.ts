@@ -14,14 +14,15 @@ export interface ReceivedRequest {
 /** Decides each request's fate: a status, or 'hang' to never answer. */
 export type Behaviour = (n: number, req: ReceivedRequest) => number | 'hang';
 
-/** The verification docs/webhooks.md shows, verbatim in spirit: HMAC over "<t>.<body>", 5-minute window. */
-export function verifySignature(header: string | undefined, body: string, secret: string, toleranceSeconds = 300): boolean {
-  if (!header) return false;
-  const parts = new Map(header.split(',').map((p) => p.split('=', 2) as [string, string]));
-  const t = Number(parts.get('t'));
-  if (!Number.isInteger(t) || Math.abs(Date.now() / 1000 - t) > toleranceSeconds) return false;
-  const expected = createHmac('sha256', secret).update(`${t}.${body}`).digest();
-  const given = Buffer.from(parts.get('v1') ?? '', 'hex');
+const TOLERANCE_SECONDS = 300;
+
+/** The receiver's check exactly as docs/webhooks.md shows it: HMAC over "<t>.<body>", 5-minute window. */
+export function verifySignature(header: string | undefined, rawBody: string, secret: string, now = Date.now()): boolean {
+  const fields = new Map(String(header ?? '').split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const t = Number(fields.get('t'));
+  if (!Number.isInteger(t) || Math.abs(now / 1000 - t) > TOLERANCE_SECONDS) return false;
+  const expected = createHmac('sha256', secret).update(`${t}.${rawBody}`).digest();
+  const given = Buffer.from(fields.get('v1') ?? '', 'hex');
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
