@@ -5,6 +5,7 @@ import type { ApiConfig } from '@keyvault/config';
 import { DatabaseModule } from '@keyvault/db';
 import { HealthModule, HttpMetricsInterceptor, loggerParams, MetricsModule } from '@keyvault/observability';
 import { ApiKeysModule } from './api-keys/api-keys.module';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { configProviders } from './config.providers';
 import { CredentialsModule } from './credentials/credentials.module';
@@ -14,6 +15,7 @@ import { TenantKeysModule } from './tenant-keys/tenant-keys.module';
 import { TenantsModule } from './tenants/tenants.module';
 import { SigningKeysModule } from './signing-keys/signing-keys.module';
 import { VaultKeysModule } from './vault-keys/vault-keys.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule {
@@ -33,6 +35,8 @@ export class AppModule {
         TenantKeysModule,
         SigningKeysModule,
         VaultKeysModule,
+        AuditModule,
+        WebhooksModule,
       ],
       controllers: [MeController],
       providers: [

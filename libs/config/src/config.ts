@@ -38,6 +38,18 @@ const apiSchema = z.object({
   API_PORT: port(3000),
   KEYVAULT_ADMIN_TOKEN: z.string().min(32, { message: 'must be at least 32 characters' }),
   KEYVAULT_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /** How often the retention task prunes audit rows and finished webhook deliveries. */
+  KEYVAULT_AUDIT_PRUNE_INTERVAL_MS: z.coerce.number().int().min(10).max(86_400_000).default(3_600_000),
+  /** How often the webhook worker looks for due deliveries when it found none. */
+  KEYVAULT_WEBHOOK_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /** First retry delay; each further retry doubles it (full jitter, capped at one hour). */
+  KEYVAULT_WEBHOOK_BACKOFF_BASE_MS: z.coerce.number().int().min(1).max(3_600_000).default(5000),
+  /** A delivery still failing this long after its event is given up (status failed). */
+  KEYVAULT_WEBHOOK_MAX_AGE_MS: z.coerce.number().int().min(1000).max(30 * 86_400_000).default(86_400_000),
+  /** ... or after this many attempts, whichever comes first. */
+  KEYVAULT_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(25),
+  /** Timeout of one delivery attempt, DNS included; a claimed delivery is leased for twice this. */
+  KEYVAULT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   KEYVAULT_PUBLIC_PROXY_URL: httpUrl.optional(),
   /** failed authentications per client address per minute before it is refused (429) for 5 minutes */
   KEYVAULT_FAILED_AUTH_LIMIT: z.coerce.number().int().min(1).max(100_000).default(30),

@@ -1,4 +1,4 @@
-import { DataSource } from 'typeorm';
+import { DataSource, type DataSourceOptions } from 'typeorm';
 import { dataSourceOptions } from './data-source-options';
 
 /** Arbitrary constant: the advisory lock that serialises migrations across instances. */
@@ -9,15 +9,23 @@ const MIGRATION_LOCK = 4_815_162_342;
  * together do not race; the second waits, then finds nothing to do.
  */
 export async function runMigrations(dataSource: DataSource): Promise<string[]> {
-  const runner = dataSource.createQueryRunner();
-  await runner.connect();
+  // Its own connections without the request-path query timeout: building an index on a table
+  // of millions of rows takes longer than any request should.
+  const options = dataSource.options as DataSourceOptions & { extra?: Record<string, unknown> };
+  const migrator = await new DataSource({
+    ...options,
+    extra: { ...options.extra, max: 2, query_timeout: undefined },
+  } as DataSourceOptions).initialize();
+  const runner = migrator.createQueryRunner();
   try {
+    await runner.connect();
     await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    const applied = await migrator.runMigrations({ transaction: 'each' });
     return applied.map((m) => m.name);
   } finally {
     await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
     await runner.release();
+    await migrator.destroy();
   }
 }
 

@@ -53,9 +53,12 @@ export async function enqueueSpendEvents(
   s: { tenantId: string; vaultKeyId: string; day: string; before: bigint; after: bigint; cap: bigint },
 ): Promise<void> {
   if (s.after <= s.before || s.cap <= 0n) return;
+  // In a fixed order: two transactions crossing the same thresholds then wait on each other's
+  // dedupe-key inserts in the same sequence, never in a cycle (deadlock).
   const thresholds: { threshold_pct: number }[] = await manager.query(
     `SELECT DISTINCT threshold_pct FROM webhooks
-      WHERE tenant_id = $1 AND deleted_at IS NULL AND 'vault_key.cap_threshold' = ANY(events)`,
+      WHERE tenant_id = $1 AND deleted_at IS NULL AND 'vault_key.cap_threshold' = ANY(events)
+      ORDER BY threshold_pct`,
     [s.tenantId],
   );
   const base = { vault_key_id: s.vaultKeyId, day: s.day, daily_usd_cap_micros: s.cap.toString(), spent_micros: s.after.toString() };

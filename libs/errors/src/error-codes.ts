@@ -44,6 +44,7 @@ export const ERROR_CODES = {
   token_in_query: { status: 401, type: 'authentication_error' },
   insufficient_scope: { status: 403, type: 'permission_error' },
   admin_only: { status: 403, type: 'permission_error' },
+  too_many_exports: { status: 429, type: 'rate_limit_error' },
 
   // Callers of the proxy
   invalid_vault_key: { status: 401, type: 'authentication_error' },

@@ -10,6 +10,8 @@ import { CreatedAt, IdColumn, MicrosColumn, RefColumn } from './columns';
 @Index('ix_audit_vault_key', ['tenantId', 'vaultKeyId', 'id'])
 @Index('ix_audit_run', ['tenantId', 'runId', 'id'], { where: 'run_id IS NOT NULL' })
 @Index('ix_audit_conversation', ['tenantId', 'conversationId', 'id'], { where: 'conversation_id IS NOT NULL' })
+/** `status=404` or `status=5xx` on a large tenant: without it, a rare status is a scan of every row (docs/audit-query-plans.md). */
+@Index('ix_audit_status', ['tenantId', 'status', 'id'])
 export class AuditEntry {
   @IdColumn() id: string;
   /** null only when the caller could not be tied to a tenant (a forged key) */

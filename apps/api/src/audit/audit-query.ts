@@ -1,0 +1,79 @@
+import { ID_PREFIXES, newId } from '@keyvault/crypto';
+
+/** The filters GET /audit and GET /audit/export share. */
+export interface AuditFilters {
+  vault_key?: string;
+  run_id?: string;
+  conversation_id?: string;
+  /** an HTTP status (`429`) or a class (`4xx`) */
+  status?: string;
+  /** ISO 8601, inclusive */
+  from?: string;
+  /** ISO 8601, exclusive */
+  to?: string;
+}
+
+/** The columns a listing or an export reads, in the order the CSV writes them. */
+export const AUDIT_COLUMNS =
+  'id, vault_key_id, vendor, method, path, status, error_code, cost_micros, duration_ms, run_id, conversation_id, provider_key_id, credential_id, created_at';
+
+export interface AuditRow {
+  id: string;
+  vault_key_id: string | null;
+  vendor: string;
+  method: string;
+  path: string;
+  status: number;
+  error_code: string | null;
+  /** bigint, as pg returns it */
+  cost_micros: string;
+  duration_ms: number;
+  run_id: string | null;
+  conversation_id: string | null;
+  provider_key_id: string | null;
+  credential_id: string | null;
+  created_at: Date;
+}
+
+const MAX_ID_TIME_MS = 2 ** 48 - 1;
+
+/**
+ * The smallest audit id of a given millisecond: the prefix and the 10 time characters of the id
+ * layout, without the random tail. Ids compare bytewise (COLLATE "C"), so `id >= bound(from)`
+ * and `id < bound(to)` are time bounds the (tenant_id, ..., id) indexes serve as ranges.
+ */
+export function auditIdBound(ms: number): string {
+  const clamped = Math.min(Math.max(Math.floor(ms), 0), MAX_ID_TIME_MS);
+  return newId('audit', clamped).slice(0, ID_PREFIXES.audit.length + 10);
+}
+
+/**
+ * The WHERE clause of an audit query, always scoped to one tenant (`$1`). Every filter is an
+ * equality or a range on a column of one of the audit indexes, so the planner can walk an
+ * index newest-first and stop at the page size.
+ */
+export function auditWhere(tenantId: string, f: AuditFilters, startingAfter?: string): { where: string; params: unknown[] } {
+  const params: unknown[] = [tenantId];
+  const clauses = ['tenant_id = $1'];
+  const add = (sql: (p: string) => string, value: unknown) => {
+    params.push(value);
+    clauses.push(sql(`$${params.length}`));
+  };
+  if (f.vault_key !== undefined) add((p) => `vault_key_id = ${p}`, f.vault_key);
+  if (f.run_id !== undefined) add((p) => `run_id = ${p}`, f.run_id);
+  if (f.conversation_id !== undefined) add((p) => `conversation_id = ${p}`, f.conversation_id);
+  if (f.status !== undefined) {
+    const cls = /^([1-5])xx$/.exec(f.status);
+    if (cls) {
+      const low = Number(cls[1]) * 100;
+      add((p) => `status >= ${p}`, low);
+      add((p) => `status < ${p}`, low + 100);
+    } else {
+      add((p) => `status = ${p}`, Number(f.status));
+    }
+  }
+  if (f.from !== undefined) add((p) => `id >= ${p}`, auditIdBound(Date.parse(f.from)));
+  if (f.to !== undefined) add((p) => `id < ${p}`, auditIdBound(Date.parse(f.to)));
+  if (startingAfter !== undefined) add((p) => `id < ${p}`, startingAfter);
+  return { where: clauses.join(' AND '), params };
+}

@@ -1,0 +1,112 @@
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { pipeline, type Readable } from 'node:stream';
+import { Pool, type PoolClient } from 'pg';
+import QueryStream from 'pg-query-stream';
+import { Counter } from 'prom-client';
+import { DataSource } from 'typeorm';
+import type { ApiConfig } from '@keyvault/config';
+import { KeyvaultError } from '@keyvault/errors';
+import { MetricsRegistry } from '@keyvault/observability';
+import { API_CONFIG } from '../config.providers';
+import { exportEncoder } from './audit-export.format';
+import { AUDIT_COLUMNS, auditWhere, type AuditFilters, type AuditRow } from './audit-query';
+import type { ExportFormat } from './dto/audit-filters.dto';
+
+/**
+ * Exports at once per api process. Each holds one connection of its own small pool for as long
+ * as the client reads, so they can never starve the pool that serves requests.
+ */
+const EXPORT_CONCURRENCY = 4;
+/** Rows the cursor fetches per round trip. */
+const EXPORT_BATCH_ROWS = 500;
+
+@Injectable()
+export class AuditService implements OnModuleDestroy {
+  private exportPool: Pool | null = null;
+  private activeExports = 0;
+  /** open export streams, ended at shutdown so the pool can close */
+  private readonly exports = new Set<Readable>();
+  private readonly exportedRows: Counter;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
+    metrics: MetricsRegistry,
+  ) {
+    this.exportedRows = new Counter({
+      name: 'keyvault_audit_export_rows_total',
+      help: 'Audit rows written to export responses',
+      registers: [metrics.registry],
+    });
+  }
+
+  /** One page, newest first. */
+  async list(tenantId: string, filters: AuditFilters, page: { limit: number; starting_after?: string }) {
+    checkRange(filters);
+    const { where, params } = auditWhere(tenantId, filters, page.starting_after);
+    params.push(page.limit + 1);
+    const rows: AuditRow[] = await this.db.query(
+      `SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE ${where} ORDER BY id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return { rows: rows.slice(0, page.limit), has_more: rows.length > page.limit };
+  }
+
+  /**
+   * Every matching row, newest first, as export bytes, read through a server-side cursor: only a
+   * batch of rows is in memory at a time, and the cursor advances only as fast as the stream is
+   * read. The connection goes back when the stream ends or is destroyed (client gone).
+   */
+  async export(tenantId: string, filters: AuditFilters, format: ExportFormat): Promise<Readable> {
+    checkRange(filters);
+    if (this.activeExports >= EXPORT_CONCURRENCY) {
+      throw new KeyvaultError('too_many_exports', `At most ${EXPORT_CONCURRENCY} audit exports run at once; try again shortly.`).withHeaders({
+        'Retry-After': '10',
+      });
+    }
+    // Counted before the first await, so concurrent requests cannot all slip past the check.
+    this.activeExports++;
+    let client: PoolClient;
+    try {
+      client = await this.pool().connect();
+    } catch (err) {
+      this.activeExports--;
+      throw err;
+    }
+    const { where, params } = auditWhere(tenantId, filters);
+    const rows = client.query(
+      new QueryStream(`SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE ${where} ORDER BY id DESC`, params, { batchSize: EXPORT_BATCH_ROWS }),
+    );
+    const body = pipeline(rows, exportEncoder(format, () => this.exportedRows.inc()), (err) => {
+      this.activeExports--;
+      this.exports.delete(body);
+      // A cursor cut off mid-way may leave the session in an unknown state: drop that connection.
+      client.release(err ?? undefined);
+    });
+    this.exports.add(body);
+    return body;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    for (const body of this.exports) body.destroy();
+    await this.exportPool?.end();
+  }
+
+  private pool(): Pool {
+    this.exportPool ??= new Pool({
+      connectionString: this.config.DATABASE_URL,
+      max: EXPORT_CONCURRENCY,
+      application_name: 'keyvault-api-export',
+      connectionTimeoutMillis: 3000,
+      keepAlive: true,
+    });
+    return this.exportPool;
+  }
+}
+
+function checkRange(f: AuditFilters): void {
+  if (f.from !== undefined && f.to !== undefined && Date.parse(f.from) >= Date.parse(f.to)) {
+    throw new KeyvaultError('parameter_invalid', 'to must be later than from.', 'to');
+  }
+}
