@@ -2,3 +2,4 @@ export * from './duration';
 export * from './money';
 export * from './request-path';
 export * from './endpoint-rules';
+export * from './price-book';
