@@ -4,8 +4,17 @@ import { createProxyApp } from './proxy.factory';
 
 async function bootstrap(): Promise<void> {
   const config = loadOrExit(() => loadProxyConfig());
-  const app = await createProxyApp(config);
-  await app.listen(config.PROXY_PORT, config.HOST);
+  const proxy = await createProxyApp(config);
+  await proxy.listen(config.PROXY_PORT, config.HOST);
+  // SIGTERM (orchestrators) and SIGINT (a terminal): finish what is in flight, write the audit, exit.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      proxy.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
 }
 
 bootstrap().catch((err: Error) => {

@@ -1,21 +1,81 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Logger } from 'nestjs-pino';
 import type { ProxyConfig } from '@keyvault/config';
 import { KeyvaultExceptionFilter } from '@keyvault/errors';
+import { AuditWriter } from './audit/audit-writer';
+import { SigningKeys } from './auth/signing-keys';
+import { ForwardHandler } from './forward/forward.handler';
 import { ProxyModule } from './proxy.module';
+import { ProxyStore } from './store/proxy-store';
+import { UpstreamClient } from './upstream/upstream-client';
+
+/** Operational routes served by the Nest app; every other path is a proxied call. */
+const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+/** How long a shutdown waits for calls in flight before cutting them. */
+const SHUTDOWN_GRACE_MS = 30_000;
+
+export interface ProxyServer {
+  /** the Nest application (DI container, health and metrics) */
+  app: INestApplication;
+  server: Server;
+  /** Starts accepting connections; returns the bound port. */
+  listen(port: number, host?: string): Promise<number>;
+  /** Stops accepting, lets calls in flight finish, writes the buffered audit rows, then closes. */
+  close(): Promise<void>;
+}
 
 /** Builds the proxy (used by main.ts and the tests). It never changes the schema. */
-export async function createProxyApp(config: ProxyConfig): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(ProxyModule.forRoot(config), {
-    bufferLogs: true,
-    bodyParser: false,
-  });
+export async function createProxyApp(config: ProxyConfig): Promise<ProxyServer> {
+  const app = await NestFactory.create<NestExpressApplication>(ProxyModule.forRoot(config), { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
   app.useGlobalFilters(new KeyvaultExceptionFilter());
-  app.enableShutdownHooks();
   await app.init();
-  return app;
+
+  // Listen before loading, so a key added in between is not missed.
+  const store = app.get(ProxyStore);
+  await store.startListening();
+  await app.get(SigningKeys).reload();
+
+  const ops = app.getHttpAdapter().getInstance() as (req: IncomingMessage, res: ServerResponse) => void;
+  const forward = app.get(ForwardHandler);
+  let inFlight = 0;
+  let closing = false;
+  const server = createServer((req, res) => {
+    if (closing) res.setHeader('connection', 'close');
+    const q = req.url?.indexOf('?') ?? -1;
+    if (OPS_PATHS.has(q < 0 ? (req.url ?? '') : req.url!.slice(0, q))) return ops(req, res);
+    inFlight++;
+    void forward.handle(req, res).finally(() => inFlight--);
+  });
+  server.keepAliveTimeout = 65_000;
+
+  let closed: Promise<void> | null = null;
+  return {
+    app,
+    server,
+    listen: (port, host = config.HOST) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+      }),
+    close: () =>
+      (closed ??= (async () => {
+        closing = true;
+        const stopped = new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+        server.closeIdleConnections();
+        const deadline = Date.now() + SHUTDOWN_GRACE_MS;
+        while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        server.closeAllConnections();
+        await stopped;
+        await app.get(AuditWriter).drain();
+        await store.stopListening();
+        await app.get(UpstreamClient).close();
+        await app.close();
+      })()),
+  };
 }

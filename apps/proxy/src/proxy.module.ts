@@ -1,27 +1,58 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import type { ProxyConfig } from '@keyvault/config';
 import { MasterKeyring } from '@keyvault/crypto';
-import { DatabaseModule } from '@keyvault/db';
+import { dataSourceOptions } from '@keyvault/db';
 import { HealthModule, loggerParams, MetricsModule } from '@keyvault/observability';
+import { PriceBook } from '@keyvault/policy';
+import { AuditWriter } from './audit/audit-writer';
+import { SigningKeys } from './auth/signing-keys';
+import { VaultKeyAuth } from './auth/vault-key-auth';
+import { CredentialsService } from './credentials/credentials.service';
+import { ForwardHandler } from './forward/forward.handler';
+import { SpendLedger } from './ledger/spend-ledger';
+import { PROXY_CONFIG } from './proxy.config';
+import { ProxyMetrics } from './proxy-metrics';
+import { ProxyStore } from './store/proxy-store';
+import { UpstreamClient } from './upstream/upstream-client';
+import { VendorAdapters } from './vendors/vendor-adapters';
 
-export const PROXY_CONFIG = Symbol('PROXY_CONFIG');
+export { PROXY_CONFIG };
 
+/**
+ * The proxy's object graph. Nest builds it once; proxied calls never go through Nest's request
+ * pipeline (see proxy.factory.ts): only /healthz, /readyz and /metrics do.
+ */
 @Module({})
 export class ProxyModule {
   static forRoot(config: ProxyConfig): DynamicModule {
+    const db = dataSourceOptions({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'keyvault-proxy' });
     return {
       module: ProxyModule,
       global: true,
       imports: [
         LoggerModule.forRoot(loggerParams(config.LOG_LEVEL, 'keyvault-proxy')),
-        DatabaseModule.forRoot({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'keyvault-proxy' }),
+        // Fail closed, and fast: a vault that cannot reach its database answers 503 within a
+        // second or two rather than letting callers hang.
+        TypeOrmModule.forRoot({ ...db, extra: { ...(db.extra as object), connectionTimeoutMillis: 1_000, query_timeout: 5_000 }, retryAttempts: 0 }),
         MetricsModule,
         HealthModule,
       ],
       providers: [
         { provide: PROXY_CONFIG, useValue: config },
         { provide: MasterKeyring, useValue: new MasterKeyring(config.KEYVAULT_MASTER_KEY, config.KEYVAULT_PREVIOUS_MASTER_KEYS) },
+        { provide: PriceBook, useValue: PriceBook.load(config.KEYVAULT_PRICES_FILE) },
+        ProxyMetrics,
+        ProxyStore,
+        SigningKeys,
+        VaultKeyAuth,
+        CredentialsService,
+        VendorAdapters,
+        SpendLedger,
+        AuditWriter,
+        UpstreamClient,
+        ForwardHandler,
       ],
       exports: [PROXY_CONFIG, MasterKeyring],
     };

@@ -3,3 +3,4 @@ export * from './money';
 export * from './request-path';
 export * from './endpoint-rules';
 export * from './price-book';
+export * from './utc-day';

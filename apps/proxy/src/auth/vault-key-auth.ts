@@ -1,0 +1,172 @@
+import { Injectable } from '@nestjs/common';
+import { verifyVaultKey, type VaultKeyClaims } from '@keyvault/crypto';
+import { CHANNELS, type VaultKeysNotice } from '@keyvault/db';
+import { KeyvaultError } from '@keyvault/errors';
+import { compileEndpointRules, type EndpointRule } from '@keyvault/policy';
+import { ProxyStore } from '../store/proxy-store';
+import { SigningKeys } from './signing-keys';
+
+/** What the proxy needs to know about a vault key to decide a call. */
+export interface VaultKeyState {
+  id: string;
+  tenantId: string;
+  credentialId: string;
+  vendor: string;
+  capMicros: bigint;
+  rules: EndpointRule[];
+  expiresAtMs: number;
+  revoked: boolean;
+  tenantDisabled: boolean;
+}
+
+/** A notice can be missed (a dropped connection); no cached state outlives this. */
+const STATE_TTL_MS = 5_000;
+const MAX_CACHED_STATES = 50_000;
+const MAX_CACHED_VERDICTS = 20_000;
+
+const invalid = () => new KeyvaultError('invalid_vault_key', 'Invalid vault key provided.');
+
+/**
+ * Decides who is calling. Signature and expiry are checked with public keys alone, so a
+ * malformed, forged, tampered or expired token is refused without touching the database.
+ * A valid token's key state (revoked? tenant disabled? allowlist, cap, credential) comes from
+ * memory, kept true by LISTEN/NOTIFY and a short TTL, and is never trusted while the LISTEN
+ * connection is down.
+ */
+@Injectable()
+export class VaultKeyAuth {
+  private readonly verdicts = new Map<string, VaultKeyClaims>();
+  private verdictsVersion = 0;
+  private readonly states = new Map<string, { state: VaultKeyState | null; loadedAt: number }>();
+  private readonly loading = new Map<string, Promise<VaultKeyState | null>>();
+  /** bumped on every invalidation, so a load that raced a notice is not cached */
+  private generation = 0;
+
+  constructor(
+    private readonly store: ProxyStore,
+    private readonly signingKeys: SigningKeys,
+  ) {
+    store.onNotice(CHANNELS.vaultKeys, (payload) => this.invalidate(payload));
+    store.onListenerChange(() => this.flush());
+  }
+
+  /** The key behind a presented token, or a 401/503 KeyvaultError. */
+  async authenticate(token: string | null): Promise<VaultKeyState> {
+    if (!token) throw new KeyvaultError('invalid_vault_key', 'No vault key provided (Authorization: Bearer, x-api-key or Basic password).');
+    const claims = await this.verify(token);
+    const state = await this.state(claims.sub);
+    if (!state || state.tenantId !== claims.ten) throw invalid();
+    if (state.tenantDisabled) throw new KeyvaultError('tenant_disabled', 'This vault key belongs to a disabled tenant.');
+    if (state.revoked) throw new KeyvaultError('vault_key_revoked', 'This vault key has been revoked.');
+    if (state.expiresAtMs <= Date.now()) throw new KeyvaultError('vault_key_expired', 'This vault key has expired.');
+    return state;
+  }
+
+  private async verify(token: string): Promise<VaultKeyClaims> {
+    if (this.verdictsVersion !== this.signingKeys.version) {
+      this.verdicts.clear();
+      this.verdictsVersion = this.signingKeys.version;
+    }
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const cached = this.verdicts.get(token);
+    if (cached) {
+      if (cached.exp > nowSeconds) return cached;
+      this.verdicts.delete(token);
+      throw new KeyvaultError('vault_key_expired', 'This vault key has expired.');
+    }
+    let verdict = await verifyVaultKey(token, this.signingKeys.current, nowSeconds);
+    if (!verdict.ok && verdict.reason === 'invalid_vault_key' && (await this.signingKeys.refreshForUnknownKid(token))) {
+      verdict = await verifyVaultKey(token, this.signingKeys.current, nowSeconds);
+    }
+    if (!verdict.ok) {
+      if (verdict.reason === 'vault_key_expired') throw new KeyvaultError('vault_key_expired', 'This vault key has expired.');
+      throw invalid();
+    }
+    if (this.verdicts.size >= MAX_CACHED_VERDICTS) this.verdicts.delete(this.verdicts.keys().next().value!);
+    this.verdicts.set(token, verdict.claims);
+    return verdict.claims;
+  }
+
+  private async state(id: string): Promise<VaultKeyState | null> {
+    const cached = this.states.get(id);
+    if (cached && this.store.listening && Date.now() - cached.loadedAt < STATE_TTL_MS) return cached.state;
+    let pending = this.loading.get(id);
+    if (!pending) {
+      const generation = this.generation;
+      pending = this.load(id)
+        .then((state) => {
+          if (generation === this.generation && this.store.listening) {
+            if (this.states.size >= MAX_CACHED_STATES) this.states.delete(this.states.keys().next().value!);
+            this.states.set(id, { state, loadedAt: Date.now() });
+          }
+          return state;
+        })
+        .finally(() => {
+          if (this.loading.get(id) === pending) this.loading.delete(id);
+        });
+      this.loading.set(id, pending);
+    }
+    return pending;
+  }
+
+  private async load(id: string): Promise<VaultKeyState | null> {
+    const [row] = await this.store.query<{
+      id: string;
+      tenant_id: string;
+      credential_id: string;
+      vendor: string;
+      daily_cap_micros: string;
+      allowed_endpoints: string[];
+      expires_at: Date;
+      revoked_at: Date | null;
+      tenant_status: string;
+    }>(
+      'vault_key_state',
+      `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_micros, v.allowed_endpoints,
+              v.expires_at, v.revoked_at, t.status AS tenant_status
+         FROM vault_keys v JOIN tenants t ON t.id = v.tenant_id
+        WHERE v.id = $1`,
+      [id],
+    );
+    if (!row) return null;
+    return {
+      id: row.id,
+      tenantId: row.tenant_id,
+      credentialId: row.credential_id,
+      vendor: row.vendor,
+      capMicros: BigInt(row.daily_cap_micros),
+      rules: compileEndpointRules(row.allowed_endpoints),
+      expiresAtMs: new Date(row.expires_at).getTime(),
+      revoked: row.revoked_at !== null,
+      tenantDisabled: row.tenant_status !== 'active',
+    };
+  }
+
+  private invalidate(payload: string): void {
+    this.generation++;
+    let notice: VaultKeysNotice;
+    try {
+      notice = JSON.parse(payload) as VaultKeysNotice;
+    } catch {
+      return this.flush();
+    }
+    if ('vault_key_ids' in notice && Array.isArray(notice.vault_key_ids)) {
+      for (const id of notice.vault_key_ids) {
+        this.states.delete(id);
+        this.loading.delete(id);
+      }
+    } else if ('tenant_id' in notice) {
+      for (const [id, entry] of this.states) if (entry.state?.tenantId === notice.tenant_id) this.states.delete(id);
+      // in-flight loads carry no tenant yet: drop them all, they are rare
+      this.loading.clear();
+    } else {
+      this.flush();
+    }
+  }
+
+  private flush(): void {
+    this.generation++;
+    this.states.clear();
+    this.loading.clear();
+  }
+}

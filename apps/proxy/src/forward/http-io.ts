@@ -1,0 +1,98 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { VENDORS } from '@keyvault/config';
+import { KeyvaultError } from '@keyvault/errors';
+import { normalizeRequestPath } from '@keyvault/policy';
+import type { OutgoingHeaders } from '../vendors/vendor-adapter';
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) and what never leaves in either direction. */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+/** Client headers never forwarded: the vault key's carriers, Keyvault's context headers, and what the proxy recomputes. */
+const NOT_FORWARDED = new Set([
+  ...HOP_BY_HOP, 'host', 'content-length', 'expect', 'authorization', 'x-api-key',
+  'x-run-id', 'x-dify-workflow-run-id', 'x-conversation-id',
+]);
+const NOT_RETURNED = new Set(HOP_BY_HOP);
+
+/** The client's headers fit to send upstream (the adapter then adds the real key). */
+export function upstreamHeaders(incoming: IncomingHttpHeaders): OutgoingHeaders {
+  const out: OutgoingHeaders = {};
+  const listed = incoming.connection ? incoming.connection.toLowerCase().split(',').map((s) => s.trim()) : [];
+  for (const name in incoming) {
+    if (!NOT_FORWARDED.has(name) && !listed.includes(name)) out[name] = incoming[name];
+  }
+  return out;
+}
+
+/** The upstream's response headers fit to return to the client. */
+export function clientHeaders(upstream: IncomingHttpHeaders, bodyRewritten: boolean): OutgoingHeaders {
+  const out: OutgoingHeaders = {};
+  for (const name in upstream) {
+    if (!NOT_RETURNED.has(name) && !(bodyRewritten && name === 'content-length')) out[name] = upstream[name];
+  }
+  return out;
+}
+
+/** A context header's value for the audit row (bounded), or null. */
+export function contextHeader(headers: IncomingHttpHeaders, ...names: string[]): string | null {
+  for (const name of names) {
+    const v = headers[name];
+    if (typeof v === 'string' && v !== '') return v.slice(0, 200);
+  }
+  return null;
+}
+
+/** `/openai/v1/x` → 'openai' (for auditing calls refused before the key is known). */
+export function leadingVendor(rawPath: string): string | null {
+  const first = rawPath.split('/', 2)[1];
+  return (VENDORS as readonly string[]).includes(first) ? first : null;
+}
+
+/**
+ * The vendor path of a call: the normalised path without its `/{vendor}` prefix, or the whole
+ * normalised path for the key's own vendor (SDKs that can change only host and port). A path
+ * that does not normalise, or names another vendor, is refused.
+ */
+export function vendorPath(rawPath: string, keyVendor: string): string {
+  const n = normalizeRequestPath(rawPath);
+  if (!n.ok) throw new KeyvaultError('endpoint_not_allowed', `The request path was refused (${n.reason}).`);
+  const slash = n.path.indexOf('/', 1);
+  const first = slash < 0 ? n.path.slice(1) : n.path.slice(1, slash);
+  if (!(VENDORS as readonly string[]).includes(first)) return n.path;
+  if (first !== keyVendor) throw new KeyvaultError('vendor_mismatch', `This vault key is for ${keyVendor}, not ${first}.`);
+  return slash < 0 ? '/' : n.path.slice(slash);
+}
+
+/** Reads the whole request body, refusing (413) as soon as it passes `limit` bytes. */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const tooLarge = () => new KeyvaultError('request_too_large', `Request body is larger than ${limit} bytes.`);
+  if (Number(req.headers['content-length']) > limit) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.pause();
+        return reject(tooLarge());
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
+    req.on('error', reject);
+  });
+}
+
+/** Writes a Keyvault error body (the contract's shape); a response already under way is cut instead. */
+export function sendError(res: ServerResponse, error: KeyvaultError, errorId?: string): void {
+  if (res.headersSent) return void res.destroy();
+  const body = JSON.stringify(error.toBody(errorId));
+  res.writeHead(error.status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    ...error.headers,
+    // the unread rest of a too-large body must not be taken for the next request
+    ...(error.code === 'request_too_large' ? { connection: 'close' } : {}),
+  });
+  res.end(body);
+}

@@ -1,0 +1,22 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge } from 'prom-client';
+import { MetricsRegistry } from '@keyvault/observability';
+
+/** The proxy's own Prometheus series, in the app's registry (served at /metrics). */
+@Injectable()
+export class ProxyMetrics {
+  /** Every database statement or transaction the proxy makes, by what it was for. */
+  readonly dbQueries: Counter<'op'>;
+  /** Proxied calls by vendor and outcome (`forwarded` or the refusal's error code). */
+  readonly calls: Counter<'vendor' | 'outcome'>;
+  readonly auditBuffered: Gauge;
+  readonly auditDropped: Counter;
+
+  constructor(metrics: MetricsRegistry) {
+    const registers = [metrics.registry];
+    this.dbQueries = new Counter({ name: 'keyvault_proxy_db_queries_total', help: 'Database statements (a transaction counts once) by operation', labelNames: ['op'], registers });
+    this.calls = new Counter({ name: 'keyvault_proxy_calls_total', help: 'Proxied calls by vendor and outcome', labelNames: ['vendor', 'outcome'], registers });
+    this.auditBuffered = new Gauge({ name: 'keyvault_proxy_audit_buffered', help: 'Audit rows waiting to be written', registers });
+    this.auditDropped = new Counter({ name: 'keyvault_proxy_audit_dropped_total', help: 'Audit rows dropped because the buffer was full while the database was down', registers });
+  }
+}

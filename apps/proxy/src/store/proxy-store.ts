@@ -1,0 +1,100 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { ProxyConfig } from '@keyvault/config';
+import { CHANNELS } from '@keyvault/db';
+import { KeyvaultError } from '@keyvault/errors';
+import { PROXY_CONFIG } from '../proxy.config';
+import { ProxyMetrics } from '../proxy-metrics';
+import { NotificationListener } from './notification-listener';
+
+type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];
+
+/**
+ * The proxy's only door to the database. Every statement goes through here and is counted
+ * (keyvault_proxy_db_queries_total), so tests can prove which requests cost no query at all.
+ * Any database failure surfaces as 503 vault_unavailable: the proxy fails closed.
+ * It also owns the LISTEN connection that keeps every instance's caches true.
+ */
+@Injectable()
+export class ProxyStore {
+  private readonly logger = new Logger('ProxyStore');
+  private readonly noticeHandlers = new Map<string, Array<(payload: string) => void>>();
+  private readonly connectionHandlers: Array<(listening: boolean) => void> = [];
+  private readonly listener: NotificationListener;
+  private lastErrorLog = 0;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(PROXY_CONFIG) config: ProxyConfig,
+    private readonly metrics: ProxyMetrics,
+  ) {
+    this.listener = new NotificationListener(
+      config.DATABASE_URL,
+      Object.values(CHANNELS),
+      {
+        notice: (channel, payload) => {
+          for (const h of this.noticeHandlers.get(channel) ?? []) h(payload);
+        },
+        connection: (listening) => {
+          for (const h of this.connectionHandlers) h(listening);
+        },
+      },
+      () => this.metrics.dbQueries.inc({ op: 'listen' }),
+    );
+  }
+
+  /** Rows of one statement (for UPDATE/DELETE too). */
+  async query<T>(op: string, sql: string, params: unknown[] = []): Promise<T[]> {
+    this.metrics.dbQueries.inc({ op });
+    try {
+      const result: unknown = await this.db.query(sql, params);
+      // TypeORM answers [rows, rowCount] for UPDATE and DELETE, rows for everything else
+      return (Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result) as T[];
+    } catch (err) {
+      throw this.unavailable(op, err);
+    }
+  }
+
+  async transaction<T>(op: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    this.metrics.dbQueries.inc({ op });
+    try {
+      return await this.db.transaction(work);
+    } catch (err) {
+      throw this.unavailable(op, err);
+    }
+  }
+
+  onNotice(channel: Channel, handler: (payload: string) => void): void {
+    this.noticeHandlers.set(channel, [...(this.noticeHandlers.get(channel) ?? []), handler]);
+  }
+
+  /** Called with false when notices may have been missed, and with true once listening again. */
+  onListenerChange(handler: (listening: boolean) => void): void {
+    this.connectionHandlers.push(handler);
+  }
+
+  /** True while notices are being received, i.e. while caches can be trusted. */
+  get listening(): boolean {
+    return this.listener.listening;
+  }
+
+  startListening(): Promise<void> {
+    return this.listener.start();
+  }
+
+  stopListening(): Promise<void> {
+    return this.listener.stop();
+  }
+
+  private unavailable(op: string, err: unknown): KeyvaultError {
+    if (err instanceof KeyvaultError) return err;
+    // One line per few seconds: an outage must not flood the log.
+    const now = Date.now();
+    if (now - this.lastErrorLog > 5_000) {
+      this.lastErrorLog = now;
+      this.logger.warn({ op, err: { message: (err as Error)?.message } }, 'database unavailable; failing closed');
+    }
+    return new KeyvaultError('vault_unavailable', 'The vault database is unreachable; nothing was forwarded.');
+  }
+}

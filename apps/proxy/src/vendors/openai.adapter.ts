@@ -1,0 +1,133 @@
+import type { Secret } from '@keyvault/crypto';
+import { KeyvaultError } from '@keyvault/errors';
+import type { LlmVendor, ModelPrice, PriceBook } from '@keyvault/policy';
+import { count, JsonBodyMeter, jsonObject } from './json-body';
+import { eventData, SseEvents } from './sse';
+import { fixedCost, isSuccess, type OutgoingHeaders, type PreparedCall, type ResponseMeter, type VendorAdapter, type VendorCall } from './vendor-adapter';
+
+/** OpenAI allows at most 128 choices per call. */
+const MAX_CHOICES = 128;
+
+/**
+ * OpenAI: Bearer key. Chat completions and embeddings are metered by tokens; free endpoints
+ * (model lists) pass at no cost; anything else is refused as unpriced rather than let through
+ * unmetered. The worst case reserved before a chat call: every body byte an input token (a
+ * token is at least one byte) plus the output limit (`max_completion_tokens`, `max_tokens`, or
+ * the model's own) times `n`, at the model's prices; the call then settles to `usage`.
+ * `priceList` lets OpenAI-compatible vendors reuse this adapter with their own models.
+ */
+export class OpenAiAdapter implements VendorAdapter {
+  readonly vendor: 'openai' | 'openai_compatible' = 'openai';
+
+  constructor(
+    protected readonly prices: PriceBook,
+    protected readonly priceList: LlmVendor = 'openai',
+  ) {}
+
+  authorize(headers: OutgoingHeaders, key: Secret): void {
+    headers.authorization = `Bearer ${key.reveal()}`;
+  }
+
+  prepare(call: VendorCall): PreparedCall {
+    if (this.prices.isFree(this.priceList, call.method, call.path)) return { costMicros: 0n };
+    if (call.method === 'POST' && call.path === '/v1/chat/completions') return this.chatCompletion(call);
+    if (call.method === 'POST' && call.path === '/v1/embeddings') return this.embedding(call);
+    throw new KeyvaultError('unpriced_request', `${call.method} ${call.path} is not in the price list, so it cannot be metered.`);
+  }
+
+  protected chatCompletion(call: VendorCall): PreparedCall {
+    const request = jsonObject(call.body);
+    const price = this.modelPrice(request.model);
+    const requested = count(request.max_completion_tokens) ?? count(request.max_tokens);
+    const maxOutput = requested === undefined ? price.maxOutputTokens : Math.min(requested, price.maxOutputTokens || requested);
+    const choices = Math.min(Math.max(count(request.n) ?? 1, 1), MAX_CHOICES);
+    const costMicros = this.prices.tokenCost(price, call.body.length, maxOutput * choices);
+    const settle = (usage: unknown) => this.usageCost(price, usage);
+
+    if (request.stream !== true) {
+      return { costMicros, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => settle(doc.usage)) : fixedCost(0n)) };
+    }
+    // Streams report usage only when asked: ask upstream always, and hide the usage chunk
+    // from a client that did not ask for it.
+    const options = (typeof request.stream_options === 'object' && request.stream_options) || {};
+    const clientAsked = (options as { include_usage?: unknown }).include_usage === true;
+    const body = clientAsked ? undefined : Buffer.from(JSON.stringify({ ...request, stream_options: { ...options, include_usage: true } }));
+    return {
+      costMicros,
+      body,
+      meter: (res) => (isSuccess(res.status) ? new ChatStreamMeter(!clientAsked, settle) : fixedCost(0n)),
+    };
+  }
+
+  protected embedding(call: VendorCall): PreparedCall {
+    const request = jsonObject(call.body);
+    const price = this.modelPrice(request.model);
+    // Inputs are text or token ids; either way a token takes at least one byte of the body.
+    const costMicros = this.prices.tokenCost(price, call.body.length, 0);
+    return { costMicros, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => this.usageCost(price, doc.usage)) : fixedCost(0n)) };
+  }
+
+  protected modelPrice(model: unknown): ModelPrice {
+    if (typeof model !== 'string' || model === '') throw new KeyvaultError('unpriced_request', 'A model is required to price this call.', 'model');
+    const price = this.prices.model(this.priceList, model);
+    if (!price) throw new KeyvaultError('unpriced_request', `Model '${model}' is not in the price list.`, 'model');
+    return price;
+  }
+
+  /** `usage` → micro-dollars, or null when it is missing or malformed. */
+  protected usageCost(price: ModelPrice, usage: unknown): bigint | null {
+    if (typeof usage !== 'object' || usage === null) return null;
+    const u = usage as { prompt_tokens?: unknown; completion_tokens?: unknown };
+    const input = count(u.prompt_tokens);
+    if (input === undefined) return null;
+    return this.prices.tokenCost(price, input, count(u.completion_tokens) ?? 0);
+  }
+}
+
+/** Only events that may carry a usage object are parsed; the rest pass untouched. */
+const MAY_CARRY_USAGE = /"usage"\s*:\s*\{/;
+
+/**
+ * Follows a chat-completion SSE stream and reads `usage` from the final usage-only chunk
+ * (`choices: []`). With `hideUsage`, that chunk is dropped from what the client receives;
+ * every other event is passed on as soon as it is complete.
+ */
+export class ChatStreamMeter implements ResponseMeter {
+  private readonly events = new SseEvents();
+  private cost: bigint | null = null;
+
+  constructor(
+    private readonly hideUsage: boolean,
+    private readonly settle: (usage: unknown) => bigint | null,
+  ) {}
+
+  get rewrites(): boolean {
+    return this.hideUsage;
+  }
+
+  transform(chunk: Buffer): Buffer | string {
+    const events = this.events.push(chunk);
+    if (!this.hideUsage) {
+      for (const e of events) this.isUsageOnly(e);
+      return chunk;
+    }
+    let out = '';
+    for (const e of events) if (!this.isUsageOnly(e)) out += e;
+    return out;
+  }
+
+  finish(): { tail?: string; costMicros: bigint | null } {
+    const rest = this.events.rest();
+    if (rest) this.isUsageOnly(rest);
+    return { tail: this.hideUsage ? rest : undefined, costMicros: this.cost };
+  }
+
+  /** Reads usage from an event; true when the event is the usage-only chunk. */
+  private isUsageOnly(event: string): boolean {
+    if (!MAY_CARRY_USAGE.test(event)) return false;
+    const data = eventData(event) as { usage?: unknown; choices?: unknown } | undefined;
+    if (!data || typeof data.usage !== 'object' || data.usage === null) return false;
+    this.cost = this.settle(data.usage);
+    return Array.isArray(data.choices) && data.choices.length === 0;
+  }
+}

@@ -1,0 +1,46 @@
+import type { Secret } from '@keyvault/crypto';
+import { KeyvaultError } from '@keyvault/errors';
+import type { PriceBook } from '@keyvault/policy';
+import { jsonObject } from './json-body';
+import type { OutgoingHeaders, PreparedCall, VendorAdapter, VendorCall } from './vendor-adapter';
+
+/**
+ * Stripe: Bearer key, form-encoded bodies. A money-moving call (the price list's
+ * `money_moving_endpoints`) counts its `amount` against the cap before the call, converted to
+ * USD with a configured rate (USD only by default); a call without a readable amount, or in a
+ * currency without a rate, is refused as unpriced. Everything else (reads, customers...) costs 0.
+ */
+export class StripeAdapter implements VendorAdapter {
+  readonly vendor = 'stripe' as const;
+
+  constructor(private readonly prices: PriceBook) {}
+
+  authorize(headers: OutgoingHeaders, key: Secret): void {
+    headers.authorization = `Bearer ${key.reveal()}`;
+  }
+
+  prepare(call: VendorCall): PreparedCall {
+    if (!this.prices.isMoneyMoving(call.method, call.path)) return { costMicros: 0n };
+    const { amount, currency } = moneyParams(call);
+    if (amount === undefined || !/^\d{1,15}$/.test(amount)) {
+      throw new KeyvaultError('unpriced_request', `${call.method} ${call.path} moves money: an integer amount is required to meter it.`, 'amount');
+    }
+    if (currency === undefined) throw new KeyvaultError('unpriced_request', 'A currency is required to meter this call.', 'currency');
+    const costMicros = this.prices.currencyAmountMicros(currency, BigInt(amount));
+    if (costMicros === undefined) {
+      throw new KeyvaultError('unpriced_request', `Currency '${currency}' has no configured USD rate.`, 'currency');
+    }
+    return { costMicros };
+  }
+}
+
+function moneyParams(call: VendorCall): { amount?: string; currency?: string } {
+  const type = String(call.headers['content-type'] ?? '');
+  if (type.includes('json')) {
+    const doc = jsonObject(call.body);
+    const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
+    return { amount: str(doc.amount), currency: str(doc.currency) };
+  }
+  const form = new URLSearchParams(call.body.toString('utf8'));
+  return { amount: form.get('amount') ?? undefined, currency: form.get('currency') ?? undefined };
+}

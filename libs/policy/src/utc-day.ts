@@ -1,0 +1,16 @@
+/**
+ * Daily caps run per UTC day: spend is booked on the day a call was reserved, and a key over
+ * its cap may try again at the next UTC midnight.
+ */
+const DAY_MS = 86_400_000;
+
+/** `YYYY-MM-DD` of the UTC day of `nowMs`. */
+export function utcDay(nowMs = Date.now()): string {
+  return new Date(nowMs).toISOString().slice(0, 10);
+}
+
+/** Whole seconds until the next UTC midnight (at least 1), for Retry-After. */
+export function secondsUntilUtcMidnight(nowMs = Date.now()): number {
+  const next = Math.floor(nowMs / DAY_MS) * DAY_MS + DAY_MS;
+  return Math.max(1, Math.ceil((next - nowMs) / 1000));
+}
