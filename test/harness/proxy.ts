@@ -7,8 +7,8 @@ export interface ProxyHarness {
   port: number;
   config: ProxyConfig;
   proxy: ProxyServer;
-  /** the value of a Prometheus series on this instance's /metrics (sum over matching labels) */
-  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  /** the sum of a Prometheus series on this instance's /metrics over the label sets `match` accepts (one scrape) */
+  metric(name: string, match?: (labels: Record<string, string>) => boolean): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -23,13 +23,14 @@ export async function startProxy(dbUrl: string, masterKey: string, overrides: Re
     port,
     config,
     proxy,
-    async metric(name, labels = {}) {
+    async metric(name, match = () => true) {
       const text = await (await fetch(`${url}/metrics`)).text();
       let sum = 0;
       for (const line of text.split('\n')) {
-        const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})? (\S+)$/.exec(line);
+        const m = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
         if (!m || m[1] !== name) continue;
-        if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) sum += Number(m[3]);
+        const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+        if (match(labels)) sum += Number(m[3]);
       }
       return sum;
     },
