@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { Secret } from '@keyvault/crypto';
+import { PriceBook } from '@keyvault/policy';
+import { StripeAdapter } from './stripe.adapter';
+import type { OutgoingHeaders, VendorCall } from './vendor-adapter';
+
+const adapter = new StripeAdapter(PriceBook.load());
+const call = (method: string, path: string, body = '', type = 'application/x-www-form-urlencoded'): VendorCall => ({
+  method,
+  path,
+  query: '',
+  headers: { 'content-type': type },
+  body: Buffer.from(body),
+  credential: { vendor: 'stripe', baseUrl: null },
+});
+
+describe('StripeAdapter', () => {
+  it('sends the real key as Bearer', () => {
+    const headers: OutgoingHeaders = {};
+    adapter.authorize(headers, new Secret('sk_live_x'));
+    expect(headers.authorization).toBe('Bearer sk_live_x');
+  });
+
+  it('counts the amount of a money-moving call in USD micro-dollars, with no meter', () => {
+    expect(adapter.prepare(call('POST', '/v1/payment_intents', 'amount=1999&currency=usd&metadata[order]=1'))).toEqual({ costMicros: 19_990_000n });
+    expect(adapter.prepare(call('POST', '/v1/charges', 'amount=100&currency=USD'))).toEqual({ costMicros: 1_000_000n });
+    expect(adapter.prepare(call('POST', '/v1/payment_intents', JSON.stringify({ amount: 50, currency: 'usd' }), 'application/json'))).toEqual({ costMicros: 500_000n });
+  });
+
+  it('costs nothing for calls that move no money', () => {
+    expect(adapter.prepare(call('GET', '/v1/payment_intents'))).toEqual({ costMicros: 0n });
+    expect(adapter.prepare(call('POST', '/v1/customers', 'email=a@b.c'))).toEqual({ costMicros: 0n });
+  });
+
+  it.each([
+    ['currency=usd', 'amount'],
+    ['amount=-5&currency=usd', 'amount'],
+    ['amount=1.5&currency=usd', 'amount'],
+    ['amount=100', 'currency'],
+    ['amount=100&currency=eur', 'currency'],
+  ])('refuses %s as unpriced (%s)', (body, param) => {
+    expect(() => adapter.prepare(call('POST', '/v1/payment_intents', body))).toThrow(expect.objectContaining({ code: 'unpriced_request', param }));
+  });
+});
