@@ -86,7 +86,7 @@ describe('audit log', () => {
     const since = (await fx.query<{ now: string }>('SELECT now()::text AS now'))[0].now;
     const vk = await fx.vaultKey(tenantId, { vendor: 'openai', credentialId: cred.id, capUsd: 1, allowed: ['POST /v1/chat/completions'] });
     const proxy = await start();
-    stub.holdStreams(true);
+    stub.hold('first-chunk');
     try {
       const streaming = rawRequest(proxy.port, 'POST', '/openai/v1/chat/completions', { authorization: `Bearer ${vk.token}`, 'content-type': 'application/json' },
         JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [] }));
@@ -99,7 +99,7 @@ describe('audit log', () => {
       expect(res.body).toContain('data: [DONE]');
       await closing;
     } finally {
-      stub.holdStreams(false);
+      stub.hold(null);
       stub.release();
     }
     expect(await rowsOf(vk.id, since)).toEqual([expect.objectContaining({ status: 200, cost_micros: '4' })]);

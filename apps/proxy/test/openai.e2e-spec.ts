@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAiStub, type OpenAiStub } from '@keyvault/testing';
@@ -97,7 +98,7 @@ describe('proxy with the official OpenAI SDK', () => {
 
   it("sends the upstream's first chunk before the upstream has finished", async () => {
     const vk = await issue();
-    stub.holdStreams(true);
+    stub.hold('first-chunk');
     try {
       const res = await fetch(`${proxy.url}/openai/v1/chat/completions`, {
         method: 'POST',
@@ -113,9 +114,38 @@ describe('proxy with the official OpenAI SDK', () => {
       for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value);
       expect(rest).toContain('data: [DONE]');
     } finally {
-      stub.holdStreams(false);
+      stub.hold(null);
       stub.release();
     }
+  });
+
+  it('survives clients that leave before the answer or mid-stream, and still settles a call the vendor answered', async () => {
+    const connections = () => new Promise<number>((resolve) => proxy.proxy.server.getConnections((_, n) => resolve(n)));
+    for (const point of ['headers', 'first-chunk'] as const) {
+      const vk = await issue();
+      stub.clear();
+      stub.hold(point);
+      try {
+        const before = await connections();
+        const req = request({ host: '127.0.0.1', port: proxy.port, method: 'POST', path: '/openai/v1/chat/completions', agent: false, headers: { authorization: `Bearer ${vk.token}`, 'content-type': 'application/json' } });
+        req.on('error', () => undefined);
+        const firstChunk = new Promise<void>((resolve) => req.on('response', (res) => res.once('data', () => resolve())));
+        req.end(JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 10, messages: [], stream: true }));
+        await eventually(async () => stub.seen().length === 1, 'the upstream to get the call');
+        if (point === 'first-chunk') await firstChunk;
+        req.destroy();
+        // the upstream answers only once the proxy has seen the client go
+        await eventually(async () => (await connections()) === before, 'the proxy to see the client leave');
+      } finally {
+        stub.hold(null);
+        stub.release();
+      }
+      // a call the vendor answered is never free, and never left reserved
+      const s = await settled(vk.id);
+      expect(BigInt(s.spent_micros)).toBeGreaterThanOrEqual(4n);
+    }
+    const vk = await issue();
+    expect((await client(vk.token).chat.completions.create({ model: 'gpt-4o-mini', messages: [] })).choices[0].message.content).toBe('meow');
   });
 
   it('lists models for free (no reservation)', async () => {

@@ -142,6 +142,8 @@ function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: Pre
   const head: UpstreamResponseHead = { status: response.statusCode, headers: response.headers };
   const fallback = isSuccess(head.status) ? call.costMicros : 0n;
   const { body } = response;
+  // undici reports a body destroyed before its end as an 'error' (aborted): expected here
+  body.on('error', () => undefined);
   if (res.destroyed) {
     body.destroy();
     return Promise.resolve(fallback);

@@ -16,17 +16,18 @@ export interface OpenAiStub extends StubServer {
   fail(key: string, failure: OpenAiFailure): void;
   clearFailures(): void;
   /**
-   * Streams pause after their first chunk until `release()` is called, so a test can prove the
-   * first chunk reached the client before the upstream finished.
+   * Chat completions pause until `release()`: before answering at all ('headers'), or streams
+   * after their first chunk ('first-chunk', so a test can prove that chunk reached the client
+   * before the upstream finished). null: no pause.
    */
-  holdStreams(hold: boolean): void;
+  hold(point: 'headers' | 'first-chunk' | null): void;
   release(): void;
 }
 
 /** A loopback stand-in for OpenAI: chat completions (JSON and SSE), embeddings, models. */
 export async function startOpenAiStub(): Promise<OpenAiStub> {
   const failures = new Map<string, OpenAiFailure>();
-  let hold = false;
+  let hold: 'headers' | 'first-chunk' | null = null;
   let waiting: Array<() => void> = [];
   const stub = {
     usage: { prompt_tokens: 12, completion_tokens: 3 },
@@ -59,6 +60,7 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
   async function chat(req: SeenRequest, res: ServerResponse): Promise<void> {
     const body = JSON.parse(req.body.toString('utf8') || '{}') as { model?: string; stream?: boolean; stream_options?: { include_usage?: boolean } };
     const model = body.model ?? 'gpt-4o-mini';
+    if (hold === 'headers') await new Promise<void>((resolve) => waiting.push(resolve));
     const usage = { ...stub.usage, total_tokens: stub.usage.prompt_tokens + stub.usage.completion_tokens };
     if (!body.stream) {
       return json(res, 200, {
@@ -75,7 +77,7 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
       `data: ${JSON.stringify({ id: 'chatcmpl-stub', object: 'chat.completion.chunk', created: 1700000000, model, choices, ...(withUsage ? { usage: null } : {}), ...extra })}\n\n`;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     res.write(chunk([{ index: 0, delta: { role: 'assistant', content: 'me' }, finish_reason: null }]));
-    if (hold) await new Promise<void>((resolve) => waiting.push(resolve));
+    if (hold === 'first-chunk') await new Promise<void>((resolve) => waiting.push(resolve));
     res.write(chunk([{ index: 0, delta: { content: 'ow' }, finish_reason: null }]));
     res.write(chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]));
     if (withUsage) res.write(chunk([], { usage }));
@@ -86,8 +88,8 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
     usage: stub.usage,
     fail: (key: string, failure: OpenAiFailure) => void failures.set(key, failure),
     clearFailures: () => failures.clear(),
-    holdStreams: (h: boolean) => {
-      hold = h;
+    hold: (point: 'headers' | 'first-chunk' | null) => {
+      hold = point;
     },
     release: () => {
       const w = waiting;
