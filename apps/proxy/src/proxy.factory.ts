@@ -73,7 +73,7 @@ export async function createProxyApp(config: ProxyConfig): Promise<ProxyServer> 
         server.closeAllConnections();
         await stopped;
         await app.get(AuditWriter).drain();
-        await store.stopListening();
+        await store.close();
         await app.get(UpstreamClient).close();
         await app.close();
       })()),

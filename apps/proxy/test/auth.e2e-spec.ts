@@ -41,7 +41,7 @@ describe('proxy authentication', () => {
   const chat = (proxy: ProxyHarness, headers: Record<string, string>, path = '/openai/v1/chat/completions') =>
     fetch(`${proxy.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: CHAT });
   const expectError = async (res: Response, status: number, code: string) => {
-    const body = await res.json();
+    const body = (await res.json()) as { error: unknown };
     expect({ status: res.status, error: body.error }).toMatchObject({ status, error: { code, type: expect.any(String), message: expect.any(String) } });
     return body;
   };
@@ -51,7 +51,7 @@ describe('proxy authentication', () => {
   it('accepts the vault key as Bearer, x-api-key or Basic password', async () => {
     const vk = await issue();
     for (const headers of [
-      { authorization: `Bearer ${vk.token}` },
+      { authorization: `Bearer ${vk.token}` } as Record<string, string>,
       { 'x-api-key': vk.token },
       { authorization: `Basic ${Buffer.from(`ACxxxx:${vk.token}`).toString('base64')}` },
     ]) {

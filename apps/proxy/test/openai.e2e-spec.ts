@@ -170,7 +170,7 @@ describe('proxy with the official OpenAI SDK', () => {
       body: JSON.stringify({ model: 'dall-e-3', prompt: 'a cat' }),
     });
     expect(images.status).toBe(422);
-    expect((await images.json()).error.code).toBe('unpriced_request');
+    expect(((await images.json()) as { error: { code: string } }).error.code).toBe('unpriced_request');
     expect(stub.seen()).toHaveLength(0);
   });
 });

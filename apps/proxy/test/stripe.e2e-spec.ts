@@ -89,7 +89,7 @@ describe('proxy with the official Stripe SDK (host and port changed only)', () =
       body: 'charge=ch_1',
     });
     expect(refund.status).toBe(422);
-    expect((await refund.json()).error).toMatchObject({ code: 'unpriced_request', param: 'amount' });
+    expect(((await refund.json()) as { error: unknown }).error).toMatchObject({ code: 'unpriced_request', param: 'amount' });
     expect(stub.seen()).toHaveLength(0);
   });
 

@@ -108,7 +108,7 @@ export class AuditWriter implements OnModuleDestroy {
         return `(${Array.from({ length: COLUMNS }, (_, c) => `$${o + c + 1}`).join(', ')})`;
       });
       try {
-        await this.store.query(
+        await this.store.queryLazyCommit(
           'audit_insert',
           `INSERT INTO audit_log (id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,
                                   error_code, cost_micros, duration_ms, run_id, conversation_id, created_at)

@@ -8,7 +8,7 @@ import { ProxyStore } from '../store/proxy-store';
 export interface Reservation {
   vaultKeyId: string;
   tenantId: string;
-  /** the UTC day the money is booked on */
+  /** the UTC day the money is booked on ('' when nothing was reserved) */
   day: string;
   amountMicros: bigint;
   capMicros: bigint;
@@ -32,8 +32,8 @@ export class SpendLedger {
   /** Holds `amountMicros` or throws 429 daily_cap_exceeded (Retry-After: the next UTC midnight) / 503. */
   async reserve(key: { id: string; tenantId: string; capMicros: bigint }, amountMicros: bigint): Promise<Reservation> {
     const now = Date.now();
+    if (amountMicros === 0n) return { vaultKeyId: key.id, tenantId: key.tenantId, day: '', amountMicros, capMicros: key.capMicros };
     const reservation = { vaultKeyId: key.id, tenantId: key.tenantId, day: utcDay(now), amountMicros, capMicros: key.capMicros };
-    if (amountMicros === 0n) return reservation;
     const held = await this.store.query(
       'spend_reserve',
       `INSERT INTO vault_key_spend AS s (vault_key_id, day, tenant_id, spent_micros, reserved_micros, updated_at)
@@ -64,7 +64,7 @@ export class SpendLedger {
     try {
       // The common case in one statement: it applies only when no whole-percent mark of the
       // cap (a webhook threshold, or the cap itself) lies in (before, after].
-      const quiet = await this.store.query(
+      const quiet = await this.store.queryLazyCommit(
         'spend_settle',
         `UPDATE vault_key_spend
             SET reserved_micros = reserved_micros - $3::bigint, spent_micros = spent_micros + $4::bigint, updated_at = now()

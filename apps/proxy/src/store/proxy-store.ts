@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { Pool } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { ProxyConfig } from '@keyvault/config';
 import { CHANNELS } from '@keyvault/db';
@@ -22,6 +23,8 @@ export class ProxyStore {
   private readonly noticeHandlers = new Map<string, Array<(payload: string) => void>>();
   private readonly connectionHandlers: Array<(listening: boolean) => void> = [];
   private readonly listener: NotificationListener;
+  /** connections whose commits do not wait for the WAL flush (see queryLazyCommit) */
+  private readonly lazy: Pool;
   private lastErrorLog = 0;
 
   constructor(
@@ -29,6 +32,17 @@ export class ProxyStore {
     @Inject(PROXY_CONFIG) config: ProxyConfig,
     private readonly metrics: ProxyMetrics,
   ) {
+    this.lazy = new Pool({
+      connectionString: config.DATABASE_URL,
+      max: Math.max(2, Math.ceil(config.DATABASE_POOL_SIZE / 2)),
+      options: '-c synchronous_commit=off',
+      application_name: 'keyvault-proxy-lazy',
+      connectionTimeoutMillis: 1_000,
+      query_timeout: 5_000,
+      keepAlive: true,
+    });
+    // an idle connection cut by the server or the network must not crash the process
+    this.lazy.on('error', () => undefined);
     this.listener = new NotificationListener(
       config.DATABASE_URL,
       Object.values(CHANNELS),
@@ -51,6 +65,21 @@ export class ProxyStore {
       const result: unknown = await this.db.query(sql, params);
       // TypeORM answers [rows, rowCount] for UPDATE and DELETE, rows for everything else
       return (Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result) as T[];
+    } catch (err) {
+      throw this.unavailable(op, err);
+    }
+  }
+
+  /**
+   * For writes whose loss in a database crash is harmless: settling a call (a lost settle leaves
+   * its reservation counted, so the cap errs on the safe side) and audit rows (already buffered
+   * in memory). Their commits skip the wait for the WAL flush, which on a hot vault key is what
+   * serialises calls. Never for a reservation: that one must be durable.
+   */
+  async queryLazyCommit<T>(op: string, sql: string, params: unknown[] = []): Promise<T[]> {
+    this.metrics.dbQueries.inc({ op });
+    try {
+      return (await this.lazy.query(sql, params)).rows as T[];
     } catch (err) {
       throw this.unavailable(op, err);
     }
@@ -83,8 +112,10 @@ export class ProxyStore {
     return this.listener.start();
   }
 
-  stopListening(): Promise<void> {
-    return this.listener.stop();
+  /** Stops listening and closes the store's own connections (the DataSource closes with the app). */
+  async close(): Promise<void> {
+    await this.listener.stop();
+    await this.lazy.end().catch(() => undefined);
   }
 
   private unavailable(op: string, err: unknown): KeyvaultError {
