@@ -84,13 +84,14 @@ describe('proxy authentication', () => {
     const exp = Math.floor(Date.now() / 1000) + 3600;
     const claims = { sub: vk.id, ten: tenantId, ven: 'openai', exp };
     // an attacker's own key claiming our kid
-    const attacker = generateSigningKeyPair(fx.signingKey.kid);
+    const signingKey = await fx.signingKey();
+    const attacker = generateSigningKeyPair(signingKey.kid);
     const forged = await fx.sign(attacker, claims);
     // a real token with its payload swapped
     const [h, , s] = vk.token.slice('vault_key_'.length).split('.');
     const payload = Buffer.from(JSON.stringify({ ...claims, sub: newId('vaultKey') })).toString('base64url');
     const tampered = `vault_key_${h}.${payload}.${s}`;
-    const expired = await fx.sign(fx.signingKey, { ...claims, exp: Math.floor(Date.now() / 1000) - 5 });
+    const expired = await fx.sign(signingKey, { ...claims, exp: Math.floor(Date.now() / 1000) - 5 });
     const wrongKid = () => fx.sign(generateSigningKeyPair(newId('signingKey')), claims);
 
     // A kid nobody knows may make one instance reload its signing keys once in a while (a key
@@ -147,11 +148,24 @@ describe('proxy authentication', () => {
     expect((await chat(b, auth)).status).toBe(200);
   });
 
-  it('verifies a key signed by a signing key created after start, announced or not', async () => {
+  it('verifies keys after a signing-key rotation: new ones at once, former ones still', async () => {
+    const before = await issue();
+    expect((await chat(a, { authorization: `Bearer ${before.token}` })).status).toBe(200);
+    const formerKid = (await fx.signingKey()).kid;
+    await api.admin().post('/signing-keys/rotate').expect(200);
+    const after = await issue();
+    expect((await fx.signingKey()).kid).not.toBe(formerKid);
+    for (const proxy of [a, b]) {
+      expect((await chat(proxy, { authorization: `Bearer ${after.token}` })).status).toBe(200);
+      expect((await chat(proxy, { authorization: `Bearer ${before.token}` })).status).toBe(200);
+    }
+  });
+
+  it('picks up a signing key whose notice it missed, when a token names it', async () => {
     const pair = generateSigningKeyPair(newId('signingKey'));
     const sealed = new MasterKeyring(api.config.KEYVAULT_MASTER_KEY).wrap(exportPrivateKey(pair.privateKey), aad.signingKey(pair.kid));
-    // inserted without NOTIFY: the unknown kid triggers one reload
-    await fx.query(`INSERT INTO signing_keys (id, algorithm, public_key_pem, private_key_sealed, master_key_id) VALUES ($1, $2, $3, $4, $5)`, [
+    // written without NOTIFY: only the unknown kid can make the proxy reload (at most once per few seconds)
+    await fx.query(`INSERT INTO signing_keys (id, algorithm, public_key_pem, private_key_sealed, master_key_id, status) VALUES ($1, $2, $3, $4, $5, 'retired')`, [
       pair.kid, VAULT_KEY_ALG, exportPublicKey(pair.publicKey), sealed.wrapped, sealed.masterKeyId,
     ]);
     const vk = await issue();

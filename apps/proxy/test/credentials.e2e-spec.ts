@@ -39,12 +39,12 @@ describe('provider keys: failover and rotation', () => {
   const usedKeys = () => stub.seen().map((r) => r.headers.authorization?.replace('Bearer ', ''));
 
   it('moves to the next key when the first is out of quota, and the audit row names the key that served', async () => {
-    const { vk, keyIds } = await profile(['sk-fo-1', 'sk-fo-2', 'sk-fo-3'], 'failover');
-    stub.fail('sk-fo-1', { kind: 'status', status: 429, code: 'insufficient_quota' });
+    const { vk, keyIds } = await profile(['sk-fo-key-1', 'sk-fo-key-2', 'sk-fo-key-3'], 'failover');
+    stub.fail('sk-fo-key-1', { kind: 'status', status: 429, code: 'insufficient_quota' });
     stub.clear();
     const res = await chat(vk.token);
     expect(res.status).toBe(200);
-    expect(usedKeys()).toEqual(['sk-fo-1', 'sk-fo-2']);
+    expect(usedKeys()).toEqual(['sk-fo-key-1', 'sk-fo-key-2']);
     const [row] = await eventually(
       () => fx.query<{ provider_key_id: string; status: number }>('SELECT provider_key_id, status FROM audit_log WHERE vault_key_id = $1', [vk.id]).then((r) => r.length > 0 && r),
       'audit row',
@@ -54,18 +54,18 @@ describe('provider keys: failover and rotation', () => {
     // the refused key rests: the next call goes straight to the second key
     stub.clear();
     expect((await chat(vk.token)).status).toBe(200);
-    expect(usedKeys()).toEqual(['sk-fo-2']);
+    expect(usedKeys()).toEqual(['sk-fo-key-2']);
     stub.clearFailures();
   });
 
   it('returns the last answer when every key refuses, charging nothing', async () => {
-    const { vk } = await profile(['sk-all-1', 'sk-all-2'], 'failover');
-    stub.fail('sk-all-1', { kind: 'status', status: 429, retryAfterSeconds: 30 });
-    stub.fail('sk-all-2', { kind: 'status', status: 401 });
+    const { vk } = await profile(['sk-all-key-1', 'sk-all-key-2'], 'failover');
+    stub.fail('sk-all-key-1', { kind: 'status', status: 429, retryAfterSeconds: 30 });
+    stub.fail('sk-all-key-2', { kind: 'status', status: 401 });
     stub.clear();
     const res = await chat(vk.token);
     expect(res.status).toBe(401);
-    expect(usedKeys()).toEqual(['sk-all-1', 'sk-all-2']);
+    expect(usedKeys()).toEqual(['sk-all-key-1', 'sk-all-key-2']);
     const spend = await eventually(
       async () => (await fx.query<{ spent_micros: string; reserved_micros: string }>('SELECT spent_micros, reserved_micros FROM vault_key_spend WHERE vault_key_id = $1', [vk.id])).find((s) => s.reserved_micros === '0'),
       'release',
@@ -75,18 +75,18 @@ describe('provider keys: failover and rotation', () => {
   });
 
   it('spreads calls over the keys with round_robin', async () => {
-    const { vk } = await profile(['sk-rr-1', 'sk-rr-2', 'sk-rr-3'], 'round_robin');
+    const { vk } = await profile(['sk-rr-key-1', 'sk-rr-key-2', 'sk-rr-key-3'], 'round_robin');
     stub.clear();
     for (let i = 0; i < 6; i++) expect((await chat(vk.token)).status).toBe(200);
     const counts = usedKeys().reduce<Record<string, number>>((m, k) => ({ ...m, [k!]: (m[k!] ?? 0) + 1 }), {});
-    expect(counts).toEqual({ 'sk-rr-1': 2, 'sk-rr-2': 2, 'sk-rr-3': 2 });
+    expect(counts).toEqual({ 'sk-rr-key-1': 2, 'sk-rr-key-2': 2, 'sk-rr-key-3': 2 });
   });
 
   it('uses an added key and stops using a retired one on the next call', async () => {
     const { id, vk, keyIds } = await profile(['sk-rot-old'], 'failover');
     expect((await chat(vk.token)).status).toBe(200);
     const newKeyId = await fx.addKey(tenantId, id, 'sk-rot-new');
-    await fx.retireKey(id, keyIds[0]);
+    await fx.retireKey(tenantId, id, keyIds[0]);
     stub.clear();
     await eventually(async () => {
       stub.clear();

@@ -30,7 +30,8 @@ describe('proxy refusals and upstream failures', () => {
   let stripeCred: string;
 
   beforeAll(async () => {
-    api = await startApi();
+    // the api accepts loopback base_urls here, so the proxy's own call-time check can be seen
+    api = await startApi({ KEYVAULT_ALLOW_PRIVATE_UPSTREAMS: 'true' });
     openai = await startOpenAiStub();
     stripe = await startStripeStub();
     fx = await proxyFixtures(api);
