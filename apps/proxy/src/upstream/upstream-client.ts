@@ -15,6 +15,12 @@ export interface UpstreamTarget {
 }
 
 const MAX_POOLS = 256;
+/**
+ * How long a checked base_url answer is reused. Whatever the cache, connections only ever go to
+ * an address that passed the check (pinned), so a DNS answer changed afterwards cannot redirect
+ * them; the cache only bounds how often a profile's host is resolved.
+ */
+const CHECKED_TARGET_TTL_MS = 10_000;
 
 /**
  * Connections to vendors: one keep-alive undici Pool per origin (per pinned address for a
@@ -25,23 +31,36 @@ const MAX_POOLS = 256;
 @Injectable()
 export class UpstreamClient {
   private readonly pools = new Map<string, Pool>();
+  private readonly configured = new Map<string, UpstreamTarget>();
+  private readonly checked = new Map<string, { target: UpstreamTarget; until: number }>();
 
   constructor(@Inject(PROXY_CONFIG) private readonly config: ProxyConfig) {}
 
   async target(vendor: string, baseUrl: string | null): Promise<UpstreamTarget> {
     if (baseUrl === null) {
-      if (vendor === 'openai_compatible') throw new KeyvaultError('upstream_unreachable', 'This credential profile names no base_url.');
-      const url = new URL(upstreamFor(this.config, vendor as Exclude<Vendor, 'openai_compatible'>));
-      return { pool: this.pool(url.origin, null), basePath: trimSlash(url.pathname) };
+      let target = this.configured.get(vendor);
+      // a pool evicted to make room for others is closed: build a fresh one
+      if (!target || target.pool.closed) {
+        if (vendor === 'openai_compatible') throw new KeyvaultError('upstream_unreachable', 'This credential profile names no base_url.');
+        const url = new URL(upstreamFor(this.config, vendor as Exclude<Vendor, 'openai_compatible'>));
+        target = { pool: this.pool(url.origin, null), basePath: trimSlash(url.pathname) };
+        this.configured.set(vendor, target);
+      }
+      return target;
     }
-    let checked: { url: URL; address: string };
+    const cached = this.checked.get(baseUrl);
+    if (cached && cached.until > Date.now() && !cached.target.pool.closed) return cached.target;
+    let safe: { url: URL; address: string };
     try {
-      checked = await resolveSafeTarget(baseUrl, { allowPrivate: this.config.KEYVAULT_ALLOW_PRIVATE_UPSTREAMS });
+      safe = await resolveSafeTarget(baseUrl, { allowPrivate: this.config.KEYVAULT_ALLOW_PRIVATE_UPSTREAMS });
     } catch (err) {
       if (err instanceof UnsafeUrlError) throw new KeyvaultError('upstream_unreachable', `The profile's base_url was refused: ${err.message}.`);
       throw err;
     }
-    return { pool: this.pool(checked.url.origin, checked.address), basePath: trimSlash(checked.url.pathname) };
+    const target = { pool: this.pool(safe.url.origin, safe.address), basePath: trimSlash(safe.url.pathname) };
+    if (this.checked.size >= MAX_POOLS) this.checked.delete(this.checked.keys().next().value!);
+    this.checked.set(baseUrl, { target, until: Date.now() + CHECKED_TARGET_TTL_MS });
+    return target;
   }
 
   /** Sends one request; maps failures before a response to 502 upstream_unreachable / 504 upstream_timeout. */
@@ -64,6 +83,8 @@ export class UpstreamClient {
   async close(): Promise<void> {
     const pools = [...this.pools.values()];
     this.pools.clear();
+    this.configured.clear();
+    this.checked.clear();
     await Promise.all(pools.map((p) => p.close().catch(() => p.destroy())));
   }
 
