@@ -107,7 +107,7 @@ export class ForwardHandler {
       audit.providerKeyId = keys[i].id;
       const response = await this.upstream.request(target, outgoing);
       const head: UpstreamResponseHead = { status: response.statusCode, headers: response.headers };
-      if (!(adapter.keyRefused ?? keyRefusedByDefault)(head)) {
+      if (!(adapter.keyRefused ? adapter.keyRefused(head) : keyRefusedByDefault(head))) {
         this.credentials.served(keys[i].id);
         return response;
       }
