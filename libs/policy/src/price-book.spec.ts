@@ -50,6 +50,29 @@ describe('PriceBook', () => {
     expect(book.tokenCost(gpt4o, 1000, 1000)).toBe(12_500n);
   });
 
+  it('prices prompt-cache tokens at their own rates, or at the input price when a model has none', () => {
+    const sonnet = book.model('anthropic', 'claude-sonnet-4-5')!; // $3 in, $15 out, $3.75 / $6 cache writes, $0.30 reads
+    expect(book.tokensCost(sonnet, { input: 1_000_000, output: 0 })).toBe(3_000_000n);
+    expect(book.tokensCost(sonnet, { input: 0, output: 0, cacheWrite: 1_000_000 })).toBe(3_750_000n);
+    expect(book.tokensCost(sonnet, { input: 0, output: 0, cacheWrite1h: 1_000_000 })).toBe(6_000_000n);
+    expect(book.tokensCost(sonnet, { input: 0, output: 0, cacheRead: 1_000_000 })).toBe(300_000n);
+    expect(book.tokensCost(sonnet, { input: 10, output: 10, cacheWrite: 10, cacheWrite1h: 10, cacheRead: 10 })).toBe(281n); // 280.5 micro-dollars, rounded up
+    expect(book.tokensCost(sonnet, { input: 12, output: 3 })).toBe(book.tokenCost(sonnet, 12, 3));
+    const plain = book.model('openai', 'gpt-4o')!;
+    expect(book.tokensCost(plain, { input: 0, output: 0, cacheWrite: 1_000_000, cacheWrite1h: 1_000_000, cacheRead: 1_000_000 })).toBe(7_500_000n);
+  });
+
+  it('prices SMS segments, MMS and emails, and refuses MMS when the deployment sets no price', () => {
+    expect(book.smsSegmentMicros).toBe(8_300n);
+    expect(book.mmsMicros).toBe(22_000n);
+    expect(book.emailMicros).toBe(900n);
+    expect(PriceBook.load(overridesFile({ twilio: { usd_per_mms: null } })).mmsMicros).toBeNull();
+    expect(book.isFree('twilio', 'GET', '/2010-04-01/Accounts/AC1/Messages.json')).toBe(true);
+    expect(book.isFree('twilio', 'POST', '/2010-04-01/Accounts/AC1/Messages.json')).toBe(false);
+    expect(book.isFree('resend', 'POST', '/emails')).toBe(false);
+    expect(book.isFree('resend', 'POST', '/emails/e_1/cancel')).toBe(true);
+  });
+
   it('knows free endpoints per vendor', () => {
     expect(book.isFree('openai', 'GET', '/v1/models')).toBe(true);
     expect(book.isFree('openai', 'GET', '/v1/models/gpt-4o')).toBe(true);

@@ -18,6 +18,10 @@ const modelPrice = z.object({
   input_usd_per_mtok: usd,
   output_usd_per_mtok: usd,
   max_output_tokens: z.number().int().nonnegative(),
+  /** prompt-cache prices (Anthropic); absent, cache writes and reads cost the input price */
+  cache_write_usd_per_mtok: usd.optional(),
+  cache_write_1h_usd_per_mtok: usd.optional(),
+  cache_read_usd_per_mtok: usd.optional(),
 });
 const llmVendor = z.object({ models: z.record(z.string(), modelPrice), free_endpoints: rules.default([]) });
 
@@ -25,8 +29,14 @@ const priceFile = z.object({
   openai: llmVendor,
   anthropic: llmVendor,
   openai_compatible: llmVendor,
-  twilio: z.object({ usd_per_sms_segment: usd, free_endpoints: rules.default([]) }),
-  resend: z.object({ usd_per_email: usd, free_endpoints: rules.default([]) }),
+  twilio: z.object({
+    usd_per_sms_segment: usd,
+    /** null or absent: messages with media are refused as unpriced */
+    usd_per_mms: usd.nullable().optional(),
+    free_endpoints: rules.default([]),
+    note: z.string().optional(),
+  }),
+  resend: z.object({ usd_per_email: usd, free_endpoints: rules.default([]), note: z.string().optional() }),
   stripe: z.object({
     money_moving_endpoints: rules,
     currencies: z.record(
@@ -47,6 +57,19 @@ export interface ModelPrice {
   inputMicrosPerMTok: bigint;
   outputMicrosPerMTok: bigint;
   maxOutputTokens: number;
+  /** prompt-cache writes (5-minute and 1-hour) and reads, per million tokens */
+  cacheWriteMicrosPerMTok: bigint;
+  cacheWrite1hMicrosPerMTok: bigint;
+  cacheReadMicrosPerMTok: bigint;
+}
+
+/** Tokens of one call by kind, as the vendor's `usage` reports them. */
+export interface TokenCounts {
+  input: number;
+  output: number;
+  cacheWrite?: number;
+  cacheWrite1h?: number;
+  cacheRead?: number;
 }
 
 interface CurrencyRate {
@@ -66,17 +89,24 @@ export class PriceBook {
   private readonly moneyMoving: EndpointRule[];
   /** micro-dollars per SMS segment (Twilio) */
   readonly smsSegmentMicros: bigint;
+  /** micro-dollars per MMS (Twilio), or null when messages with media are not priced */
+  readonly mmsMicros: bigint | null;
   /** micro-dollars per email (Resend) */
   readonly emailMicros: bigint;
 
   constructor(file: PriceFile) {
     for (const vendor of ['openai', 'anthropic', 'openai_compatible'] as const) {
       for (const [model, p] of Object.entries(file[vendor].models)) {
+        const input = usdToMicros(p.input_usd_per_mtok)!;
+        const cacheWrite = p.cache_write_usd_per_mtok === undefined ? input : usdToMicros(p.cache_write_usd_per_mtok)!;
         this.models.set(`${vendor}:${model}`, {
           model,
-          inputMicrosPerMTok: usdToMicros(p.input_usd_per_mtok)!,
+          inputMicrosPerMTok: input,
           outputMicrosPerMTok: usdToMicros(p.output_usd_per_mtok)!,
           maxOutputTokens: p.max_output_tokens,
+          cacheWriteMicrosPerMTok: cacheWrite,
+          cacheWrite1hMicrosPerMTok: p.cache_write_1h_usd_per_mtok === undefined ? cacheWrite : usdToMicros(p.cache_write_1h_usd_per_mtok)!,
+          cacheReadMicrosPerMTok: p.cache_read_usd_per_mtok === undefined ? input : usdToMicros(p.cache_read_usd_per_mtok)!,
         });
       }
     }
@@ -88,6 +118,7 @@ export class PriceBook {
       this.currencies.set(code, { microsPerUnit: usdToMicros(c.usd_per_unit)!, minorPerUnit: 10n ** BigInt(c.minor_unit_digits) });
     }
     this.smsSegmentMicros = usdToMicros(file.twilio.usd_per_sms_segment)!;
+    this.mmsMicros = file.twilio.usd_per_mms == null ? null : usdToMicros(file.twilio.usd_per_mms)!;
     this.emailMicros = usdToMicros(file.resend.usd_per_email)!;
   }
 
@@ -130,6 +161,17 @@ export class PriceBook {
   /** Micro-dollars for a number of tokens at a model's price, rounded up. */
   tokenCost(price: ModelPrice, inputTokens: number | bigint, outputTokens: number | bigint): bigint {
     const picos = BigInt(inputTokens) * price.inputMicrosPerMTok + BigInt(outputTokens) * price.outputMicrosPerMTok;
+    return ceilDiv(picos, MILLION);
+  }
+
+  /** Micro-dollars for a call's tokens of every kind (prompt-cache writes and reads included), rounded up. */
+  tokensCost(price: ModelPrice, t: TokenCounts): bigint {
+    const picos =
+      BigInt(t.input) * price.inputMicrosPerMTok +
+      BigInt(t.output) * price.outputMicrosPerMTok +
+      BigInt(t.cacheWrite ?? 0) * price.cacheWriteMicrosPerMTok +
+      BigInt(t.cacheWrite1h ?? 0) * price.cacheWrite1hMicrosPerMTok +
+      BigInt(t.cacheRead ?? 0) * price.cacheReadMicrosPerMTok;
     return ceilDiv(picos, MILLION);
   }
 

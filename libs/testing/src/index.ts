@@ -4,3 +4,6 @@ export * from './tcp-relay';
 export * from './stubs/stub-server';
 export * from './stubs/openai-stub';
 export * from './stubs/stripe-stub';
+export * from './stubs/anthropic-stub';
+export * from './stubs/twilio-stub';
+export * from './stubs/resend-stub';

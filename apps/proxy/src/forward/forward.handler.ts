@@ -100,10 +100,12 @@ export class ForwardHandler {
     const headers = upstreamHeaders(request.headers);
     // a metered body must be readable, so it is asked for uncompressed
     if (call.meter) headers['accept-encoding'] = 'identity';
-    const outgoing = { method: request.method, path: call.path ?? request.path, query: request.query, headers, body: call.body ?? request.body };
+    const path = call.path ?? request.path;
+    const outgoing = { method: request.method, path, query: request.query, headers, body: call.body ?? request.body };
     const keys = this.credentials.attemptOrder(credential);
     for (let i = 0; ; i++) {
       adapter.authorize(headers, keys[i].secret);
+      if (adapter.pathFor) outgoing.path = adapter.pathFor(path, keys[i].secret);
       audit.providerKeyId = keys[i].id;
       const response = await this.upstream.request(target, outgoing);
       const head: UpstreamResponseHead = { status: response.statusCode, headers: response.headers };

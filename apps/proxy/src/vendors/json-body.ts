@@ -3,16 +3,26 @@ import type { ResponseMeter } from './vendor-adapter';
 
 /** The request body as a JSON object, or 400 invalid_json. */
 export function jsonObject(body: Buffer): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new KeyvaultError('invalid_json', 'Request body is not valid JSON.');
-  }
+  const parsed = jsonValue(body);
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new KeyvaultError('invalid_json', 'Request body must be a JSON object.');
   }
   return parsed as Record<string, unknown>;
+}
+
+/** The request body as a JSON array, or 400 invalid_json. */
+export function jsonArray(body: Buffer): unknown[] {
+  const parsed = jsonValue(body);
+  if (!Array.isArray(parsed)) throw new KeyvaultError('invalid_json', 'Request body must be a JSON array.');
+  return parsed;
+}
+
+function jsonValue(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new KeyvaultError('invalid_json', 'Request body is not valid JSON.');
+  }
 }
 
 /** A non-negative integer, or undefined. */

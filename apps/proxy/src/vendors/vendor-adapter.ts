@@ -8,7 +8,7 @@ import type { Secret } from '@keyvault/crypto';
  * allowlist and read the body; an adapter only knows its vendor's wire format:
  *   1. `prepare`   — what the call may cost (reserved against the cap before anything is sent),
  *                    any rewrite of the request, and how to read the actual cost afterwards;
- *   2. `authorize` — how the real key is sent;
+ *   2. `authorize` — how the real key is sent (and `pathFor`, when the path depends on the key);
  *   3. `keyRefused`— (optional) which answers mean "this provider key is spent, try the next".
  * Adapters are stateless singletons: per-call state lives in what `prepare` returns.
  */
@@ -28,6 +28,12 @@ export interface VendorAdapter {
    * Called again with the next key when the upstream refused one.
    */
   authorize(headers: OutgoingHeaders, key: Secret): void;
+
+  /**
+   * (optional) The vendor path to send with this key, for vendors whose paths name the key's own
+   * account (Twilio's account SID). Called for each key tried, with the path to be sent.
+   */
+  pathFor?(path: string, key: Secret): string;
 
   /**
    * Whether this answer means the provider key is exhausted or refused, so the call should move

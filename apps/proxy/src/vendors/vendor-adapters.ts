@@ -1,7 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { PriceBook } from '@keyvault/policy';
+import { AnthropicAdapter } from './anthropic.adapter';
+import { OpenAiCompatibleAdapter } from './openai-compatible.adapter';
 import { OpenAiAdapter } from './openai.adapter';
+import { ResendAdapter } from './resend.adapter';
 import { StripeAdapter } from './stripe.adapter';
+import { TwilioAdapter } from './twilio.adapter';
 import type { VendorAdapter } from './vendor-adapter';
 
 /** The adapter of each vendor the proxy can meter; a vendor without one is refused as unpriced. */
@@ -10,7 +14,14 @@ export class VendorAdapters {
   private readonly byVendor: ReadonlyMap<string, VendorAdapter>;
 
   constructor(prices: PriceBook) {
-    const adapters: VendorAdapter[] = [new OpenAiAdapter(prices), new StripeAdapter(prices)];
+    const adapters: VendorAdapter[] = [
+      new OpenAiAdapter(prices),
+      new OpenAiCompatibleAdapter(prices),
+      new AnthropicAdapter(prices),
+      new StripeAdapter(prices),
+      new TwilioAdapter(prices),
+      new ResendAdapter(prices),
+    ];
     this.byVendor = new Map(adapters.map((a) => [a.vendor, a]));
   }
 

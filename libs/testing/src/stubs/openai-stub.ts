@@ -24,8 +24,13 @@ export interface OpenAiStub extends StubServer {
   release(): void;
 }
 
-/** A loopback stand-in for OpenAI: chat completions (JSON and SSE), embeddings, models. */
-export async function startOpenAiStub(): Promise<OpenAiStub> {
+/**
+ * A loopback stand-in for OpenAI: chat completions (JSON and SSE), embeddings, models. With
+ * `basePath` (e.g. '/openai/v1' for a Groq-like OpenAI-compatible API) it serves the same routes
+ * below that path instead of below `/v1`, and answers 404 elsewhere.
+ */
+export async function startOpenAiStub(options: { basePath?: string } = {}): Promise<OpenAiStub> {
+  const root = options.basePath ?? '/v1';
   const failures = new Map<string, OpenAiFailure>();
   let hold: 'headers' | 'first-chunk' | null = null;
   let waiting: Array<() => void> = [];
@@ -42,11 +47,12 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
       const code = failure.code ?? (failure.status === 429 ? 'rate_limit_exceeded' : 'invalid_api_key');
       return json(res, failure.status, { error: { message: `stub: ${code}`, type: code, param: null, code } }, headers);
     }
-    if (req.method === 'GET' && req.path === '/v1/models') {
+    const route = req.path.startsWith(`${root}/`) ? req.path.slice(root.length) : null;
+    if (req.method === 'GET' && route === '/models') {
       return json(res, 200, { object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model', created: 1700000000, owned_by: 'openai' }] });
     }
-    if (req.method === 'POST' && req.path === '/v1/chat/completions') return chat(req, res);
-    if (req.method === 'POST' && req.path === '/v1/embeddings') {
+    if (req.method === 'POST' && route === '/chat/completions') return chat(req, res);
+    if (req.method === 'POST' && route === '/embeddings') {
       return json(res, 200, {
         object: 'list',
         data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2] }],
