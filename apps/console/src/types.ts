@@ -19,17 +19,19 @@ export type VaultKeyStatus = 'active' | 'revoked' | 'expired';
 
 export interface VaultKey {
   id: string;
-  vendor?: string;
+  vendor: string;
   label: string | null;
+  /** the credential profile's id */
   credential: string;
-  credential_name?: string | null;
+  credential_name: string | null;
   status: VaultKeyStatus;
   expires_at: string;
   daily_usd_cap: number;
   spent_today_usd: number;
   allowed_endpoints: string[];
-  metadata: Record<string, string> | null;
-  created_at?: string;
+  metadata: Record<string, string>;
+  created_at: string;
+  revoked_at?: string | null;
 }
 
 export interface AuditRow {
@@ -51,8 +53,9 @@ export interface AuditRow {
 export interface ProviderKey {
   id: string;
   last4: string;
-  status: string;
+  status: 'active' | 'retired';
   created_at: string;
+  retired_at?: string | null;
 }
 
 export interface CredentialProfile {
@@ -77,16 +80,17 @@ export interface Webhook {
   secret?: string;
 }
 
-/** One event owed to one webhook; fields beyond id and status are shown when present. */
+/** One event owed to one webhook. */
 export interface WebhookDelivery {
   id: string;
-  status: string;
-  event_type?: string;
-  event?: string | { type?: string };
-  attempts?: number;
-  last_status_code?: number | null;
-  last_error?: string | null;
-  last_attempt_at?: string | null;
-  next_attempt_at?: string | null;
+  event_id: string;
+  event_type: string | null;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempts: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  last_attempt_at: string | null;
+  /** when the next attempt is due (pending only) */
+  next_attempt_at: string | null;
   created_at: string;
 }

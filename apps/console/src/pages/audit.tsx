@@ -15,10 +15,17 @@ const FILTERS = [
   { name: 'conversation_id', label: 'Conversation id', placeholder: 'X-Conversation-Id' },
   { name: 'vault_key', label: 'Vault key', placeholder: 'vk_…' },
 ] as const;
-type FilterName = (typeof FILTERS)[number]['name'];
+type FilterName = (typeof FILTERS)[number]['name'] | 'status';
+const STATUS_CLASSES = [
+  { value: '', label: 'All' },
+  { value: '2xx', label: '2xx served' },
+  { value: '4xx', label: '4xx refused' },
+  { value: '5xx', label: '5xx failed' },
+];
+const FILTER_NAMES: FilterName[] = [...FILTERS.map((f) => f.name), 'status'];
 
 export function AuditPage({ api, query }: { api: Api; query: URLSearchParams }) {
-  const filters = Object.fromEntries(FILTERS.map((f) => [f.name, query.get(f.name) ?? ''])) as Record<FilterName, string>;
+  const filters = Object.fromEntries(FILTER_NAMES.map((n) => [n, query.get(n) ?? ''])) as Record<FilterName, string>;
   const filterKey = JSON.stringify(filters);
   const [inputs, setInputs] = useState(filters);
   useEffect(() => setInputs(filters), [filterKey]);
@@ -55,7 +62,7 @@ export function AuditPage({ api, query }: { api: Api; query: URLSearchParams }) 
     return m;
   }, [profiles.data]);
 
-  const filtered = FILTERS.some((f) => filters[f.name]);
+  const filtered = FILTER_NAMES.some((n) => filters[n]);
 
   return (
     <section>
@@ -74,7 +81,7 @@ export function AuditPage({ api, query }: { api: Api; query: URLSearchParams }) 
         class="filters"
         onSubmit={(e) => {
           e.preventDefault();
-          const next = Object.fromEntries(FILTERS.map((f) => [f.name, inputs[f.name].trim()]));
+          const next = Object.fromEntries(FILTER_NAMES.map((n) => [n, inputs[n].trim()]));
           navigate(href('audit', next), true);
         }}
       >
@@ -90,6 +97,20 @@ export function AuditPage({ api, query }: { api: Api; query: URLSearchParams }) 
             />
           </label>
         ))}
+        <label class="field field-inline">
+          <span class="field-label">Status</span>
+          <select
+            name="status"
+            value={inputs.status}
+            onChange={(e) => navigate(href('audit', { ...filters, status: (e.target as HTMLSelectElement).value }), true)}
+          >
+            {STATUS_CLASSES.map((c) => (
+              <option key={c.value} value={c.value}>
+                {c.label}
+              </option>
+            ))}
+          </select>
+        </label>
         <button type="submit" class="btn">
           Search
         </button>

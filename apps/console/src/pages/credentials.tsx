@@ -139,7 +139,10 @@ function ProfileCard(props: {
                 <td>
                   <StatusBadge status={k.status} />
                 </td>
-                <td class="nowrap">{dateTime(k.created_at)}</td>
+                <td class="nowrap">
+                  {dateTime(k.created_at)}
+                  {k.retired_at && <div class="sub muted">retired {dateTime(k.retired_at)}</div>}
+                </td>
                 <td class="col-actions">
                   {k.status === 'active' && (
                     <button type="button" class="btn btn-small btn-danger-outline" onClick={() => props.onRetire(k)}>

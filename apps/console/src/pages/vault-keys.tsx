@@ -157,7 +157,7 @@ export function VaultKeysPage({ api, query }: { api: Api; query: URLSearchParams
                       <div class="sub">
                         <Id value={k.id} />
                       </div>
-                      {k.metadata && Object.keys(k.metadata).length > 0 && (
+                      {Object.keys(k.metadata ?? {}).length > 0 && (
                         <div class="chips">
                           {Object.entries(k.metadata).map(([mk, mv]) => (
                             <span class="chip" key={mk}>
@@ -168,8 +168,8 @@ export function VaultKeysPage({ api, query }: { api: Api; query: URLSearchParams
                       )}
                     </td>
                     <td>
-                      <span>{k.credential_name ?? k.credential}</span>
-                      {k.vendor && <div class="sub muted">{k.vendor}</div>}
+                      <span title={k.credential}>{k.credential_name ?? k.credential}</span>
+                      <div class="sub muted">{k.vendor}</div>
                     </td>
                     <td>
                       <StatusBadge status={k.status} />

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { Api, List } from '../api';
 import { ConfirmDialog, Empty, ErrorNotice, Flash, Id, PageHeader, StatusBadge } from '../components/ui';
-import { dateTime } from '../format';
+import { dateTime, relativeTime } from '../format';
 import { useAction, useResource } from '../hooks';
 import { WEBHOOK_EVENTS, type Webhook, type WebhookDelivery } from '../types';
 
@@ -203,12 +203,6 @@ function AddWebhook(props: { api: Api; onCreated: (w: Webhook) => Promise<void> 
   );
 }
 
-function deliveryEvent(d: WebhookDelivery): string {
-  if (d.event_type) return d.event_type;
-  if (typeof d.event === 'string') return d.event;
-  return d.event?.type ?? '—';
-}
-
 function Deliveries({ api, webhook }: { api: Api; webhook: Webhook }) {
   const deliveries = useResource(
     () => api.get<List<WebhookDelivery>>(`/webhooks/${encodeURIComponent(webhook.id)}/deliveries`, { limit: 20 }),
@@ -241,12 +235,16 @@ function Deliveries({ api, webhook }: { api: Api; webhook: Webhook }) {
               <tr key={d.id}>
                 <td class="nowrap">{dateTime(d.created_at)}</td>
                 <td>
-                  <code>{deliveryEvent(d)}</code>
+                  <code>{d.event_type ?? '—'}</code>
+                  <div class="sub">
+                    <Id value={d.event_id} />
+                  </div>
                 </td>
                 <td>
                   <StatusBadge status={d.status} />
+                  {d.next_attempt_at && <div class="sub muted">next try {relativeTime(d.next_attempt_at)}</div>}
                 </td>
-                <td class="num">{d.attempts ?? '—'}</td>
+                <td class="num">{d.attempts}</td>
                 <td>
                   {d.last_status_code != null && <code>HTTP {d.last_status_code}</code>}
                   {d.last_error && <span class="muted"> {d.last_error}</span>}
