@@ -347,7 +347,7 @@ describe('operator console (headless Chromium)', () => {
     await screenshot(page, SHOTS, '08-api-error-in-dialog');
     await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
 
-    await card.getByPlaceholder(/Add a openai key/).fill('sk-proj-console-bbbb2222');
+    await card.getByPlaceholder(/New openai key/).fill('sk-proj-console-bbbb2222');
     await card.getByRole('button', { name: 'Add key' }).click();
     await card.getByText('••••2222').waitFor();
     const firstKey = card.locator(`tr[data-key-id="${profile.keys[0].id}"]`);

@@ -8,6 +8,7 @@ describe('console display helpers', () => {
     expect(formatUsd(1234567.5)).toBe('$1,234,567.50');
     expect(formatUsd(0)).toBe('$0.00');
     expect(formatUsd(0.0123)).toBe('$0.0123');
+    expect(formatUsd(0.016)).toBe('$0.0160');
     expect(formatUsd(0.000042)).toBe('$0.000042');
   });
 

@@ -163,7 +163,7 @@ function ProfileCard(props: {
             name="key"
             value={newKey}
             onInput={(e) => setNewKey((e.target as HTMLInputElement).value)}
-            placeholder={`Add a ${p.vendor} key (rotation without downtime)`}
+            placeholder={`New ${p.vendor} key: add it, then retire the old one`}
             autocomplete="off"
             spellcheck={false}
           />

@@ -90,7 +90,7 @@ export function VaultKeysPage({ api, query }: { api: Api; query: URLSearchParams
             name="label"
             value={labelInput}
             onInput={(e) => setLabelInput((e.target as HTMLInputElement).value)}
-            placeholder="exact label, e.g. dify-chat-42-s1"
+            placeholder="exact label"
           />
         </label>
         <button type="submit" class="btn">
@@ -145,7 +145,7 @@ export function VaultKeysPage({ api, query }: { api: Api; query: URLSearchParams
               </thead>
               <tbody>
                 {keys.map((k) => (
-                  <tr key={k.id} data-key-id={k.id}>
+                  <tr key={k.id} data-key-id={k.id} class={k.status === 'active' ? undefined : 'row-inactive'}>
                     <td>
                       {k.label ? (
                         <a href={href('keys', { label: k.label })} onClick={onLinkClick} class="strong" title="Show every key with this label">
@@ -173,6 +173,7 @@ export function VaultKeysPage({ api, query }: { api: Api; query: URLSearchParams
                     </td>
                     <td>
                       <StatusBadge status={k.status} />
+                      {k.revoked_at && <div class="sub muted">{relativeTime(k.revoked_at)}</div>}
                     </td>
                     <td title={dateTime(k.expires_at)}>
                       <span>{relativeTime(k.expires_at)}</span>

@@ -90,7 +90,7 @@ export function WebhooksPage({ api }: { api: Api }) {
                       ))}
                     </div>
                   </td>
-                  <td class="num">{w.threshold_pct}%</td>
+                  <td class="num">{w.events.includes('vault_key.cap_threshold') ? `${w.threshold_pct}%` : <span class="muted">—</span>}</td>
                   <td class="nowrap">{dateTime(w.created_at)}</td>
                   <td class="col-actions">
                     <button
