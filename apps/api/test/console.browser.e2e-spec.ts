@@ -258,7 +258,7 @@ describe('operator console (headless Chromium)', () => {
     const row = page.locator(`tr[data-key-id="${vk.id}"]`);
     await row.waitFor();
     expect(await row.locator('.spend-text').textContent()).toBe('$12.34 of $100.00');
-    expect(await row.getByText('active').count()).toBe(1);
+    expect(await row.getByText('active', { exact: true }).count()).toBe(1);
     await screenshot(page, SHOTS, '05-vault-keys');
 
     await row.getByRole('button', { name: 'Revoke' }).click();
@@ -266,7 +266,7 @@ describe('operator console (headless Chromium)', () => {
     await dialog.getByText('dify-chat-42-s1').waitFor();
     await screenshot(page, SHOTS, '06-revoke-confirm');
     await dialog.getByRole('button', { name: 'Revoke key' }).click();
-    await row.getByText('revoked').waitFor();
+    await row.getByText('revoked', { exact: true }).waitFor();
     expect(await row.getByRole('button', { name: 'Revoke' }).count()).toBe(0);
 
     const refused = await payment(vk.vault_key, 100, 'run-3');
@@ -353,7 +353,7 @@ describe('operator console (headless Chromium)', () => {
     const firstKey = card.locator(`tr[data-key-id="${profile.keys[0].id}"]`);
     await firstKey.getByRole('button', { name: 'Retire' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Retire key' }).click();
-    await firstKey.getByText('retired').waitFor();
+    await firstKey.getByText('retired', { exact: true }).waitFor();
     await screenshot(page, SHOTS, '09-credentials');
   });
 
