@@ -15,6 +15,8 @@ import { ARTIFACTS_DIR, launchChromium, loopbackContext, screenshot, type Loopba
  */
 
 const SHOTS = 'console';
+/** Evaluated in the page (the test itself is compiled without DOM types). */
+const SESSION_STORAGE = `Object.values(sessionStorage).join(' ')`;
 
 interface Features {
   vaultKeys: boolean;
@@ -207,19 +209,19 @@ describe('operator console (headless Chromium)', () => {
     expect(me.headers()['authorization']).toBe(`Bearer ${apiKey}`);
     expect(sent.filter((r) => r.url().includes(apiKey))).toEqual([]);
     expect(page.url()).not.toContain(apiKey);
-    expect(await page.evaluate(() => Object.values(sessionStorage).join(' '))).toContain(apiKey);
-    expect(await page.evaluate(() => Object.values(localStorage).join(' ') + document.cookie)).not.toContain(apiKey);
+    expect(await page.evaluate<string>(SESSION_STORAGE)).toContain(apiKey);
+    expect(await page.evaluate<string>(`Object.values(localStorage).join(' ') + document.cookie`)).not.toContain(apiKey);
 
     // A reload keeps the session (same tab); signing out forgets the key.
     await page.reload();
     await page.getByTestId('current-tenant').waitFor();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Tenant API key or admin token').waitFor();
-    expect(await page.evaluate(() => Object.values(sessionStorage).join(' '))).not.toContain(apiKey);
+    expect(await page.evaluate<string>(SESSION_STORAGE)).not.toContain(apiKey);
   });
 
   it('signs the admin in with the token and a tenant picker, then acts in the chosen tenant', async () => {
-    await api.admin().post('/tenants').send({ name: 'Acme Robotics' }).expect(201);
+    const { body: acme } = await api.admin().post('/tenants').send({ name: 'Acme Robotics' }).expect(201);
     const { body: globex } = await api.admin().post('/tenants').send({ name: 'Globex' }).expect(201);
     const page = await openTab();
     await signIn(page, api.config.KEYVAULT_ADMIN_TOKEN);
@@ -241,6 +243,14 @@ describe('operator console (headless Chromium)', () => {
       await page.getByText('No vault keys yet.').waitFor();
       await screenshot(page, SHOTS, '04-vault-keys-empty');
     }
+
+    // Switching tenants keeps the admin signed in and moves every call to the new tenant.
+    await page.getByRole('button', { name: 'Switch tenant' }).click();
+    await page.getByRole('combobox', { name: /^tenant/i }).selectOption(acme.id);
+    const acmeCall = page.waitForRequest((r) => new URL(r.url()).pathname === '/vault/keys');
+    await page.getByRole('button', { name: 'Open tenant' }).click();
+    expect((await acmeCall).headers()['keyvault-tenant']).toBe(acme.id);
+    expect(await page.getByTestId('current-tenant').textContent()).toBe('Acme Robotics');
   });
 
   it("shows a key's spend after a proxied call, revokes it from the page, and the proxy refuses it next", async (ctx) => {

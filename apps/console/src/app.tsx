@@ -41,6 +41,7 @@ export function App() {
         onSignedIn={signIn}
         notice={signedOutBy}
         adminToken={switchingTenant && session?.kind === 'admin' ? session.token : null}
+        onCancel={switchingTenant ? () => setSwitchingTenant(false) : undefined}
       />
     );
   }

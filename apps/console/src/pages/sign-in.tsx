@@ -23,7 +23,13 @@ async function allTenants(token: string): Promise<Tenant[]> {
  * One field takes either credential: GET /me says which it is. A tenant API key opens its own
  * tenant; the admin token leads to the tenant picker.
  */
-export function SignIn(props: { onSignedIn: (s: Session) => void; notice: ApiError | null; adminToken?: string | null }) {
+export function SignIn(props: {
+  onSignedIn: (s: Session) => void;
+  notice: ApiError | null;
+  /** An admin switching tenants: the token already checked, and a way back to the current tenant. */
+  adminToken?: string | null;
+  onCancel?: () => void;
+}) {
   const [token, setToken] = useState('');
   const [busy, setBusy] = useState(Boolean(props.adminToken));
   const [error, setError] = useState<ApiError | null>(null);
@@ -80,7 +86,7 @@ export function SignIn(props: { onSignedIn: (s: Session) => void; notice: ApiErr
             onPick={(t) =>
               props.onSignedIn({ token: admin.token, kind: 'admin', tenant: t.id, tenantLabel: t.name, scopes: [] })
             }
-            onBack={() => setAdmin(null)}
+            onBack={() => (props.onCancel ? props.onCancel() : setAdmin(null))}
           />
         ) : props.adminToken && busy ? (
           <p class="muted">Loading tenants…</p>
@@ -123,7 +129,7 @@ function TenantPicker(props: { tenants: Tenant[]; onPick: (t: Tenant) => void; o
     (t) => !needle || t.name.toLowerCase().includes(needle) || t.slug.includes(needle) || t.id.includes(needle),
   );
   const [chosen, setChosen] = useState<string>(props.tenants[0]?.id ?? '');
-  const selected = props.tenants.find((t) => t.id === chosen) ?? shown[0];
+  const selected = shown.find((t) => t.id === chosen) ?? shown[0];
 
   if (props.tenants.length === 0) {
     return (
