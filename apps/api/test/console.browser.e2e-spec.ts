@@ -163,7 +163,7 @@ describe('operator console (headless Chromium)', () => {
     const tenant = asTenant(apiKey);
     await tenant
       .post('/credentials')
-      .send({ name: `${label}_stripe`, vendor: 'stripe', keys: ['sk_test_console_0000000000001111'] })
+      .send({ name: 'client_stripe', vendor: 'stripe', keys: ['sk_test_console_0000000000001111'] })
       .expect(201);
     const { body: vk } = await tenant
       .post('/vault/keys')
