@@ -9,6 +9,7 @@ import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { configProviders } from './config.providers';
 import { CredentialsModule } from './credentials/credentials.module';
+import { ConsoleModule } from './console/console.module';
 import { MeController } from './me/me.controller';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { TenantKeysModule } from './tenant-keys/tenant-keys.module';
@@ -37,6 +38,7 @@ export class AppModule {
         VaultKeysModule,
         AuditModule,
         WebhooksModule,
+        ConsoleModule,
       ],
       controllers: [MeController],
       providers: [

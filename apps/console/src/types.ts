@@ -1,0 +1,96 @@
+/** The api's resources as the contract (shared/CONTRACT.md) names them. */
+
+export interface WhoAmI {
+  object: 'whoami';
+  kind: 'admin' | 'api_key';
+  tenant: string | null;
+  api_key: string | null;
+  scopes: string[];
+}
+
+export interface Tenant {
+  id: string;
+  name: string;
+  slug: string;
+  status: 'active' | 'disabled';
+}
+
+export type VaultKeyStatus = 'active' | 'revoked' | 'expired';
+
+export interface VaultKey {
+  id: string;
+  vendor: string;
+  label: string | null;
+  /** the credential profile's id */
+  credential: string;
+  credential_name: string | null;
+  status: VaultKeyStatus;
+  expires_at: string;
+  daily_usd_cap: number;
+  spent_today_usd: number;
+  allowed_endpoints: string[];
+  metadata: Record<string, string>;
+  created_at: string;
+  revoked_at?: string | null;
+}
+
+export interface AuditRow {
+  id: string;
+  vault_key_id: string | null;
+  vendor: string;
+  method: string;
+  path: string;
+  status: number;
+  error_code: string | null;
+  cost_usd: number;
+  duration_ms: number;
+  run_id: string | null;
+  conversation_id: string | null;
+  provider_key_id: string | null;
+  created_at: string;
+}
+
+export interface ProviderKey {
+  id: string;
+  last4: string;
+  status: 'active' | 'retired';
+  created_at: string;
+  retired_at?: string | null;
+}
+
+export interface CredentialProfile {
+  id: string;
+  name: string;
+  vendor: string;
+  strategy: 'round_robin' | 'failover';
+  base_url: string | null;
+  default: boolean;
+  keys: ProviderKey[];
+}
+
+export const WEBHOOK_EVENTS = ['vault_key.cap_threshold', 'vault_key.cap_reached', 'vault_key.revoked'] as const;
+
+export interface Webhook {
+  id: string;
+  url: string;
+  events: string[];
+  threshold_pct: number;
+  created_at: string;
+  /** only in the answer to its creation */
+  secret?: string;
+}
+
+/** One event owed to one webhook. */
+export interface WebhookDelivery {
+  id: string;
+  event_id: string;
+  event_type: string | null;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempts: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  last_attempt_at: string | null;
+  /** when the next attempt is due (pending only) */
+  next_attempt_at: string | null;
+  created_at: string;
+}
