@@ -148,7 +148,7 @@ describe('proxy authentication', () => {
     expect((await chat(b, auth)).status).toBe(200);
   });
 
-  it('verifies keys after a signing-key rotation: new ones once the rotation's notice lands, former ones still', async () => {
+  it('verifies keys after a signing-key rotation: new ones once the rotation notice lands, former ones still', async () => {
     const before = await issue();
     expect((await chat(a, { authorization: `Bearer ${before.token}` })).status).toBe(200);
     const formerKid = (await fx.signingKey()).kid;
