@@ -28,7 +28,9 @@ export class NotificationRecorder {
     return [...this.payloads];
   }
 
-  clear(): void {
+  /** Forgets what was received so far, after flushing notices still in flight (a round trip). */
+  async clear(): Promise<void> {
+    await this.client.query('SELECT 1');
     this.payloads.length = 0;
   }
 

@@ -74,7 +74,7 @@ describe('vault key revocation', () => {
       expect(await statusOf(bystander.id)).toBe('active');
 
       // again: the same answer, and nothing new announced or enqueued
-      notices.clear();
+      await notices.clear();
       const again = await call(key.id).set(bearer(apiKey)).expect(200);
       expect(again.body).toMatchObject({ status: 'revoked', revoked_at: res.body.revoked_at });
       expect(await announcedIds()).toEqual([]);
@@ -120,7 +120,7 @@ describe('vault key revocation', () => {
       expect(listed.body.data).toHaveLength(3);
 
       // nothing left to revoke: 0, and no announcement
-      notices.clear();
+      await notices.clear();
       expect((await revokeMatching({ label: 'bulk-a' }).expect(200)).body).toEqual({ object: 'revocation', revoked: 0 });
       expect(await notices.received()).toEqual([]);
     });
@@ -136,7 +136,7 @@ describe('vault key revocation', () => {
 
       expect((await revokeMatching({ credential: 'cb_openai' }, token).expect(200)).body.revoked).toBe(2);
       expect(await announcedIds()).toEqual(o.map((k) => k.id).sort());
-      notices.clear();
+      await notices.clear();
       expect((await revokeMatching({ credential: anthropic.id }, token).expect(200)).body.revoked).toBe(2);
       expect(await announcedIds()).toEqual(c.map((k) => k.id).sort());
       expect(openai.id).not.toBe(anthropic.id);
@@ -231,7 +231,7 @@ describe('vault key revocation', () => {
         [other.id, 'active'],
         [key.id, 'active'],
       ]);
-      notices.clear();
+      await notices.clear();
       await api.http.delete(`/vault/keys/${other.id}`).set(bearer(token)).expect(200);
       expect(await announcedIds()).toEqual([other.id]);
 
