@@ -32,7 +32,7 @@ export class ProxyModule {
       module: ProxyModule,
       global: true,
       imports: [
-        LoggerModule.forRoot(loggerParams(config.LOG_LEVEL, 'keyvault-proxy')),
+        LoggerModule.forRoot(loggerParams(config.LOG_LEVEL, 'keyvault-proxy', config.LOG_FILE)),
         // Fail closed, and fast: a vault that cannot reach its database answers 503 within a
         // second or two rather than letting callers hang.
         TypeOrmModule.forRoot({ ...db, extra: { ...(db.extra as object), connectionTimeoutMillis: 1_000, query_timeout: 5_000 }, retryAttempts: 0 }),

@@ -29,6 +29,8 @@ const common = {
     .pipe(z.array(masterKey)),
   HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Appends the JSON log lines to this file instead of writing them to stdout. */
+  LOG_FILE: z.string().min(1).optional(),
   KEYVAULT_ALLOW_PRIVATE_UPSTREAMS: bool,
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
 };

@@ -4,3 +4,4 @@ export * from './tcp-relay';
 export * from './stubs/stub-server';
 export * from './stubs/openai-stub';
 export * from './stubs/stripe-stub';
+export * from './run-capture';
