@@ -1,12 +1,14 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'express';
+import { isDatabaseUnavailable } from './database-unavailable';
 import { KeyvaultError } from './keyvault-error';
 
 /**
  * Shapes every error body (Stripe style). Known errors keep their code; body-parser and Nest
- * errors are mapped to codes; anything else becomes a 500 with an error id that is also logged,
- * so an operator can find the log line from the body. No stack trace or secret reaches a client.
+ * errors are mapped to codes; an unreachable database is a 503 vault_unavailable; anything else
+ * becomes a 500 with an error id that is also logged, so an operator can find the log line from
+ * the body. No stack trace or secret reaches a client.
  */
 @Catch()
 export class KeyvaultExceptionFilter implements ExceptionFilter {
@@ -40,6 +42,7 @@ export function toKeyvaultError(exception: unknown): KeyvaultError {
   if (e?.type === 'entity.parse.failed') return new KeyvaultError('invalid_json', 'Request body is not valid JSON.');
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported')
     return new KeyvaultError('parameter_invalid', 'Unsupported request body encoding.');
+  if (isDatabaseUnavailable(exception)) return new KeyvaultError('vault_unavailable', 'The vault database is unreachable; try again shortly.');
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     if (status === 404) return new KeyvaultError('route_not_found', 'Unrecognized request URL.');

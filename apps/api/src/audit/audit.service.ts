@@ -101,6 +101,9 @@ export class AuditService implements OnModuleDestroy {
       connectionTimeoutMillis: 3000,
       keepAlive: true,
     });
+    // An idle connection cut by the server or the network is dropped by the pool; without a
+    // listener its 'error' event would crash the process.
+    this.exportPool.on('error', () => undefined);
     return this.exportPool;
   }
 }
