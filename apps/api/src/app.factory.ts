@@ -6,7 +6,7 @@ import { Logger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import type { ApiConfig } from '@keyvault/config';
 import { runMigrations } from '@keyvault/db';
-import { KeyvaultExceptionFilter, keyvaultValidationPipe, toKeyvaultError } from '@keyvault/errors';
+import { answerClientErrors, KeyvaultExceptionFilter, keyvaultValidationPipe, toKeyvaultError } from '@keyvault/errors';
 import { mountOpenApi } from '@keyvault/observability';
 import { AppModule } from './app.module';
 
@@ -27,6 +27,7 @@ export async function createApiApp(config: ApiConfig): Promise<INestApplication>
   app.useGlobalFilters(new KeyvaultExceptionFilter());
   mountOpenApi(app, 'Keyvault API', API_DESCRIPTION);
   app.enableShutdownHooks();
+  answerClientErrors(app.getHttpServer());
   await runMigrations(app.get(DataSource));
   await app.init();
   // Errors raised by Express middleware (body parsing) never reach Nest's filters.

@@ -3,3 +3,4 @@ export * from './keyvault-error';
 export * from './exception.filter';
 export * from './validation';
 export * from './database-unavailable';
+export * from './client-error';
