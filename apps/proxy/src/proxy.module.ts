@@ -4,6 +4,7 @@ import { LoggerModule } from 'nestjs-pino';
 import type { ProxyConfig } from '@keyvault/config';
 import { MasterKeyring } from '@keyvault/crypto';
 import { dataSourceOptions } from '@keyvault/db';
+import { FailedAuthLimiter } from '@keyvault/net';
 import { HealthModule, loggerParams, MetricsModule } from '@keyvault/observability';
 import { PriceBook } from '@keyvault/policy';
 import { AuditWriter } from './audit/audit-writer';
@@ -44,6 +45,7 @@ export class ProxyModule {
         { provide: MasterKeyring, useValue: new MasterKeyring(config.KEYVAULT_MASTER_KEY, config.KEYVAULT_PREVIOUS_MASTER_KEYS) },
         { provide: PriceBook, useValue: PriceBook.load(config.KEYVAULT_PRICES_FILE) },
         ProxyMetrics,
+        { provide: FailedAuthLimiter, useValue: new FailedAuthLimiter({ points: config.KEYVAULT_FAILED_AUTH_LIMIT }) },
         ProxyStore,
         SigningKeys,
         VaultKeyAuth,
