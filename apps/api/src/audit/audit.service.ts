@@ -6,6 +6,7 @@ import QueryStream from 'pg-query-stream';
 import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import type { ApiConfig } from '@keyvault/config';
+import { withTenant } from '@keyvault/db';
 import { KeyvaultError } from '@keyvault/errors';
 import { MetricsRegistry } from '@keyvault/observability';
 import { API_CONFIG } from '../config.providers';
@@ -41,14 +42,13 @@ export class AuditService implements OnModuleDestroy {
     });
   }
 
-  /** One page, newest first. */
+  /** One page, newest first, confined to the tenant by row-level security too (withTenant). */
   async list(tenantId: string, filters: AuditFilters, page: { limit: number; starting_after?: string }) {
     checkRange(filters);
     const { where, params } = auditWhere(tenantId, filters, page.starting_after);
     params.push(page.limit + 1);
-    const rows: AuditRow[] = await this.db.query(
-      `SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE ${where} ORDER BY id DESC LIMIT $${params.length}`,
-      params,
+    const rows: AuditRow[] = await withTenant(this.db, tenantId, (m) =>
+      m.query(`SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE ${where} ORDER BY id DESC LIMIT $${params.length}`, params),
     );
     return { rows: rows.slice(0, page.limit), has_more: rows.length > page.limit };
   }
