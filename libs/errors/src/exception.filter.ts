@@ -42,6 +42,7 @@ export function toKeyvaultError(exception: unknown): KeyvaultError {
   if (e?.type === 'entity.parse.failed') return new KeyvaultError('invalid_json', 'Request body is not valid JSON.');
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported')
     return new KeyvaultError('parameter_invalid', 'Unsupported request body encoding.');
+  if (isUnstorableText(exception)) return new KeyvaultError('parameter_invalid', 'A value in the request contains a character that cannot be stored (such as NUL).');
   if (isDatabaseUnavailable(exception)) return new KeyvaultError('vault_unavailable', 'The vault database is unreachable; try again shortly.');
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
@@ -53,4 +54,14 @@ export function toKeyvaultError(exception: unknown): KeyvaultError {
     if (status >= 400 && status < 500) return new KeyvaultError('parameter_invalid', exception.message);
   }
   return new KeyvaultError('internal_error', 'An unexpected error occurred.');
+}
+
+/**
+ * Postgres refuses NUL bytes and invalid characters in text (22021, 22P05) whatever the query:
+ * such a value came from the request (an id in the path, a name in the body), so it is the
+ * caller's error, found where it is stored or compared.
+ */
+function isUnstorableText(exception: unknown): boolean {
+  const code = (exception as { driverError?: { code?: unknown } } | undefined)?.driverError?.code;
+  return code === '22021' || code === '22P05';
 }
