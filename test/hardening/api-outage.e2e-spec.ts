@@ -42,6 +42,7 @@ describe('the api when its database goes away', () => {
     'GET /vault/keys': () => asTenant(api.http.get('/vault/keys')),
     'GET /vault/keys/{id}': () => asTenant(api.http.get(`/vault/keys/${vaultKeyId}`)),
     'GET /audit': () => asTenant(api.http.get('/audit')),
+    'GET /audit/export': () => asTenant(api.http.get('/audit/export?format=jsonl')),
     'GET /webhooks': () => asTenant(api.http.get('/webhooks')),
     'GET /me': () => asTenant(api.http.get('/me')),
   };

@@ -94,16 +94,18 @@ export class AuditService implements OnModuleDestroy {
   }
 
   private pool(): Pool {
-    this.exportPool ??= new Pool({
-      connectionString: this.config.DATABASE_URL,
-      max: EXPORT_CONCURRENCY,
-      application_name: 'keyvault-api-export',
-      connectionTimeoutMillis: 3000,
-      keepAlive: true,
-    });
-    // An idle connection cut by the server or the network is dropped by the pool; without a
-    // listener its 'error' event would crash the process.
-    this.exportPool.on('error', () => undefined);
+    if (!this.exportPool) {
+      this.exportPool = new Pool({
+        connectionString: this.config.DATABASE_URL,
+        max: EXPORT_CONCURRENCY,
+        application_name: 'keyvault-api-export',
+        connectionTimeoutMillis: 3000,
+        keepAlive: true,
+      });
+      // An idle connection cut by the server or the network is dropped by the pool; without a
+      // listener its 'error' event would crash the process.
+      this.exportPool.on('error', () => undefined);
+    }
     return this.exportPool;
   }
 }
