@@ -52,17 +52,28 @@ export function sentInTheOpen(value: string): void {
   appendFileSync(join(dir, 'open', `${process.pid}.jsonl`), `${JSON.stringify(value)}\n`);
 }
 
-/** Fields of api answers that carry a secret shown once: tenant API keys, vault keys, webhook secrets. */
-const SECRET_ANSWER_FIELDS = new Set(['api_key', 'vault_key', 'secret']);
-/** Fields of api requests that carry provider keys. */
-const SECRET_REQUEST_FIELDS = new Set(['keys', 'key']);
+/**
+ * Fields of api answers that carry a secret shown once, by the shape of the secret (`/me`
+ * answers `api_key` with the key's id, which is no secret): tenant API keys, vault keys,
+ * webhook secrets.
+ */
+const SECRET_ANSWER_FIELDS = new Map([
+  ['api_key', 'kv_live_'],
+  ['vault_key', 'vault_key_'],
+  ['secret', 'whsec_'],
+]);
+/** Fields of api requests that carry provider keys (any shape). */
+const SECRET_REQUEST_FIELDS = new Map([
+  ['keys', ''],
+  ['key', ''],
+]);
 
-function collect(value: unknown, fields: Set<string>, into: (s: string) => void, depth = 0): void {
+function collect(value: unknown, fields: Map<string, string>, into: (s: string) => void, depth = 0): void {
   if (depth > 8 || value === null || typeof value !== 'object') return;
   for (const [k, v] of Object.entries(value)) {
-    if (fields.has(k)) {
-      if (typeof v === 'string') into(v);
-      else if (Array.isArray(v)) for (const item of v) if (typeof item === 'string') into(item);
+    const prefix = fields.get(k);
+    if (prefix !== undefined) {
+      for (const item of Array.isArray(v) ? v : [v]) if (typeof item === 'string' && item.startsWith(prefix)) into(item);
     }
     collect(v, fields, into, depth + 1);
   }
