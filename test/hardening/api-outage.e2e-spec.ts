@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTcpRelay, type TcpRelay } from '@keyvault/testing';
+import { queryDb, startTcpRelay, type TcpRelay } from '@keyvault/testing';
 import { startApi, type ApiHarness } from '../harness/api';
 import { eventually } from '../harness/wait';
 
@@ -103,5 +103,26 @@ describe('the api when its database goes away', () => {
     expect(first.status).toBe(201);
     expect(first.headers['idempotent-replayed']).toBe('true');
     expect((await api.http.get('/readyz')).status).toBe(200);
+  });
+
+  it('lets a retry through when a request died holding its Idempotency-Key (the database went away before it could release it)', async () => {
+    const body = { vendor: 'openai', daily_usd_cap: 1, allowed_endpoints: ['POST /v1/chat/completions'], expires_in: '1h' };
+    const retry = () => asTenant(api.http.post('/vault/keys')).set('Idempotency-Key', 'orphaned-1').send(body);
+    const [{ request_hash }] = await queryDb<{ request_hash: string }>(api.db.url, `SELECT encode(sha256($1::bytea), 'hex') AS request_hash`, [
+      Buffer.from(`POST /vault/keys\n${JSON.stringify(body)}`),
+    ]);
+    // what a request cut off between its claim and its answer leaves behind
+    const orphan = async (age: string) =>
+      queryDb(api.db.url, `INSERT INTO idempotency_records (scope, idempotency_key, request_hash, created_at) VALUES ($1, 'orphaned-1', $2, now() - $3::interval)`, [
+        tenantId, request_hash, age,
+      ]);
+    await orphan('5 seconds');
+    // still possibly running: refused as in progress
+    expect((await retry()).body.error?.code).toBe('idempotency_key_in_use');
+    await queryDb(api.db.url, `DELETE FROM idempotency_records WHERE idempotency_key = 'orphaned-1'`);
+    await orphan('2 minutes');
+    const res = await retry();
+    expect(res.status).toBe(201);
+    expect((await retry()).headers['idempotent-replayed']).toBe('true');
   });
 });
