@@ -163,7 +163,6 @@ describe('hostile input over every request DTO and query of the api (from /opena
   afterAll(async () => {
     await api?.close();
     guard?.restore();
-    // eslint-disable-next-line no-console
     console.info(`api fuzz: ${inputs} inputs, answers by status ${JSON.stringify(Object.fromEntries([...byStatus].sort()))}, ${secretsSent.size} secrets sent, none echoed, no 5xx`);
   });
 

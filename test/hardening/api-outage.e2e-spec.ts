@@ -58,7 +58,6 @@ describe('the api when its database goes away', () => {
   afterAll(async () => {
     await api?.close();
     await relay?.close();
-    // eslint-disable-next-line no-console
     console.info(`api outage: ${callsUnderFault} calls answered while the database was cut, none with a 500 or a hang`);
   });
 

@@ -84,7 +84,6 @@ describe('SSRF: private and loopback targets in every spelling are refused befor
     guard?.restore();
     await api?.close();
     await new Promise((r) => trap?.close(r));
-    // eslint-disable-next-line no-console
     console.info(`ssrf: ${tried} unsafe URLs refused, ${trapped} connections to the trap, ${guard?.refused.length ?? 0} attempts off loopback`);
   });
 
@@ -152,7 +151,6 @@ describe('SSRF at call time: the proxy re-checks a stored base_url and connects 
     await fx?.close();
     await api?.close();
     await new Promise((r) => trap?.close(r));
-    // eslint-disable-next-line no-console
     console.info(`ssrf at call time: ${tried} calls refused, ${trapped} connections to the trap`);
   });
 

@@ -91,7 +91,6 @@ describe('tenant isolation, route by route from the OpenAPI document', () => {
   });
   afterAll(async () => {
     await api?.close();
-    // eslint-disable-next-line no-console
     console.info(`tenant isolation: ${routes?.length ?? 0} routes with ids, ${tried} cross-tenant calls`);
   });
 

@@ -132,7 +132,6 @@ describe('an upstream that answers garbage', () => {
     await upstream?.close();
     await fx?.close();
     await api?.close();
-    // eslint-disable-next-line no-console
     console.info(`upstream faults: ${faults} calls against a misbehaving upstream, every reservation released, proxy healthy after each`);
   });
 

@@ -12,7 +12,6 @@ const RUNS = 300;
 let inputs = 0;
 const counted = <T>(arb: fc.Arbitrary<T>) => arb.map((v) => (inputs++, v));
 afterAll(() => {
-  // eslint-disable-next-line no-console
   console.info(`policy properties: ${inputs} generated inputs`);
 });
 
