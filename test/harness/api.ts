@@ -5,6 +5,7 @@ import type { ApiConfig } from '@keyvault/config';
 import { createApiApp } from '../../apps/api/src/app.factory';
 import { createTestDatabase, type TestDatabase } from '@keyvault/testing';
 import { testApiConfig } from '@keyvault/testing';
+import { tapCreatedSecrets } from './secret-tap';
 
 export interface ApiHarness {
   app: INestApplication;
@@ -16,11 +17,20 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-/** Boots the real api (migrations included) on a fresh database. */
-export async function startApi(overrides: Record<string, string> = {}): Promise<ApiHarness> {
+export interface StartApiOptions {
+  /** the URL the api connects with, from the fresh database's own (e.g. through a TCP relay) */
+  connectVia?: (databaseUrl: string) => string;
+}
+
+/**
+ * Boots the real api (migrations included) on a fresh database. Every secret it is seen to
+ * create is registered for the run's log scan, and its logs go to the run's log file.
+ */
+export async function startApi(overrides: Record<string, string> = {}, options: StartApiOptions = {}): Promise<ApiHarness> {
   const db = await createTestDatabase();
-  const config = testApiConfig(db.url, overrides);
+  const config = testApiConfig(options.connectVia ? options.connectVia(db.url) : db.url, overrides);
   const app = await createApiApp(config);
+  tapCreatedSecrets(app.getHttpServer());
   await app.listen(0, '127.0.0.1');
   const http = request(app.getHttpServer());
   const auth = `Bearer ${config.KEYVAULT_ADMIN_TOKEN}`;

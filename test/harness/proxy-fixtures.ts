@@ -1,5 +1,6 @@
 import { Pool } from 'pg';
 import { aad, importPrivateKey, importPublicKey, MasterKeyring, signVaultKey, type SigningKeyPair } from '@keyvault/crypto';
+import { createdSecrets } from '@keyvault/testing';
 import type { ApiHarness } from './api';
 
 /**
@@ -85,7 +86,12 @@ export async function proxyFixtures(api: ApiHarness): Promise<ProxyFixtures> {
       const der = keyring.unwrap(row.private_key_sealed, row.master_key_id, aad.signingKey(row.id));
       return { kid: row.id, privateKey: importPrivateKey(der), publicKey: importPublicKey(row.public_key_pem) };
     },
-    sign: (pair, c) => signVaultKey(pair, { ...c, iat: Math.floor(Date.now() / 1000) }),
+    async sign(pair, c) {
+      // a forgery is a token all the same: it must not reach a log either
+      const token = await signVaultKey(pair, { ...c, iat: Math.floor(Date.now() / 1000) });
+      createdSecrets.add(token);
+      return token;
+    },
     close: () => pool.end(),
   };
 }

@@ -6,7 +6,7 @@ import { Logger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import type { ApiConfig } from '@keyvault/config';
 import { runMigrations } from '@keyvault/db';
-import { KeyvaultExceptionFilter, keyvaultValidationPipe, toKeyvaultError } from '@keyvault/errors';
+import { answerClientErrors, KeyvaultError, KeyvaultExceptionFilter, keyvaultValidationPipe, toKeyvaultError } from '@keyvault/errors';
 import { mountOpenApi } from '@keyvault/observability';
 import { AppModule } from './app.module';
 
@@ -23,10 +23,16 @@ export async function createApiApp(config: ApiConfig): Promise<INestApplication>
   app.disable('x-powered-by');
   app.set('query parser', 'extended');
   app.useBodyParser('json', { limit: '1mb' });
+  // Postgres text cannot hold NUL: a %00 in the URL is refused before any route, rather than
+  // where a query fails (an audit export has already sent its status by then).
+  app.use((req: Request, _res: Response, next: NextFunction) =>
+    next(req.url.includes('%00') ? new KeyvaultError('parameter_invalid', 'The URL contains an encoded NUL (%00).') : undefined),
+  );
   app.useGlobalPipes(keyvaultValidationPipe());
   app.useGlobalFilters(new KeyvaultExceptionFilter());
   mountOpenApi(app, 'Keyvault API', API_DESCRIPTION);
   app.enableShutdownHooks();
+  answerClientErrors(app.getHttpServer());
   await runMigrations(app.get(DataSource));
   await app.init();
   // Errors raised by Express middleware (body parsing) never reach Nest's filters.

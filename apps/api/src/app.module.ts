@@ -25,7 +25,7 @@ export class AppModule {
       module: AppModule,
       global: true,
       imports: [
-        LoggerModule.forRoot(loggerParams(config.LOG_LEVEL, 'keyvault-api')),
+        LoggerModule.forRoot(loggerParams(config.LOG_LEVEL, 'keyvault-api', config.LOG_FILE)),
         DatabaseModule.forRoot({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'keyvault-api' }),
         MetricsModule,
         HealthModule,

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Logger } from 'nestjs-pino';
 import type { ProxyConfig } from '@keyvault/config';
-import { KeyvaultExceptionFilter } from '@keyvault/errors';
+import { answerClientErrors, KeyvaultExceptionFilter } from '@keyvault/errors';
 import { AuditWriter } from './audit/audit-writer';
 import { SigningKeys } from './auth/signing-keys';
 import { ForwardHandler } from './forward/forward.handler';
@@ -53,6 +53,7 @@ export async function createProxyApp(config: ProxyConfig): Promise<ProxyServer> 
     void forward.handle(req, res).finally(() => inFlight--);
   });
   server.keepAliveTimeout = 65_000;
+  answerClientErrors(server);
 
   let closed: Promise<void> | null = null;
   return {

@@ -4,6 +4,7 @@ import { LoggerModule } from 'nestjs-pino';
 import type { ProxyConfig } from '@keyvault/config';
 import { MasterKeyring } from '@keyvault/crypto';
 import { dataSourceOptions } from '@keyvault/db';
+import { FailedAuthLimiter } from '@keyvault/net';
 import { HealthModule, loggerParams, MetricsModule } from '@keyvault/observability';
 import { PriceBook } from '@keyvault/policy';
 import { AuditWriter } from './audit/audit-writer';
@@ -32,7 +33,7 @@ export class ProxyModule {
       module: ProxyModule,
       global: true,
       imports: [
-        LoggerModule.forRoot(loggerParams(config.LOG_LEVEL, 'keyvault-proxy')),
+        LoggerModule.forRoot(loggerParams(config.LOG_LEVEL, 'keyvault-proxy', config.LOG_FILE)),
         // Fail closed, and fast: a vault that cannot reach its database answers 503 within a
         // second or two rather than letting callers hang.
         TypeOrmModule.forRoot({ ...db, extra: { ...(db.extra as object), connectionTimeoutMillis: 1_000, query_timeout: 5_000 }, retryAttempts: 0 }),
@@ -44,6 +45,7 @@ export class ProxyModule {
         { provide: MasterKeyring, useValue: new MasterKeyring(config.KEYVAULT_MASTER_KEY, config.KEYVAULT_PREVIOUS_MASTER_KEYS) },
         { provide: PriceBook, useValue: PriceBook.load(config.KEYVAULT_PRICES_FILE) },
         ProxyMetrics,
+        { provide: FailedAuthLimiter, useValue: new FailedAuthLimiter({ points: config.KEYVAULT_FAILED_AUTH_LIMIT }) },
         ProxyStore,
         SigningKeys,
         VaultKeyAuth,

@@ -29,8 +29,12 @@ const common = {
     .pipe(z.array(masterKey)),
   HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Appends the JSON log lines to this file instead of writing them to stdout. */
+  LOG_FILE: z.string().min(1).optional(),
   KEYVAULT_ALLOW_PRIVATE_UPSTREAMS: bool,
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  /** failed authentications per client address per minute before it is refused (429) for 5 minutes */
+  KEYVAULT_FAILED_AUTH_LIMIT: z.coerce.number().int().min(1).max(100_000).default(30),
 };
 
 const apiSchema = z.object({
@@ -51,8 +55,6 @@ const apiSchema = z.object({
   /** Timeout of one delivery attempt, DNS included; a claimed delivery is leased for twice this. */
   KEYVAULT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   KEYVAULT_PUBLIC_PROXY_URL: httpUrl.optional(),
-  /** failed authentications per client address per minute before it is refused (429) for 5 minutes */
-  KEYVAULT_FAILED_AUTH_LIMIT: z.coerce.number().int().min(1).max(100_000).default(30),
 });
 
 const proxySchema = z.object({

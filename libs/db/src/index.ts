@@ -6,3 +6,4 @@ export * from './pagination';
 export * from './database.module';
 export * from './outbox';
 export * from './revocation';
+export * from './tenant-scope';

@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   route_not_found: invalid(404),
   request_too_large: invalid(413),
   headers_too_large: invalid(431),
+  malformed_request: invalid(400),
+  request_timeout: invalid(408),
   idempotency_key_reused: invalid(409),
   idempotency_key_in_use: invalid(409),
   slug_taken: invalid(409),

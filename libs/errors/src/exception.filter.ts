@@ -1,12 +1,14 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'express';
+import { isDatabaseUnavailable } from './database-unavailable';
 import { KeyvaultError } from './keyvault-error';
 
 /**
  * Shapes every error body (Stripe style). Known errors keep their code; body-parser and Nest
- * errors are mapped to codes; anything else becomes a 500 with an error id that is also logged,
- * so an operator can find the log line from the body. No stack trace or secret reaches a client.
+ * errors are mapped to codes; an unreachable database is a 503 vault_unavailable; anything else
+ * becomes a 500 with an error id that is also logged, so an operator can find the log line from
+ * the body. No stack trace or secret reaches a client.
  */
 @Catch()
 export class KeyvaultExceptionFilter implements ExceptionFilter {
@@ -40,6 +42,8 @@ export function toKeyvaultError(exception: unknown): KeyvaultError {
   if (e?.type === 'entity.parse.failed') return new KeyvaultError('invalid_json', 'Request body is not valid JSON.');
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported')
     return new KeyvaultError('parameter_invalid', 'Unsupported request body encoding.');
+  if (isUnstorableText(exception)) return new KeyvaultError('parameter_invalid', 'A value in the request contains a character that cannot be stored (such as NUL).');
+  if (isDatabaseUnavailable(exception)) return new KeyvaultError('vault_unavailable', 'The vault database is unreachable; try again shortly.');
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     if (status === 404) return new KeyvaultError('route_not_found', 'Unrecognized request URL.');
@@ -50,4 +54,14 @@ export function toKeyvaultError(exception: unknown): KeyvaultError {
     if (status >= 400 && status < 500) return new KeyvaultError('parameter_invalid', exception.message);
   }
   return new KeyvaultError('internal_error', 'An unexpected error occurred.');
+}
+
+/**
+ * Postgres refuses NUL bytes and invalid characters in text (22021, 22P05) whatever the query:
+ * such a value came from the request (an id in the path, a name in the body), so it is the
+ * caller's error, found where it is stored or compared.
+ */
+function isUnstorableText(exception: unknown): boolean {
+  const code = (exception as { driverError?: { code?: unknown } } | undefined)?.driverError?.code;
+  return code === '22021' || code === '22P05';
 }

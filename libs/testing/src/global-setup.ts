@@ -1,8 +1,16 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { TEST_SERVER_URL } from './database';
+import { RUN_DIR_ENV, scanRunForSecrets } from './run-capture';
 
-/** Fails the run at once, with one clear line, when the test Postgres is not reachable. */
-export default async function setup(): Promise<void> {
+/**
+ * Fails the run at once, with one clear line, when the test Postgres is not reachable. Makes
+ * the run's capture dir (worker processes inherit its path through the environment) and, once
+ * every test file has finished, scans all captured logs for every secret the tests created.
+ */
+export default async function setup(): Promise<() => void> {
   const c = new Client({ connectionString: TEST_SERVER_URL, connectionTimeoutMillis: 5000 });
   try {
     await c.connect();
@@ -19,4 +27,20 @@ export default async function setup(): Promise<void> {
   } finally {
     await c.end().catch(() => undefined);
   }
+
+  const dir = mkdtempSync(join(tmpdir(), 'keyvault-test-run-'));
+  process.env[RUN_DIR_ENV] = dir;
+  return () => {
+    const scan = scanRunForSecrets(dir);
+    const summary = `secret scan: ${scan.secrets} secrets created, ${scan.logLines} log lines in ${scan.logFiles} files, ${scan.hits.length} hits`;
+    if (scan.hits.length === 0) {
+      process.stdout.write(`\n${summary}\n`);
+      rmSync(dir, { recursive: true, force: true });
+      return;
+    }
+    // A throw from a global teardown does not fail a vitest run; the exit code does.
+    process.stderr.write(`\n${summary} (logs kept in ${dir}):\n`);
+    for (const h of scan.hits.slice(0, 20)) process.stderr.write(`  ${h.file}: ${h.line.slice(0, 300)}\n`);
+    process.exitCode = 1;
+  };
 }

@@ -7,3 +7,4 @@ export * from './stubs/stripe-stub';
 export * from './stubs/anthropic-stub';
 export * from './stubs/twilio-stub';
 export * from './stubs/resend-stub';
+export * from './run-capture';

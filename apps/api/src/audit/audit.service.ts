@@ -6,6 +6,7 @@ import QueryStream from 'pg-query-stream';
 import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import type { ApiConfig } from '@keyvault/config';
+import { withTenant } from '@keyvault/db';
 import { KeyvaultError } from '@keyvault/errors';
 import { MetricsRegistry } from '@keyvault/observability';
 import { API_CONFIG } from '../config.providers';
@@ -41,14 +42,13 @@ export class AuditService implements OnModuleDestroy {
     });
   }
 
-  /** One page, newest first. */
+  /** One page, newest first, confined to the tenant by row-level security too (withTenant). */
   async list(tenantId: string, filters: AuditFilters, page: { limit: number; starting_after?: string }) {
     checkRange(filters);
     const { where, params } = auditWhere(tenantId, filters, page.starting_after);
     params.push(page.limit + 1);
-    const rows: AuditRow[] = await this.db.query(
-      `SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE ${where} ORDER BY id DESC LIMIT $${params.length}`,
-      params,
+    const rows: AuditRow[] = await withTenant(this.db, tenantId, (m) =>
+      m.query(`SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE ${where} ORDER BY id DESC LIMIT $${params.length}`, params),
     );
     return { rows: rows.slice(0, page.limit), has_more: rows.length > page.limit };
   }
@@ -94,13 +94,18 @@ export class AuditService implements OnModuleDestroy {
   }
 
   private pool(): Pool {
-    this.exportPool ??= new Pool({
-      connectionString: this.config.DATABASE_URL,
-      max: EXPORT_CONCURRENCY,
-      application_name: 'keyvault-api-export',
-      connectionTimeoutMillis: 3000,
-      keepAlive: true,
-    });
+    if (!this.exportPool) {
+      this.exportPool = new Pool({
+        connectionString: this.config.DATABASE_URL,
+        max: EXPORT_CONCURRENCY,
+        application_name: 'keyvault-api-export',
+        connectionTimeoutMillis: 3000,
+        keepAlive: true,
+      });
+      // An idle connection cut by the server or the network is dropped by the pool; without a
+      // listener its 'error' event would crash the process.
+      this.exportPool.on('error', () => undefined);
+    }
     return this.exportPool;
   }
 }

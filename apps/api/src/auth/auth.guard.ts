@@ -10,6 +10,7 @@ import { KeyvaultError, notFound } from '@keyvault/errors';
 import { API_CONFIG } from '../config.providers';
 import { PUBLIC_ROUTE } from '@keyvault/observability';
 import { ADMIN_ONLY, REQUIRED_SCOPE } from './auth.decorators';
+import { API_KEY_PREFIX } from './api-key-token';
 import { ApiKeyVerifier } from './api-key-verifier.service';
 import type { AuthenticatedRequest } from './principal';
 
@@ -27,7 +28,7 @@ export class AuthGuard implements CanActivate {
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const targets = [ctx.getHandler(), ctx.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
-    const req = ctx.switchToHttp().getRequest<AuthenticatedRequest & { query?: Record<string, unknown>; socket?: { remoteAddress?: string } }>();
+    const req = ctx.switchToHttp().getRequest<AuthenticatedRequest & { url?: string; query?: Record<string, unknown>; socket?: { remoteAddress?: string } }>();
 
     const address = req.socket?.remoteAddress ?? 'unknown';
     const wait = await this.failedAuth.blockedFor(address);
@@ -36,7 +37,7 @@ export class AuthGuard implements CanActivate {
         'Retry-After': String(wait),
       });
     }
-    if (req.query && ['api_key', 'key', 'token', 'access_token'].some((k) => k in req.query!)) {
+    if ((req.query && ['api_key', 'key', 'token', 'access_token'].some((k) => k in req.query!)) || urlCarriesApiKey(req.url)) {
       await this.failedAuth.recordFailure(address);
       throw new KeyvaultError('token_in_query', 'Credentials are accepted only in the Authorization header, never in the URL.');
     }
@@ -73,6 +74,12 @@ export class AuthGuard implements CanActivate {
     const rows: unknown[] = await this.db.query('SELECT 1 FROM tenants WHERE id = $1', [id]);
     if (rows.length === 0) throw notFound('tenant', id, 'Keyvault-Tenant');
   }
+}
+
+/** A tenant API key anywhere in the URL, under any parameter name, raw or percent-encoded. */
+function urlCarriesApiKey(url: string | undefined): boolean {
+  const u = (url ?? '').toLowerCase();
+  return u.includes(API_KEY_PREFIX) || u.includes('kv%5flive%5f');
 }
 
 function header(v: string | string[] | undefined): string | undefined {

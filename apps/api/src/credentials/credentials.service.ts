@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In, IsNull, QueryFailedError } from 'typeorm';
 import type { ApiConfig, Vendor } from '@keyvault/config';
 import { MasterKeyring, newId, sealProviderKey, type Secret } from '@keyvault/crypto';
-import { CredentialKey, CredentialProfile, pageByCursor, revokeVaultKeys } from '@keyvault/db';
+import { CredentialKey, CredentialProfile, pageByCursor, revokeVaultKeys, withTenant } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
 import { API_CONFIG } from '../config.providers';
 import { withTenantDataKey } from '../tenant-keys/tenant-data-key';
@@ -64,21 +64,26 @@ export class CredentialsService {
     );
   }
 
+  /** Reads run confined to the tenant by row-level security too (withTenant), behind the filters. */
   async list(tenantId: string, q: { limit: number; starting_after?: string; vendor?: Vendor }) {
-    const qb = this.db
-      .getRepository(CredentialProfile)
-      .createQueryBuilder('c')
-      .where('c.tenant_id = :tenantId', { tenantId })
-      .andWhere('c.deleted_at IS NULL');
-    if (q.vendor) qb.andWhere('c.vendor = :vendor', { vendor: q.vendor });
-    const { rows, has_more } = await pageByCursor(qb, 'c', q);
-    const keys = await keysOf(this.db.manager, tenantId, rows.map((p) => p.id));
-    return { rows: rows.map((profile) => ({ profile, keys: keys.filter((k) => k.credentialId === profile.id) })), has_more };
+    return withTenant(this.db, tenantId, async (m) => {
+      const qb = m
+        .getRepository(CredentialProfile)
+        .createQueryBuilder('c')
+        .where('c.tenant_id = :tenantId', { tenantId })
+        .andWhere('c.deleted_at IS NULL');
+      if (q.vendor) qb.andWhere('c.vendor = :vendor', { vendor: q.vendor });
+      const { rows, has_more } = await pageByCursor(qb, 'c', q);
+      const keys = await keysOf(m, tenantId, rows.map((p) => p.id));
+      return { rows: rows.map((profile) => ({ profile, keys: keys.filter((k) => k.credentialId === profile.id) })), has_more };
+    });
   }
 
   async get(tenantId: string, idOrName: string): Promise<CredentialWithKeys> {
-    const profile = await findProfile(this.db.manager, tenantId, idOrName);
-    return { profile, keys: await keysOf(this.db.manager, tenantId, [profile.id]) };
+    return withTenant(this.db, tenantId, async (m) => {
+      const profile = await findProfile(m, tenantId, idOrName);
+      return { profile, keys: await keysOf(m, tenantId, [profile.id]) };
+    });
   }
 
   async update(tenantId: string, idOrName: string, dto: UpdateCredentialDto): Promise<CredentialWithKeys> {

@@ -12,6 +12,12 @@ import { IDEMPOTENT } from './idempotent.decorator';
 
 /** Records older than this are forgotten (Stripe keeps them 24 hours too). */
 const RETENTION_HOURS = 24;
+/**
+ * A claim still in progress after this long was abandoned: its request failed and could not
+ * release it (the database went away mid-request). Far longer than any create takes, so a
+ * running request is never taken over, and short enough that a client's retry succeeds.
+ */
+const ABANDONED_CLAIM_SECONDS = 60;
 
 /**
  * Idempotency-Key on creates: the first response is stored (sealed under the master key, since
@@ -63,7 +69,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
   /** Returns the stored response to replay, or null when this request now owns the key. */
   private async claim(scope: string, key: string, requestHash: string): Promise<{ status: number; body: unknown } | null> {
-    await this.db.query(`DELETE FROM idempotency_records WHERE created_at < now() - interval '${RETENTION_HOURS} hours' AND scope = $1 AND idempotency_key = $2`, [scope, key]);
+    await this.db.query(
+      `DELETE FROM idempotency_records
+        WHERE scope = $1 AND idempotency_key = $2
+          AND (created_at < now() - interval '${RETENTION_HOURS} hours'
+               OR (status_code IS NULL AND created_at < now() - interval '${ABANDONED_CLAIM_SECONDS} seconds'))`,
+      [scope, key],
+    );
     const inserted: unknown[] = await this.db.query(
       `INSERT INTO idempotency_records (scope, idempotency_key, request_hash) VALUES ($1, $2, $3)
        ON CONFLICT DO NOTHING RETURNING 1`,

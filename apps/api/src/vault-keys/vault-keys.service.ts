@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { newId, signVaultKey } from '@keyvault/crypto';
-import { revokeVaultKeys } from '@keyvault/db';
+import { revokeVaultKeys, withTenant } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
 import { formatDuration, parseDuration, parseEndpointRule, usdToMicros } from '@keyvault/policy';
 import { SigningKeysService } from '../signing-keys/signing-keys.service';
@@ -127,22 +127,25 @@ export class VaultKeysService {
     return { key: { ...key, credentialId: ctx.credential_id!, credentialName: ctx.credential_name }, token };
   }
 
+  /** Reads run confined to the tenant by row-level security too (withTenant), behind the filters. */
   async list(tenantId: string, q: ListVaultKeysQueryDto): Promise<{ rows: VaultKeyRecord[]; has_more: boolean }> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const param = (v: unknown) => `$${params.push(v) + 1}`; // $1 is the tenant
-    if (q.status) where.push(STATUS_FILTERS[q.status]);
-    if (q.label !== undefined) where.push(`k.label = ${param(q.label)}`);
-    if (q.credential !== undefined) where.push(`k.credential_id = ${param((await this.credentialRef(this.db, tenantId, q.credential)).id)}`);
-    // @> so that the GIN index (jsonb_path_ops) serves it
-    if (q.metadata && Object.keys(q.metadata).length > 0) where.push(`k.metadata @> ${param(JSON.stringify(q.metadata))}::jsonb`);
-    if (q.starting_after) where.push(`k.id < ${param(q.starting_after)}`);
-    const rows = await this.select(this.db, tenantId, where, params, q.limit + 1);
-    return { rows: rows.slice(0, q.limit), has_more: rows.length > q.limit };
+    return withTenant(this.db, tenantId, async (m) => {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      const param = (v: unknown) => `$${params.push(v) + 1}`; // $1 is the tenant
+      if (q.status) where.push(STATUS_FILTERS[q.status]);
+      if (q.label !== undefined) where.push(`k.label = ${param(q.label)}`);
+      if (q.credential !== undefined) where.push(`k.credential_id = ${param((await this.credentialRef(m, tenantId, q.credential)).id)}`);
+      // @> so that the GIN index (jsonb_path_ops) serves it
+      if (q.metadata && Object.keys(q.metadata).length > 0) where.push(`k.metadata @> ${param(JSON.stringify(q.metadata))}::jsonb`);
+      if (q.starting_after) where.push(`k.id < ${param(q.starting_after)}`);
+      const rows = await this.select(m, tenantId, where, params, q.limit + 1);
+      return { rows: rows.slice(0, q.limit), has_more: rows.length > q.limit };
+    });
   }
 
   async get(tenantId: string, id: string): Promise<VaultKeyRecord> {
-    const [row] = await this.select(this.db, tenantId, ['k.id = $2'], [id], 1);
+    const [row] = await withTenant(this.db, tenantId, (m) => this.select(m, tenantId, ['k.id = $2'], [id], 1));
     if (!row) throw notFound('vault key', id);
     return row;
   }

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, IsNull } from 'typeorm';
 import type { ApiConfig } from '@keyvault/config';
 import { aad, MasterKeyring, newId, randomChars, seal, unwrapTenantDataKey } from '@keyvault/crypto';
-import { pageByCursor, Tenant, Webhook } from '@keyvault/db';
+import { pageByCursor, Tenant, Webhook, withTenant } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
 import { resolveSafeTarget, UnsafeUrlError } from '@keyvault/net';
 import { API_CONFIG } from '../config.providers';
@@ -51,16 +51,16 @@ export class WebhooksService {
     return { webhook, secret };
   }
 
+  /** Reads run confined to the tenant by row-level security too (withTenant), behind the filters. */
   list(tenantId: string, page: { limit: number; starting_after?: string }) {
-    const qb = this.db
-      .getRepository(Webhook)
-      .createQueryBuilder('w')
-      .where('w.tenant_id = :tenantId AND w.deleted_at IS NULL', { tenantId });
-    return pageByCursor(qb, 'w', page);
+    return withTenant(this.db, tenantId, (m) => {
+      const qb = m.getRepository(Webhook).createQueryBuilder('w').where('w.tenant_id = :tenantId AND w.deleted_at IS NULL', { tenantId });
+      return pageByCursor(qb, 'w', page);
+    });
   }
 
   async get(tenantId: string, id: string): Promise<Webhook> {
-    const webhook = await this.db.getRepository(Webhook).findOneBy({ id, tenantId, deletedAt: IsNull() });
+    const webhook = await withTenant(this.db, tenantId, (m) => m.getRepository(Webhook).findOneBy({ id, tenantId, deletedAt: IsNull() }));
     if (!webhook) throw notFound('webhook', id);
     return webhook;
   }
@@ -91,14 +91,14 @@ export class WebhooksService {
       after = `AND d.id < $${params.length}`;
     }
     params.push(page.limit + 1);
-    const rows: DeliveryRow[] = await this.db.query(
+    const rows: DeliveryRow[] = await withTenant(this.db, tenantId, (m) => m.query(
       `SELECT d.id, d.webhook_id, d.event_id, e.type AS event_type, d.status, d.attempts, d.last_status_code,
               d.last_error, d.last_attempt_at, d.next_attempt_at, d.created_at
          FROM webhook_deliveries d LEFT JOIN webhook_events e ON e.id = d.event_id
         WHERE d.tenant_id = $1 AND d.webhook_id = $2 ${after}
         ORDER BY d.id DESC LIMIT $${params.length}`,
       params,
-    );
+    ));
     return { rows: rows.slice(0, page.limit), has_more: rows.length > page.limit };
   }
 

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { verifyVaultKey, type VaultKeyClaims } from '@keyvault/crypto';
 import { CHANNELS, type VaultKeysNotice } from '@keyvault/db';
 import { KeyvaultError } from '@keyvault/errors';
+import { FailedAuthLimiter } from '@keyvault/net';
 import { compileEndpointRules, type EndpointRule } from '@keyvault/policy';
 import { ProxyStore } from '../store/proxy-store';
 import { SigningKeys } from './signing-keys';
@@ -45,13 +46,36 @@ export class VaultKeyAuth {
   constructor(
     private readonly store: ProxyStore,
     private readonly signingKeys: SigningKeys,
+    private readonly failedAuth: FailedAuthLimiter,
   ) {
     store.onNotice(CHANNELS.vaultKeys, (payload) => this.invalidate(payload));
     store.onListenerChange(() => this.flush());
   }
 
-  /** The key behind a presented token, or a 401/503 KeyvaultError. */
-  async authenticate(token: string | null): Promise<VaultKeyState> {
+  /**
+   * The key behind a presented token, or a 401/429/503 KeyvaultError. A client address whose
+   * invalid keys passed the limit is refused before its token is looked at; the limiter is
+   * consulted only for addresses that failed recently, so valid callers never wait on it.
+   */
+  async authenticate(token: string | null, clientAddress = 'unknown'): Promise<VaultKeyState> {
+    if (this.failedAuth.mayBeBlocked(clientAddress)) {
+      const wait = await this.failedAuth.blockedFor(clientAddress);
+      if (wait > 0) {
+        throw new KeyvaultError('too_many_failed_authentications', 'Too many invalid vault keys from this address.').withHeaders({
+          'Retry-After': String(wait),
+        });
+      }
+    }
+    try {
+      return await this.check(token);
+    } catch (err) {
+      // Only guesses count: an expired or revoked key is a real one, sent by a client to fix.
+      if (err instanceof KeyvaultError && err.code === 'invalid_vault_key') await this.failedAuth.recordFailure(clientAddress);
+      throw err;
+    }
+  }
+
+  private async check(token: string | null): Promise<VaultKeyState> {
     if (!token) throw new KeyvaultError('invalid_vault_key', 'No vault key provided (Authorization: Bearer, x-api-key or Basic password).');
     const claims = await this.verify(token);
     const state = await this.state(claims.sub);

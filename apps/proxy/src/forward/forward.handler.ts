@@ -56,7 +56,7 @@ export class ForwardHandler {
     };
     try {
       if (queryCarriesVaultKey(query)) throw new KeyvaultError('invalid_vault_key', 'A vault key is never accepted in the URL: send it in a header.');
-      const key = await this.auth.authenticate(presentedVaultKey(req.headers));
+      const key = await this.auth.authenticate(presentedVaultKey(req.headers), req.socket.remoteAddress);
       Object.assign(audit, { tenantId: key.tenantId, vaultKeyId: key.id, credentialId: key.credentialId, vendor: key.vendor });
 
       const path = vendorPath(rawPath, key.vendor);

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, Length, Matches, Validate } from 'class-validator';
+import { IsString, Length, Matches, Validate, ValidateIf } from 'class-validator';
 import { IsDuration } from '../../common/is-duration.validator';
 
 export class CreateTenantDto {
@@ -9,13 +9,14 @@ export class CreateTenantDto {
   name: string;
 
   @ApiPropertyOptional({ example: 'client-a', description: 'Lowercase letters, digits and dashes; derived from name when absent.' })
-  @IsOptional()
+  // absent is allowed, null is not: an update would store it
+  @ValidateIf((_: unknown, v: unknown) => v !== undefined)
   @IsString()
   @Matches(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, { message: 'slug must be lowercase letters, digits and dashes' })
   slug?: string;
 
   @ApiPropertyOptional({ example: '30d', default: '30d', description: 'Longest expires_in a vault key of this tenant may have.' })
-  @IsOptional()
+  @ValidateIf((_: unknown, v: unknown) => v !== undefined)
   @Validate(IsDuration)
   max_vault_key_ttl?: string;
 }
