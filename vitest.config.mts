@@ -8,6 +8,7 @@ export default defineConfig({
   plugins: [swc.vite()],
   resolve: {
     alias: {
+      '@keyvault/client': lib('client'),
       '@keyvault/config': lib('config'),
       '@keyvault/crypto': lib('crypto'),
       '@keyvault/db': lib('db'),

@@ -33,7 +33,7 @@ describe('Dify custom tool schema (GET /integrations/dify/openapi.json)', () => 
 
     const result = await validate(structuredClone(res.body));
     expect(result.valid, JSON.stringify(result)).toBe(true);
-    expect(doc.openapi).toMatch(/^3\.1\./);
+    expect(doc.openapi).toMatch(/^3\.0\./);
 
     expect(doc.components.securitySchemes.vault_key).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(doc.security).toEqual([{ vault_key: [] }]);

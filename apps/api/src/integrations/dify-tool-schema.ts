@@ -1,11 +1,11 @@
-import type { OpenAPIV3_1 } from 'openapi-types';
+import type { OpenAPIV3 } from 'openapi-types';
 
 /** Vendors with a ready-made Dify custom tool (openai_compatible profiles name their own paths). */
 export const DIFY_TOOL_VENDORS = ['openai', 'anthropic', 'stripe', 'twilio', 'resend'] as const;
 export type DifyToolVendor = (typeof DIFY_TOOL_VENDORS)[number];
 
-type Schema = OpenAPIV3_1.SchemaObject;
-type Parameter = OpenAPIV3_1.ParameterObject;
+type Schema = OpenAPIV3.SchemaObject;
+type Parameter = OpenAPIV3.ParameterObject;
 
 /*
  * Dify's schema parser (api/core/tools/utils/parser.py) reads `servers[0].url`, each operation's
@@ -205,7 +205,7 @@ const ERROR_SCHEMA: Schema = {
   },
 };
 
-const errorResponse = (description: string, headers?: OpenAPIV3_1.ResponseObject['headers']): OpenAPIV3_1.ResponseObject => ({
+const errorResponse = (description: string, headers?: OpenAPIV3.ResponseObject['headers']): OpenAPIV3.ResponseObject => ({
   description,
   ...(headers ? { headers } : {}),
   content: { 'application/json': { schema: { $ref: '#/components/schemas/KeyvaultError' } } },
@@ -219,10 +219,10 @@ const VENDOR_TITLES: Record<DifyToolVendor, string> = {
   resend: 'Resend',
 };
 
-/** The OpenAPI 3.1 document of a Dify custom tool that calls `vendor` through the Keyvault proxy. */
-export function difyToolSchema(vendor: DifyToolVendor, proxyUrl: string): OpenAPIV3_1.Document {
+/** The OpenAPI 3.0 document of a Dify custom tool that calls `vendor` through the Keyvault proxy. */
+export function difyToolSchema(vendor: DifyToolVendor, proxyUrl: string): OpenAPIV3.Document {
   const op = OPERATIONS[vendor];
-  const operation: OpenAPIV3_1.OperationObject & { 'x-keyvault-allowed-endpoint': string } = {
+  const operation: OpenAPIV3.OperationObject & { 'x-keyvault-allowed-endpoint': string } = {
     operationId: op.operationId,
     summary: op.summary,
     description: `${op.description} The vault key needs "${op.allowedEndpoint}" in allowed_endpoints.`,
@@ -241,7 +241,7 @@ export function difyToolSchema(vendor: DifyToolVendor, proxyUrl: string): OpenAP
     },
   };
   return {
-    openapi: '3.1.0',
+    openapi: '3.0.3',
     info: {
       title: `Keyvault: ${VENDOR_TITLES[vendor]} via proxy`,
       version: '1',

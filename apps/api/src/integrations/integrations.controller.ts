@@ -1,7 +1,7 @@
 import { Controller, Get, Query, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import type { OpenAPIV3_1 } from 'openapi-types';
+import type { OpenAPIV3 } from 'openapi-types';
 import { Public } from '../auth/auth.decorators';
 import { DifyToolQueryDto } from './dto/dify-tool-query.dto';
 import { IntegrationsService } from './integrations.service';
@@ -18,10 +18,10 @@ export class IntegrationsController {
   @Get('dify/openapi.json')
   @Public()
   @ApiOkResponse({
-    description: 'OpenAPI 3.1 schema of a Dify custom tool that calls the vendor through the proxy with a vault key.',
+    description: 'OpenAPI 3.0 schema of a Dify custom tool that calls the vendor through the proxy with a vault key.',
     schema: { type: 'object', additionalProperties: true },
   })
-  difyTool(@Query() q: DifyToolQueryDto, @Req() req: Request): OpenAPIV3_1.Document {
+  difyTool(@Query() q: DifyToolQueryDto, @Req() req: Request): OpenAPIV3.Document {
     return this.integrations.difyTool(q.vendor, { protocol: req.protocol, host: req.headers.host });
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { OpenAPIV3_1 } from 'openapi-types';
+import type { OpenAPIV3 } from 'openapi-types';
 import type { ApiConfig } from '@keyvault/config';
 import { API_CONFIG } from '../config.providers';
 import { difyToolSchema, type DifyToolVendor } from './dify-tool-schema';
@@ -11,7 +11,7 @@ const DEFAULT_PROXY_PORT = '8080';
 export class IntegrationsService {
   constructor(@Inject(API_CONFIG) private readonly config: ApiConfig) {}
 
-  difyTool(vendor: DifyToolVendor, request: { protocol: string; host: string | undefined }): OpenAPIV3_1.Document {
+  difyTool(vendor: DifyToolVendor, request: { protocol: string; host: string | undefined }): OpenAPIV3.Document {
     return difyToolSchema(vendor, this.publicProxyUrl(request));
   }
 
