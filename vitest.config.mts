@@ -20,7 +20,7 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['apps/**/*.spec.ts', 'apps/**/*.e2e-spec.ts', 'libs/**/*.spec.ts', 'libs/**/*.e2e-spec.ts', 'test/**/*.spec.ts'],
+    include: ['apps/**/*.spec.ts', 'apps/**/*.e2e-spec.ts', 'libs/**/*.spec.ts', 'libs/**/*.e2e-spec.ts', 'test/**/*.spec.ts', 'examples/**/*.e2e-spec.ts'],
     globalSetup: ['libs/testing/src/global-setup.ts'],
     pool: 'forks',
     testTimeout: 30_000,
