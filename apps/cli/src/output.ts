@@ -45,7 +45,7 @@ function cell(v: unknown): string {
   if (v === null || v === undefined || v === '') return '-';
   if (Array.isArray(v)) return v.length ? v.map(cell).join(', ') : '-';
   if (typeof v === 'object') {
-    const entries = Object.entries(v as Record<string, unknown>);
+    const entries = Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b));
     return entries.length ? entries.map(([k, x]) => `${k}=${cell(x)}`).join(',') : '-';
   }
   return String(v);

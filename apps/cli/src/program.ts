@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { KeyvaultApiError, KeyvaultConnectionError } from '@keyvault/client';
 import { registerApiKeys } from './commands/api-keys.command';
+import { registerCredentials } from './commands/credentials.command';
 import { registerTenants } from './commands/tenants.command';
+import { registerVaultKeys } from './commands/vault-keys.command';
 import { DEFAULT_API_URL, UsageError } from './context';
 
 export function buildProgram(): Command {
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
     .showSuggestionAfterError();
   registerTenants(program);
   registerApiKeys(program);
+  registerCredentials(program);
+  registerVaultKeys(program);
   return program;
 }
 

@@ -1,7 +1,25 @@
 import createClient, { type Client } from 'openapi-fetch';
 import { KeyvaultApiError, KeyvaultConnectionError } from './errors';
 import type { paths } from './openapi.generated';
-import type { ApiKey, CreateApiKeyParams, CreatedApiKey, CreateTenantParams, List, ListParams, Tenant, UpdateTenantParams, WhoAmI } from './types';
+import type {
+  ApiKey,
+  CreateApiKeyParams,
+  CreateCredentialParams,
+  CreatedApiKey,
+  CreateTenantParams,
+  Credential,
+  DifyToolVendor,
+  IssuedVaultKey,
+  IssueVaultKeyParams,
+  List,
+  ListParams,
+  RevokeVaultKeysParams,
+  Tenant,
+  UpdateTenantParams,
+  VaultKey,
+  VaultKeyListParams,
+  WhoAmI,
+} from './types';
 
 export interface KeyvaultClientOptions {
   /** The api's base URL, e.g. http://localhost:3000 */
@@ -79,6 +97,34 @@ export function createKeyvaultClient(options: KeyvaultClientOptions) {
         unwrapAs<{ id: string; object: 'api_key'; deleted: true }>(
           http.DELETE('/tenants/{tenant_id}/api-keys/{key_id}', { params: { path: { tenant_id: tenantId, key_id: keyId } } }),
         ),
+    },
+
+    /** `id` is a profile's id (cred_...) or its name, everywhere. */
+    credentials: {
+      list: (query: ListParams = {}) => unwrapAs<List<Credential>>(http.GET('/credentials', { params: { query } })),
+      get: (id: string): Promise<Credential> => unwrap(http.GET('/credentials/{id}', { params: { path: { id } } })),
+      create: (body: CreateCredentialParams, o?: CreateOptions): Promise<Credential> =>
+        unwrap(http.POST('/credentials', { body, headers: idempotency(o) })),
+      addKey: (id: string, key: string, o?: CreateOptions): Promise<Credential> =>
+        unwrap(http.POST('/credentials/{id}/keys', { params: { path: { id } }, body: { key }, headers: idempotency(o) })),
+      retireKey: (id: string, keyId: string): Promise<Credential> =>
+        unwrap(http.DELETE('/credentials/{id}/keys/{key_id}', { params: { path: { id, key_id: keyId } } })),
+    },
+
+    vaultKeys: {
+      issue: (body: IssueVaultKeyParams, o?: CreateOptions): Promise<IssuedVaultKey> =>
+        unwrap(http.POST('/vault/keys', { body, headers: idempotency(o) })),
+      list: (query: VaultKeyListParams = {}) => unwrapAs<List<VaultKey>>(http.GET('/vault/keys', { params: { query } })),
+      get: (id: string): Promise<VaultKey> => unwrap(http.GET('/vault/keys/{id}', { params: { path: { id } } })),
+      revoke: (id: string): Promise<VaultKey> => unwrap(http.DELETE('/vault/keys/{id}', { params: { path: { id } } })),
+      /** Every active key matching all the filters given (at least one). */
+      revokeMatching: (filters: RevokeVaultKeysParams) => unwrap(http.POST('/vault/keys/revoke', { body: filters })),
+    },
+
+    integrations: {
+      /** The OpenAPI document of a Dify custom tool calling `vendor` through the proxy. */
+      difyToolSchema: (vendor: DifyToolVendor) =>
+        unwrapAs<Record<string, unknown>>(http.GET('/integrations/dify/openapi.json', { params: { query: { vendor } } })),
     },
   };
 }

@@ -148,6 +148,182 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/credentials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["CredentialsController_list"];
+        put?: never;
+        post: operations["CredentialsController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/credentials/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["CredentialsController_get"];
+        put?: never;
+        post?: never;
+        delete: operations["CredentialsController_remove"];
+        options?: never;
+        head?: never;
+        patch: operations["CredentialsController_update"];
+        trace?: never;
+    };
+    "/credentials/{id}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["CredentialsController_addKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/credentials/{id}/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: operations["CredentialsController_retireKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tenants/{id}/rotate-data-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["TenantKeysController_rotateDataKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/signing-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["SigningKeysController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/signing-keys/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["SigningKeysController_rotate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vault/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["VaultKeysController_list"];
+        put?: never;
+        post: operations["VaultKeysController_issue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vault/keys/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["VaultKeysController_revokeMatching"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vault/keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["VaultKeysController_get"];
+        put?: never;
+        post?: never;
+        delete: operations["VaultKeysController_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vault/keys/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["VaultKeysController_revoke"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/integrations/dify/openapi.json": {
         parameters: {
             query?: never;
@@ -239,6 +415,257 @@ export interface components {
             last_used_at?: string | null;
             /** @description The key itself (kv_live_...). Shown only in this response. */
             api_key: string;
+        };
+        CreateCredentialDto: {
+            /** @example client_a_openai */
+            name: string;
+            /**
+             * @example openai
+             * @enum {string}
+             */
+            vendor: "openai" | "anthropic" | "stripe" | "twilio" | "resend" | "openai_compatible";
+            /** @description The provider's real keys (8 to 4096 characters, no whitespace). Stored encrypted; no response ever shows them again, only their last 4 characters. */
+            keys: string[];
+            /**
+             * @description How the proxy spreads calls over the keys.
+             * @default round_robin
+             * @enum {string}
+             */
+            strategy?: "round_robin" | "failover";
+            /**
+             * @description Required for openai_compatible; otherwise overrides the vendor URL. https and a public address unless KEYVAULT_ALLOW_PRIVATE_UPSTREAMS.
+             * @example https://api.groq.com/openai
+             */
+            base_url?: string;
+            /** @description The vendor's default profile for vault keys that name none. The vendor's first profile becomes default when absent. */
+            default?: boolean;
+        };
+        CredentialKeyView: {
+            /** @example ck_01jd8x0000000000000000000 */
+            id: string;
+            /**
+             * @description The last 4 characters of the key
+             * @example x7Qa
+             */
+            last4: string;
+            /** @enum {string} */
+            status: "active" | "retired";
+            created_at: string;
+            retired_at?: string | null;
+        };
+        CredentialView: {
+            /** @example cred_01jd8x0000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "credential";
+            /** @example client_a_openai */
+            name: string;
+            /** @enum {string} */
+            vendor: "openai" | "anthropic" | "stripe" | "twilio" | "resend" | "openai_compatible";
+            /** @enum {string} */
+            strategy: "round_robin" | "failover";
+            base_url?: string | null;
+            default: boolean;
+            /** @description In failover order; retired keys stay listed as retired. */
+            keys: components["schemas"]["CredentialKeyView"][];
+            created_at: string;
+            updated_at: string;
+        };
+        UpdateCredentialDto: {
+            /** @example client_a_openai */
+            name?: string;
+            /** @enum {string} */
+            strategy?: "round_robin" | "failover";
+            /** @description null clears the override (not for openai_compatible). */
+            base_url?: string | null;
+            /** @description true makes this the vendor default (unsetting the previous one); false unsets it. */
+            default?: boolean;
+        };
+        AddCredentialKeyDto: {
+            /** @description One more real provider key (8 to 4096 characters, no whitespace). Add the new key, then retire the old one: rotation without downtime. */
+            key: string;
+        };
+        DeletedCredentialView: {
+            id: string;
+            /** @enum {string} */
+            object: "credential";
+            /** @enum {boolean} */
+            deleted: true;
+            /** @description How many active vault keys were revoked with it */
+            revoked_vault_keys: number;
+        };
+        DataKeyRotationView: {
+            /** @enum {string} */
+            object: "data_key_rotation";
+            /** @example ten_01jd8x0000000000000000000 */
+            tenant: string;
+            /**
+             * @description The tenant's data key version now in use
+             * @example 2
+             */
+            data_key_version: number;
+            /** @description Provider keys re-encrypted under the new data key */
+            credential_keys: number;
+            /** @description Webhook secrets re-encrypted under the new data key */
+            webhook_secrets: number;
+        };
+        SigningKeyView: {
+            /**
+             * @description The kid in vault-key token headers
+             * @example sig_01jd8x0000000000000000000
+             */
+            id: string;
+            /** @enum {string} */
+            object: "signing_key";
+            /** @example sig_01jd8x0000000000000000000 */
+            kid: string;
+            /** @example EdDSA */
+            algorithm: string;
+            /**
+             * @description Retired keys still verify the tokens they signed until those expire.
+             * @enum {string}
+             */
+            status: "active" | "retired";
+            /** @description Ed25519 public key, SPKI PEM */
+            public_key: string;
+            created_at: string;
+        };
+        CreateVaultKeyDto: {
+            /**
+             * @example stripe
+             * @enum {string}
+             */
+            vendor: "openai" | "anthropic" | "stripe" | "twilio" | "resend" | "openai_compatible";
+            /**
+             * @description Credential profile name or id. Default: the tenant's default profile for the vendor.
+             * @example client_a_stripe
+             */
+            credential?: string;
+            /**
+             * @description USD per UTC day, above 0, at most 1000000, at most 6 decimals
+             * @example 100
+             */
+            daily_usd_cap: number;
+            /**
+             * @example [
+             *       "POST /v1/payment_intents"
+             *     ]
+             */
+            allowed_endpoints: string[];
+            /**
+             * @description 30m, 2h, 72h, 7d...; at most the tenant's max_vault_key_ttl
+             * @example 2h
+             */
+            expires_in: string;
+            /** @example dify-chat-42-s1 */
+            label?: string;
+            /**
+             * @description Flat map of strings: at most 50 keys of 40 characters, values of 500
+             * @example {
+             *       "user_id": "u_42",
+             *       "conversation_id": "c_9"
+             *     }
+             */
+            metadata?: {
+                [key: string]: string;
+            };
+        };
+        IssuedVaultKeyView: {
+            /** @example vk_01jd8x0000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "vault_key";
+            /** @enum {string} */
+            vendor: "openai" | "anthropic" | "stripe" | "twilio" | "resend" | "openai_compatible";
+            /**
+             * @description The credential profile id
+             * @example cred_01jd8x0000000000000000000
+             */
+            credential: string;
+            credential_name?: string | null;
+            /** @example 100 */
+            daily_usd_cap: number;
+            /**
+             * @example [
+             *       "POST /v1/payment_intents"
+             *     ]
+             */
+            allowed_endpoints: string[];
+            expires_at: string;
+            label?: string | null;
+            metadata: {
+                [key: string]: string;
+            };
+            /** @enum {string} */
+            status: "active" | "revoked" | "expired";
+            /**
+             * @description Spent and reserved in the current UTC day, USD
+             * @example 12.34
+             */
+            spent_today_usd: number;
+            created_at: string;
+            revoked_at?: string | null;
+            /**
+             * @description The vault key itself. Shown only in this response.
+             * @example vault_key_eyJhbGciOiJFZERTQSIs...
+             */
+            vault_key: string;
+        };
+        RevokeVaultKeysDto: {
+            /** @example dify-chat-42-s1 */
+            label?: string;
+            /** @description Credential profile name or id */
+            credential?: string;
+            /**
+             * @example {
+             *       "user_id": "u_42"
+             *     }
+             */
+            metadata?: {
+                [key: string]: string;
+            };
+        };
+        RevocationView: {
+            /** @enum {string} */
+            object: "revocation";
+            /** @description How many active vault keys were revoked */
+            revoked: number;
+        };
+        VaultKeyView: {
+            /** @example vk_01jd8x0000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "vault_key";
+            /** @enum {string} */
+            vendor: "openai" | "anthropic" | "stripe" | "twilio" | "resend" | "openai_compatible";
+            /**
+             * @description The credential profile id
+             * @example cred_01jd8x0000000000000000000
+             */
+            credential: string;
+            credential_name?: string | null;
+            /** @example 100 */
+            daily_usd_cap: number;
+            /**
+             * @example [
+             *       "POST /v1/payment_intents"
+             *     ]
+             */
+            allowed_endpoints: string[];
+            expires_at: string;
+            label?: string | null;
+            metadata: {
+                [key: string]: string;
+            };
+            /** @enum {string} */
+            status: "active" | "revoked" | "expired";
+            /**
+             * @description Spent and reserved in the current UTC day, USD
+             * @example 12.34
+             */
+            spent_today_usd: number;
+            created_at: string;
+            revoked_at?: string | null;
         };
     };
     responses: never;
@@ -674,6 +1101,418 @@ export interface operations {
             };
         };
     };
+    CredentialsController_list: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description The last id of the previous page */
+                starting_after?: string;
+                vendor?: "openai" | "anthropic" | "stripe" | "twilio" | "resend" | "openai_compatible";
+            };
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    CredentialsController_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and body: the first result again. Same key, other body: 409 idempotency_key_reused. */
+                "Idempotency-Key"?: string;
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateCredentialDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialView"];
+                };
+            };
+        };
+    };
+    CredentialsController_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialView"];
+                };
+            };
+        };
+    };
+    CredentialsController_remove: {
+        parameters: {
+            query?: {
+                /** @description Revoke the active vault keys that use this profile, in the same transaction. */
+                revoke_vault_keys?: "true" | "false";
+            };
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedCredentialView"];
+                };
+            };
+        };
+    };
+    CredentialsController_update: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateCredentialDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialView"];
+                };
+            };
+        };
+    };
+    CredentialsController_addKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and body: the first result again. Same key, other body: 409 idempotency_key_reused. */
+                "Idempotency-Key"?: string;
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddCredentialKeyDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialView"];
+                };
+            };
+        };
+    };
+    CredentialsController_retireKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialView"];
+                };
+            };
+        };
+    };
+    TenantKeysController_rotateDataKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataKeyRotationView"];
+                };
+            };
+        };
+    };
+    SigningKeysController_list: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    SigningKeysController_rotate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new active key */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SigningKeyView"];
+                };
+            };
+        };
+    };
+    VaultKeysController_list: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description The last id of the previous page */
+                starting_after?: string;
+                status?: "active" | "revoked" | "expired";
+                label?: string;
+                /** @description Credential profile name or id */
+                credential?: string;
+                /** @description metadata[key]=value; every pair given must match */
+                metadata?: {
+                    [key: string]: string;
+                };
+            };
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    VaultKeysController_issue: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and body: the first result again. Same key, other body: 409 idempotency_key_reused. */
+                "Idempotency-Key"?: string;
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateVaultKeyDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuedVaultKeyView"];
+                };
+            };
+        };
+    };
+    VaultKeysController_revokeMatching: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RevokeVaultKeysDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevocationView"];
+                };
+            };
+        };
+    };
+    VaultKeysController_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VaultKeyView"];
+                };
+            };
+        };
+    };
+    VaultKeysController_delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VaultKeyView"];
+                };
+            };
+        };
+    };
+    VaultKeysController_revoke: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VaultKeyView"];
+                };
+            };
+        };
+    };
     IntegrationsController_difyTool: {
         parameters: {
             query: {
@@ -689,7 +1528,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OpenAPI 3.1 schema of a Dify custom tool that calls the vendor through the proxy with a vault key. */
+            /** @description OpenAPI 3.0 schema of a Dify custom tool that calls the vendor through the proxy with a vault key. */
             200: {
                 headers: {
                     [name: string]: unknown;

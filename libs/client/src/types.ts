@@ -14,9 +14,17 @@ export type CreatedApiKey = Schemas['CreatedApiKeyView'];
 /** The document only names the creation view; every other answer is it without the secret. */
 export type ApiKey = Omit<CreatedApiKey, 'api_key'>;
 export type CreateApiKeyParams = Schemas['CreateApiKeyDto'];
+export type Credential = Schemas['CredentialView'];
+export type CreateCredentialParams = Schemas['CreateCredentialDto'];
+export type VaultKey = Schemas['VaultKeyView'];
+export type IssuedVaultKey = Schemas['IssuedVaultKeyView'];
+export type IssueVaultKeyParams = Schemas['CreateVaultKeyDto'];
+export type RevokeVaultKeysParams = Schemas['RevokeVaultKeysDto'];
+export type DifyToolVendor = operations['IntegrationsController_difyTool']['parameters']['query']['vendor'];
 
 /** `?limit=` and `?starting_after=`, as every list route takes them. */
 export type ListParams = NonNullable<operations['TenantsController_list']['parameters']['query']>;
+export type VaultKeyListParams = NonNullable<operations['VaultKeysController_list']['parameters']['query']>;
 
 /** The contract's list envelope (Stripe's). */
 export interface List<T> {
