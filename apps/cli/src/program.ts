@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { KeyvaultApiError, KeyvaultConnectionError } from '@keyvault/client';
 import { registerApiKeys } from './commands/api-keys.command';
+import { registerAudit } from './commands/audit.command';
 import { registerCredentials } from './commands/credentials.command';
 import { registerTenants } from './commands/tenants.command';
 import { registerVaultKeys } from './commands/vault-keys.command';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerApiKeys(program);
   registerCredentials(program);
   registerVaultKeys(program);
+  registerAudit(program);
   return program;
 }
 

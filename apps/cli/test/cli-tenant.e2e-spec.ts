@@ -133,4 +133,20 @@ describe('keyvault CLI inside a tenant', () => {
       expect(res.stderr).toContain('code: insufficient_scope');
     });
   });
+
+  describe('audit tail', () => {
+    it('prints the header and no rows when nothing matches', async () => {
+      const res = await runCli(['audit', 'tail', '--run-id', 'no-such-run'], tenant);
+      expect(res.code).toBe(0);
+      expect(res.stdout.trimEnd().split('\n')).toHaveLength(1);
+      expect(res.stdout.split(/\s{2,}/).map((h) => h.trim())).toEqual(['TIME', 'STATUS', 'VENDOR', 'CALL', 'COST', 'MS', 'VAULT KEY', 'RUN', 'CONVERSATION', 'ERROR']);
+      expect((await runCli(['audit', 'tail', '--json', '--run-id', 'no-such-run'], tenant)).stdout).toBe('');
+    });
+
+    it('shows the api\'s refusal of a malformed filter', async () => {
+      const res = await runCli(['audit', 'tail', '--status', '99x'], tenant);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toContain('param: status');
+    });
+  });
 });

@@ -3,6 +3,8 @@ import { KeyvaultApiError, KeyvaultConnectionError } from './errors';
 import type { paths } from './openapi.generated';
 import type {
   ApiKey,
+  AuditEntry,
+  AuditListParams,
   CreateApiKeyParams,
   CreateCredentialParams,
   CreatedApiKey,
@@ -119,6 +121,10 @@ export function createKeyvaultClient(options: KeyvaultClientOptions) {
       revoke: (id: string): Promise<VaultKey> => unwrap(http.DELETE('/vault/keys/{id}', { params: { path: { id } } })),
       /** Every active key matching all the filters given (at least one). */
       revokeMatching: (filters: RevokeVaultKeysParams) => unwrap(http.POST('/vault/keys/revoke', { body: filters })),
+    },
+
+    audit: {
+      list: (query: AuditListParams = {}) => unwrapAs<List<AuditEntry>>(http.GET('/audit', { params: { query } })),
     },
 
     integrations: {

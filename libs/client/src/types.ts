@@ -20,11 +20,13 @@ export type VaultKey = Schemas['VaultKeyView'];
 export type IssuedVaultKey = Schemas['IssuedVaultKeyView'];
 export type IssueVaultKeyParams = Schemas['CreateVaultKeyDto'];
 export type RevokeVaultKeysParams = Schemas['RevokeVaultKeysDto'];
+export type AuditEntry = Schemas['AuditEntryView'];
 export type DifyToolVendor = operations['IntegrationsController_difyTool']['parameters']['query']['vendor'];
 
 /** `?limit=` and `?starting_after=`, as every list route takes them. */
 export type ListParams = NonNullable<operations['TenantsController_list']['parameters']['query']>;
 export type VaultKeyListParams = NonNullable<operations['VaultKeysController_list']['parameters']['query']>;
+export type AuditListParams = NonNullable<operations['AuditController_list']['parameters']['query']>;
 
 /** The contract's list envelope (Stripe's). */
 export interface List<T> {
