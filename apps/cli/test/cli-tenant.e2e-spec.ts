@@ -1,14 +1,20 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOpenAiStub, type OpenAiStub } from '@keyvault/testing';
 import { startApi, type ApiHarness } from '../../../test/harness/api';
-import { assertCliBuilt, runCli } from './run-cli';
+import { startProxy, type ProxyHarness } from '../../../test/harness/proxy';
+import { eventually } from '../../../test/harness/wait';
+import { assertCliBuilt, runCli, spawnCli } from './run-cli';
 
 /**
- * The tenant-scoped commands (credentials, vault keys) run as a backend or operator would:
- * with a tenant API key made by the CLI itself, against a real api.
+ * The tenant-scoped commands (credentials, vault keys, audit) run as a backend or operator
+ * would: with a tenant API key made by the CLI itself, against a real api, and for the audit
+ * log, a real proxy in front of an OpenAI stand-in.
  */
 describe('keyvault CLI inside a tenant', () => {
   let api: ApiHarness;
+  let proxy: ProxyHarness;
+  let openai: OpenAiStub;
   let admin: Record<string, string>;
   let tenant: Record<string, string>;
   let tenantId: string;
@@ -18,6 +24,8 @@ describe('keyvault CLI inside a tenant', () => {
   beforeAll(async () => {
     assertCliBuilt();
     api = await startApi();
+    openai = await startOpenAiStub();
+    proxy = await startProxy(api.db.url, api.config.KEYVAULT_MASTER_KEY, { KEYVAULT_UPSTREAM_OPENAI: openai.url });
     const { port } = api.app.getHttpServer().address() as AddressInfo;
     admin = { KEYVAULT_API_URL: `http://127.0.0.1:${port}`, KEYVAULT_API_KEY: api.config.KEYVAULT_ADMIN_TOKEN };
     tenantId = json<{ id: string }>((await runCli(['tenants', 'create', 'Acme Agency', '--json'], admin)).stdout).id;
@@ -25,6 +33,8 @@ describe('keyvault CLI inside a tenant', () => {
     tenant = { KEYVAULT_API_URL: admin.KEYVAULT_API_URL, KEYVAULT_API_KEY: key.api_key };
   });
   afterAll(async () => {
+    await proxy?.close();
+    await openai?.close();
     await api?.close();
   });
 
@@ -147,6 +157,49 @@ describe('keyvault CLI inside a tenant', () => {
       const res = await runCli(['audit', 'tail', '--status', '99x'], tenant);
       expect(res.code).toBe(1);
       expect(res.stderr).toContain('param: status');
+    });
+    async function proxiedChat(vaultKey: string, headers: Record<string, string>): Promise<number> {
+      const res = await fetch(`${proxy.url}/openai/v1/chat/completions`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${vaultKey}`, 'Content-Type': 'application/json', ...headers },
+        body: JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      await res.text();
+      return res.status;
+    }
+    const vaultKey = async () =>
+      json<{ vault_key: string }>(
+        (await runCli(['vault-keys', 'issue', '--vendor', 'openai', '--daily-usd-cap', '5', '--allow', 'POST /v1/chat/completions', '--expires-in', '1h', '--json'], tenant)).stdout,
+      ).vault_key;
+
+    it('shows the calls of one Dify run', async () => {
+      expect(await proxiedChat(await vaultKey(), { 'X-Dify-Workflow-Run-Id': 'run-cli-1', 'X-Conversation-Id': 'conv-cli-1' })).toBe(200);
+      // the proxy writes audit rows in batches just after answering
+      await eventually(async () => (await api.admin().get('/audit?run_id=run-cli-1').set('Keyvault-Tenant', tenantId)).body.data?.length, 'the audit row');
+      const res = await runCli(['audit', 'tail', '--run-id', 'run-cli-1'], tenant);
+      const [header, row] = res.stdout.trimEnd().split('\n');
+      expect(header.split(/\s{2,}/)).toEqual(['TIME', 'STATUS', 'VENDOR', 'CALL', 'COST', 'MS', 'VAULT KEY', 'RUN', 'CONVERSATION', 'ERROR']);
+      expect(row).toMatch(/\s200\s+openai\s+POST \/v1\/chat\/completions\s/);
+      expect(row).toContain('conv-cli-1');
+    });
+
+    it('--follow prints calls made after it started, as JSON lines with --json', async () => {
+      const key = await vaultKey();
+      const table = spawnCli(['audit', 'tail', '--follow', '--interval', '1', '--conversation-id', 'conv-follow'], tenant);
+      const lines = spawnCli(['audit', 'tail', '--follow', '--json', '--interval', '1', '--conversation-id', 'conv-follow'], tenant);
+      try {
+        await table.waitForOutput('TIME'); // its first read is done: what comes now is news
+        expect(await proxiedChat(key, { 'X-Conversation-Id': 'conv-follow', 'X-Run-Id': 'run-follow' })).toBe(200);
+        await table.waitForOutput('run-follow');
+        await lines.waitForOutput('run-follow');
+        const entry = JSON.parse(lines.stdout().trim().split('\n')[0]) as Record<string, unknown>;
+        expect(entry).toMatchObject({ object: 'audit_entry', conversation_id: 'conv-follow', run_id: 'run-follow', status: 200, vendor: 'openai' });
+        // each row once, however many polls read it
+        expect(table.stdout().split('run-follow').length - 1).toBe(1);
+      } finally {
+        await table.stop();
+        await lines.stop();
+      }
     });
   });
 });
