@@ -3,8 +3,8 @@ export interface Output {
   json: boolean;
   /** A list of rows: JSON prints the rows as the api returned them. */
   table<T>(rows: readonly T[], columns: readonly Column<T>[]): void;
-  /** One object: JSON prints it whole, people get `field  value` lines. */
-  record(value: object, fields?: readonly string[]): void;
+  /** One object: JSON prints it whole, people get `field  value` lines (of `readable`, when given). */
+  record(value: object, readable?: object): void;
   /** A line for people only (hints, notes); JSON output stays parseable. */
   note(line: string): void;
 }
@@ -21,9 +21,9 @@ export function createOutput(json: boolean, write: (s: string) => void = (s) => 
       if (json) return write(`${JSON.stringify(rows, null, 2)}\n`);
       write(formatTable(rows, columns));
     },
-    record(value, fields) {
+    record(value, readable) {
       if (json) return write(`${JSON.stringify(value, null, 2)}\n`);
-      const entries = Object.entries(value).filter(([k]) => !fields || fields.includes(k));
+      const entries = Object.entries(readable ?? value);
       const width = Math.max(...entries.map(([k]) => k.length));
       write(entries.map(([k, v]) => `${k.padEnd(width)}  ${cell(v)}`).join('\n') + '\n');
     },

@@ -43,7 +43,7 @@ describe('keyvault CLI inside a tenant', () => {
       const res = await runCli(['credentials', 'create', 'client_a_openai', '--vendor', 'openai', '--keys-from-stdin', '--default'], tenant, `${PROVIDER_KEY}\n`);
       expect(res).toMatchObject({ code: 0, stderr: '' });
       expect(res.stdout).toMatch(/^name\s+client_a_openai$/m);
-      expect(res.stdout).toContain('last4=a1b2');
+      expect(res.stdout).toMatch(/^keys\s+ck_\S+ …a1b2 active$/m);
       expect(res.stdout).not.toContain(PROVIDER_KEY);
 
       const list = await runCli(['credentials', 'list'], tenant);

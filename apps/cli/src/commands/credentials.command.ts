@@ -4,13 +4,17 @@ import { collect, contextFor, intOption, UsageError } from '../context';
 import type { Column } from '../output';
 import { readStdinLines } from '../stdin';
 
+const keySummary = (c: Credential) => c.keys.map((k) => `${k.id} …${k.last4} ${k.status}`);
+/** A profile for people: one line per provider key instead of its fields run together. */
+const readable = (c: Credential) => ({ ...c, keys: keySummary(c) });
+
 const COLUMNS: Column<Credential>[] = [
   { header: 'ID', value: (c) => c.id },
   { header: 'NAME', value: (c) => c.name },
   { header: 'VENDOR', value: (c) => c.vendor },
   { header: 'STRATEGY', value: (c) => c.strategy },
   { header: 'DEFAULT', value: (c) => (c.default ? 'yes' : '') },
-  { header: 'KEYS', value: (c) => c.keys.map((k) => `${k.id} …${k.last4} ${k.status}`) },
+  { header: 'KEYS', value: keySummary },
 ];
 
 /** Provider keys from --key flags and, with the stdin flag, from stdin (which keeps them out of ps and history). */
@@ -59,7 +63,8 @@ export function registerCredentials(program: Command): void {
         ...(o.default ? { default: true } : {}),
       };
       // the api validates vendor and strategy and names the field at fault
-      out.record(await client.credentials.create(body, { idempotencyKey: o.idempotencyKey }));
+      const created = await client.credentials.create(body, { idempotencyKey: o.idempotencyKey });
+      out.record(created, readable(created));
     });
 
   credentials
@@ -72,7 +77,8 @@ export function registerCredentials(program: Command): void {
       const { client, out } = contextFor(cmd);
       const keys = await providerKeys(o.key ? [o.key] : [], o.keyFromStdin);
       if (keys.length !== 1) throw new UsageError('add-key takes exactly one provider key.');
-      out.record(await client.credentials.addKey(credential, keys[0]));
+      const updated = await client.credentials.addKey(credential, keys[0]);
+      out.record(updated, readable(updated));
     });
 
   credentials
@@ -82,7 +88,8 @@ export function registerCredentials(program: Command): void {
     .argument('<key>', 'provider key id (ck_...)')
     .action(async (credential: string, key: string, _o: object, cmd: Command) => {
       const { client, out } = contextFor(cmd);
-      out.record(await client.credentials.retireKey(credential, key));
+      const updated = await client.credentials.retireKey(credential, key);
+      out.record(updated, readable(updated));
     });
 }
 
