@@ -8,6 +8,7 @@ export default defineConfig({
   plugins: [swc.vite()],
   resolve: {
     alias: {
+      '@keyvault/client': lib('client'),
       '@keyvault/config': lib('config'),
       '@keyvault/crypto': lib('crypto'),
       '@keyvault/db': lib('db'),
@@ -19,7 +20,7 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['apps/**/*.spec.ts', 'apps/**/*.e2e-spec.ts', 'libs/**/*.spec.ts', 'libs/**/*.e2e-spec.ts', 'test/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
+    include: ['apps/**/*.spec.ts', 'apps/**/*.e2e-spec.ts', 'libs/**/*.spec.ts', 'libs/**/*.e2e-spec.ts', 'test/**/*.spec.ts', 'test/**/*.e2e-spec.ts', 'examples/**/*.e2e-spec.ts'],
     globalSetup: ['libs/testing/src/global-setup.ts'],
     pool: 'forks',
     testTimeout: 30_000,

@@ -13,6 +13,7 @@ import { ConsoleModule } from './console/console.module';
 import { MeController } from './me/me.controller';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { TenantKeysModule } from './tenant-keys/tenant-keys.module';
+import { IntegrationsModule } from './integrations/integrations.module';
 import { TenantsModule } from './tenants/tenants.module';
 import { SigningKeysModule } from './signing-keys/signing-keys.module';
 import { VaultKeysModule } from './vault-keys/vault-keys.module';
@@ -39,6 +40,7 @@ export class AppModule {
         AuditModule,
         WebhooksModule,
         ConsoleModule,
+        IntegrationsModule,
       ],
       controllers: [MeController],
       providers: [

@@ -1,0 +1,1879 @@
+/**
+ * Types of the Keyvault api, generated from its live OpenAPI document (GET /openapi.json).
+ * Do not edit: run `npm run client:generate` after changing a route, DTO or view.
+ */
+
+export interface paths {
+    "/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["MeController_whoami"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/healthz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["HealthController_live"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["HealthController_ready"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tenants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["TenantsController_list"];
+        put?: never;
+        post: operations["TenantsController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tenants/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["TenantsController_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch: operations["TenantsController_update"];
+        trace?: never;
+    };
+    "/tenants/{id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["TenantsController_disable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tenants/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["TenantsController_enable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tenants/{tenant_id}/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["ApiKeysController_list"];
+        put?: never;
+        post: operations["ApiKeysController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tenants/{tenant_id}/api-keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: operations["ApiKeysController_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/credentials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["CredentialsController_list"];
+        put?: never;
+        post: operations["CredentialsController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/credentials/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["CredentialsController_get"];
+        put?: never;
+        post?: never;
+        delete: operations["CredentialsController_remove"];
+        options?: never;
+        head?: never;
+        patch: operations["CredentialsController_update"];
+        trace?: never;
+    };
+    "/credentials/{id}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["CredentialsController_addKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/credentials/{id}/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: operations["CredentialsController_retireKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tenants/{id}/rotate-data-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["TenantKeysController_rotateDataKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/signing-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["SigningKeysController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/signing-keys/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["SigningKeysController_rotate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vault/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["VaultKeysController_list"];
+        put?: never;
+        post: operations["VaultKeysController_issue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vault/keys/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["VaultKeysController_revokeMatching"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vault/keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["VaultKeysController_get"];
+        put?: never;
+        post?: never;
+        delete: operations["VaultKeysController_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vault/keys/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["VaultKeysController_revoke"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["AuditController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/audit/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["AuditController_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["WebhooksController_list"];
+        put?: never;
+        post: operations["WebhooksController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["WebhooksController_get"];
+        put?: never;
+        post?: never;
+        delete: operations["WebhooksController_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["WebhooksController_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/integrations/dify/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["IntegrationsController_difyTool"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+    schemas: {
+        WhoAmIView: {
+            /** @enum {string} */
+            object: "whoami";
+            /** @enum {string} */
+            kind: "admin" | "api_key";
+            tenant?: string | null;
+            api_key?: string | null;
+            scopes: ("vault_keys:issue" | "vault_keys:read" | "vault_keys:revoke" | "credentials:read" | "credentials:write" | "audit:read" | "webhooks:write")[];
+        };
+        CreateTenantDto: {
+            /** @example Client A */
+            name: string;
+            /**
+             * @description Lowercase letters, digits and dashes; derived from name when absent.
+             * @example client-a
+             */
+            slug?: string;
+            /**
+             * @description Longest expires_in a vault key of this tenant may have.
+             * @default 30d
+             * @example 30d
+             */
+            max_vault_key_ttl?: string;
+        };
+        TenantView: {
+            /** @example ten_01jd8x0000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "tenant";
+            name: string;
+            slug: string;
+            /** @enum {string} */
+            status: "active" | "disabled";
+            /** @example 30d */
+            max_vault_key_ttl: string;
+            created_at: string;
+            updated_at: string;
+        };
+        UpdateTenantDto: {
+            /** @example Client A */
+            name?: string;
+            /**
+             * @description Lowercase letters, digits and dashes; derived from name when absent.
+             * @example client-a
+             */
+            slug?: string;
+            /**
+             * @description Longest expires_in a vault key of this tenant may have.
+             * @default 30d
+             * @example 30d
+             */
+            max_vault_key_ttl?: string;
+        };
+        CreateApiKeyDto: {
+            /** @example chat backend */
+            name: string;
+            /** @description Default: every scope. */
+            scopes?: ("vault_keys:issue" | "vault_keys:read" | "vault_keys:revoke" | "credentials:read" | "credentials:write" | "audit:read" | "webhooks:write")[];
+        };
+        CreatedApiKeyView: {
+            /** @example tak_01jd8x0000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "api_key";
+            tenant: string;
+            name: string;
+            scopes: ("vault_keys:issue" | "vault_keys:read" | "vault_keys:revoke" | "credentials:read" | "credentials:write" | "audit:read" | "webhooks:write")[];
+            created_at: string;
+            last_used_at?: string | null;
+            /** @description The key itself (kv_live_...). Shown only in this response. */
+            api_key: string;
+        };
+        CreateCredentialDto: {
+            /** @example client_a_openai */
+            name: string;
+            /**
+             * @example openai
+             * @enum {string}
+             */
+            vendor: "openai" | "anthropic" | "stripe" | "twilio" | "resend" | "openai_compatible";
+            /** @description The provider's real keys (8 to 4096 characters, no whitespace). Stored encrypted; no response ever shows them again, only their last 4 characters. */
+            keys: string[];
+            /**
+             * @description How the proxy spreads calls over the keys.
+             * @default round_robin
+             * @enum {string}
+             */
+            strategy?: "round_robin" | "failover";
+            /**
+             * @description Required for openai_compatible; otherwise overrides the vendor URL. https and a public address unless KEYVAULT_ALLOW_PRIVATE_UPSTREAMS.
+             * @example https://api.groq.com/openai
+             */
+            base_url?: string;
+            /** @description The vendor's default profile for vault keys that name none. The vendor's first profile becomes default when absent. */
+            default?: boolean;
+        };
+        CredentialKeyView: {
+            /** @example ck_01jd8x0000000000000000000 */
+            id: string;
+            /**
+             * @description The last 4 characters of the key
+             * @example x7Qa
+             */
+            last4: string;
+            /** @enum {string} */
+            status: "active" | "retired";
+            created_at: string;
+            retired_at?: string | null;
+        };
+        CredentialView: {
+            /** @example cred_01jd8x0000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "credential";
+            /** @example client_a_openai */
+            name: string;
+            /** @enum {string} */
+            vendor: "openai" | "anthropic" | "stripe" | "twilio" | "resend" | "openai_compatible";
+            /** @enum {string} */
+            strategy: "round_robin" | "failover";
+            base_url?: string | null;
+            default: boolean;
+            /** @description In failover order; retired keys stay listed as retired. */
+            keys: components["schemas"]["CredentialKeyView"][];
+            created_at: string;
+            updated_at: string;
+        };
+        UpdateCredentialDto: {
+            /** @example client_a_openai */
+            name?: string;
+            /** @enum {string} */
+            strategy?: "round_robin" | "failover";
+            /** @description null clears the override (not for openai_compatible). */
+            base_url?: string | null;
+            /** @description true makes this the vendor default (unsetting the previous one); false unsets it. */
+            default?: boolean;
+        };
+        AddCredentialKeyDto: {
+            /** @description One more real provider key (8 to 4096 characters, no whitespace). Add the new key, then retire the old one: rotation without downtime. */
+            key: string;
+        };
+        DeletedCredentialView: {
+            id: string;
+            /** @enum {string} */
+            object: "credential";
+            /** @enum {boolean} */
+            deleted: true;
+            /** @description How many active vault keys were revoked with it */
+            revoked_vault_keys: number;
+        };
+        DataKeyRotationView: {
+            /** @enum {string} */
+            object: "data_key_rotation";
+            /** @example ten_01jd8x0000000000000000000 */
+            tenant: string;
+            /**
+             * @description The tenant's data key version now in use
+             * @example 2
+             */
+            data_key_version: number;
+            /** @description Provider keys re-encrypted under the new data key */
+            credential_keys: number;
+            /** @description Webhook secrets re-encrypted under the new data key */
+            webhook_secrets: number;
+        };
+        SigningKeyView: {
+            /**
+             * @description The kid in vault-key token headers
+             * @example sig_01jd8x0000000000000000000
+             */
+            id: string;
+            /** @enum {string} */
+            object: "signing_key";
+            /** @example sig_01jd8x0000000000000000000 */
+            kid: string;
+            /** @example EdDSA */
+            algorithm: string;
+            /**
+             * @description Retired keys still verify the tokens they signed until those expire.
+             * @enum {string}
+             */
+            status: "active" | "retired";
+            /** @description Ed25519 public key, SPKI PEM */
+            public_key: string;
+            created_at: string;
+        };
+        CreateVaultKeyDto: {
+            /**
+             * @example stripe
+             * @enum {string}
+             */
+            vendor: "openai" | "anthropic" | "stripe" | "twilio" | "resend" | "openai_compatible";
+            /**
+             * @description Credential profile name or id. Default: the tenant's default profile for the vendor.
+             * @example client_a_stripe
+             */
+            credential?: string;
+            /**
+             * @description USD per UTC day, above 0, at most 1000000, at most 6 decimals
+             * @example 100
+             */
+            daily_usd_cap: number;
+            /**
+             * @example [
+             *       "POST /v1/payment_intents"
+             *     ]
+             */
+            allowed_endpoints: string[];
+            /**
+             * @description 30m, 2h, 72h, 7d...; at most the tenant's max_vault_key_ttl
+             * @example 2h
+             */
+            expires_in: string;
+            /** @example dify-chat-42-s1 */
+            label?: string;
+            /**
+             * @description Flat map of strings: at most 50 keys of 40 characters, values of 500
+             * @example {
+             *       "user_id": "u_42",
+             *       "conversation_id": "c_9"
+             *     }
+             */
+            metadata?: {
+                [key: string]: string;
+            };
+        };
+        IssuedVaultKeyView: {
+            /** @example vk_01jd8x0000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "vault_key";
+            /** @enum {string} */
+            vendor: "openai" | "anthropic" | "stripe" | "twilio" | "resend" | "openai_compatible";
+            /**
+             * @description The credential profile id
+             * @example cred_01jd8x0000000000000000000
+             */
+            credential: string;
+            credential_name?: string | null;
+            /** @example 100 */
+            daily_usd_cap: number;
+            /**
+             * @example [
+             *       "POST /v1/payment_intents"
+             *     ]
+             */
+            allowed_endpoints: string[];
+            expires_at: string;
+            label?: string | null;
+            metadata: {
+                [key: string]: string;
+            };
+            /** @enum {string} */
+            status: "active" | "revoked" | "expired";
+            /**
+             * @description Spent and reserved in the current UTC day, USD
+             * @example 12.34
+             */
+            spent_today_usd: number;
+            created_at: string;
+            revoked_at?: string | null;
+            /**
+             * @description The vault key itself. Shown only in this response.
+             * @example vault_key_eyJhbGciOiJFZERTQSIs...
+             */
+            vault_key: string;
+        };
+        RevokeVaultKeysDto: {
+            /** @example dify-chat-42-s1 */
+            label?: string;
+            /** @description Credential profile name or id */
+            credential?: string;
+            /**
+             * @example {
+             *       "user_id": "u_42"
+             *     }
+             */
+            metadata?: {
+                [key: string]: string;
+            };
+        };
+        RevocationView: {
+            /** @enum {string} */
+            object: "revocation";
+            /** @description How many active vault keys were revoked */
+            revoked: number;
+        };
+        VaultKeyView: {
+            /** @example vk_01jd8x0000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "vault_key";
+            /** @enum {string} */
+            vendor: "openai" | "anthropic" | "stripe" | "twilio" | "resend" | "openai_compatible";
+            /**
+             * @description The credential profile id
+             * @example cred_01jd8x0000000000000000000
+             */
+            credential: string;
+            credential_name?: string | null;
+            /** @example 100 */
+            daily_usd_cap: number;
+            /**
+             * @example [
+             *       "POST /v1/payment_intents"
+             *     ]
+             */
+            allowed_endpoints: string[];
+            expires_at: string;
+            label?: string | null;
+            metadata: {
+                [key: string]: string;
+            };
+            /** @enum {string} */
+            status: "active" | "revoked" | "expired";
+            /**
+             * @description Spent and reserved in the current UTC day, USD
+             * @example 12.34
+             */
+            spent_today_usd: number;
+            created_at: string;
+            revoked_at?: string | null;
+        };
+        AuditEntryView: {
+            /** @example aud_01jd8x0000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "audit_entry";
+            vault_key_id: string | null;
+            vendor: string;
+            method: string;
+            /** @description The vendor path, without query string */
+            path: string;
+            /** @description HTTP status returned to the caller */
+            status: number;
+            /** @description Keyvault's error code when it refused the call */
+            error_code: string | null;
+            /** @description USD */
+            cost_usd: number;
+            duration_ms: number;
+            run_id: string | null;
+            conversation_id: string | null;
+            provider_key_id: string | null;
+            credential_id: string | null;
+            created_at: string;
+        };
+        CreateWebhookDto: {
+            /**
+             * @description https, on a public address
+             * @example https://ops.example.com/keyvault-events
+             */
+            url: string;
+            events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked")[];
+            /**
+             * @description vault_key.cap_threshold fires when a key spends this share of its daily cap
+             * @default 80
+             */
+            threshold_pct?: number;
+        };
+        CreatedWebhookView: {
+            /** @example whk_01jd8x0000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "webhook";
+            url: string;
+            events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked")[];
+            threshold_pct: number;
+            created_at: string;
+            /** @description Signing secret (whsec_...). Shown only in this response. */
+            secret: string;
+        };
+        WebhookView: {
+            /** @example whk_01jd8x0000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "webhook";
+            url: string;
+            events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked")[];
+            threshold_pct: number;
+            created_at: string;
+        };
+    };
+    responses: never;
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
+}
+export type $defs = Record<string, never>;
+export interface operations {
+    MeController_whoami: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhoAmIView"];
+                };
+            };
+        };
+    };
+    HealthController_live: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The process is up. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    HealthController_ready: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The Health Check is successful */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @example ok
+                         * @enum {string}
+                         */
+                        status?: "ok" | "degraded";
+                        /**
+                         * @example {
+                         *       "database": {
+                         *         "status": "up",
+                         *         "responseTime": 12
+                         *       }
+                         *     }
+                         */
+                        info?: {
+                            [key: string]: {
+                                /** @enum {string} */
+                                status: "up" | "degraded" | "down";
+                                /** @description Time the health indicator took to respond, in ms */
+                                responseTime?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        } | null;
+                        /** @example {} */
+                        error?: {
+                            [key: string]: {
+                                /** @enum {string} */
+                                status: "up" | "degraded" | "down";
+                                /** @description Time the health indicator took to respond, in ms */
+                                responseTime?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        } | null;
+                        /**
+                         * @example {
+                         *       "database": {
+                         *         "status": "up",
+                         *         "responseTime": 12
+                         *       }
+                         *     }
+                         */
+                        details?: {
+                            [key: string]: {
+                                /** @enum {string} */
+                                status: "up" | "degraded" | "down";
+                                /** @description Time the health indicator took to respond, in ms */
+                                responseTime?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description The Health Check is not successful */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @example error
+                         * @enum {string}
+                         */
+                        status?: "error" | "shutting_down";
+                        /**
+                         * @example {
+                         *       "database": {
+                         *         "status": "up",
+                         *         "responseTime": 12
+                         *       }
+                         *     }
+                         */
+                        info?: {
+                            [key: string]: {
+                                /** @enum {string} */
+                                status: "up" | "degraded" | "down";
+                                /** @description Time the health indicator took to respond, in ms */
+                                responseTime?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        } | null;
+                        /**
+                         * @example {
+                         *       "redis": {
+                         *         "status": "down",
+                         *         "message": "Could not connect",
+                         *         "responseTime": 3005
+                         *       }
+                         *     }
+                         */
+                        error?: {
+                            [key: string]: {
+                                /** @enum {string} */
+                                status: "up" | "degraded" | "down";
+                                /** @description Time the health indicator took to respond, in ms */
+                                responseTime?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        } | null;
+                        /**
+                         * @example {
+                         *       "database": {
+                         *         "status": "up",
+                         *         "responseTime": 12
+                         *       },
+                         *       "redis": {
+                         *         "status": "down",
+                         *         "message": "Could not connect",
+                         *         "responseTime": 3005
+                         *       }
+                         *     }
+                         */
+                        details?: {
+                            [key: string]: {
+                                /** @enum {string} */
+                                status: "up" | "degraded" | "down";
+                                /** @description Time the health indicator took to respond, in ms */
+                                responseTime?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    TenantsController_list: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description The last id of the previous page */
+                starting_after?: string;
+            };
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    TenantsController_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and body: the first result again. Same key, other body: 409 idempotency_key_reused. */
+                "Idempotency-Key"?: string;
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateTenantDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantView"];
+                };
+            };
+        };
+    };
+    TenantsController_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantView"];
+                };
+            };
+        };
+    };
+    TenantsController_update: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateTenantDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantView"];
+                };
+            };
+        };
+    };
+    TenantsController_disable: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantView"];
+                };
+            };
+        };
+    };
+    TenantsController_enable: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantView"];
+                };
+            };
+        };
+    };
+    ApiKeysController_list: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description The last id of the previous page */
+                starting_after?: string;
+            };
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    ApiKeysController_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and body: the first result again. Same key, other body: 409 idempotency_key_reused. */
+                "Idempotency-Key"?: string;
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateApiKeyDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedApiKeyView"];
+                };
+            };
+        };
+    };
+    ApiKeysController_delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                tenant_id: string;
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    CredentialsController_list: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description The last id of the previous page */
+                starting_after?: string;
+                vendor?: "openai" | "anthropic" | "stripe" | "twilio" | "resend" | "openai_compatible";
+            };
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    CredentialsController_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and body: the first result again. Same key, other body: 409 idempotency_key_reused. */
+                "Idempotency-Key"?: string;
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateCredentialDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialView"];
+                };
+            };
+        };
+    };
+    CredentialsController_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialView"];
+                };
+            };
+        };
+    };
+    CredentialsController_remove: {
+        parameters: {
+            query?: {
+                /** @description Revoke the active vault keys that use this profile, in the same transaction. */
+                revoke_vault_keys?: "true" | "false";
+            };
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedCredentialView"];
+                };
+            };
+        };
+    };
+    CredentialsController_update: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateCredentialDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialView"];
+                };
+            };
+        };
+    };
+    CredentialsController_addKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and body: the first result again. Same key, other body: 409 idempotency_key_reused. */
+                "Idempotency-Key"?: string;
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddCredentialKeyDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialView"];
+                };
+            };
+        };
+    };
+    CredentialsController_retireKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialView"];
+                };
+            };
+        };
+    };
+    TenantKeysController_rotateDataKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataKeyRotationView"];
+                };
+            };
+        };
+    };
+    SigningKeysController_list: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    SigningKeysController_rotate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new active key */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SigningKeyView"];
+                };
+            };
+        };
+    };
+    VaultKeysController_list: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description The last id of the previous page */
+                starting_after?: string;
+                status?: "active" | "revoked" | "expired";
+                label?: string;
+                /** @description Credential profile name or id */
+                credential?: string;
+                /** @description metadata[key]=value; every pair given must match */
+                metadata?: {
+                    [key: string]: string;
+                };
+            };
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    VaultKeysController_issue: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and body: the first result again. Same key, other body: 409 idempotency_key_reused. */
+                "Idempotency-Key"?: string;
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateVaultKeyDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuedVaultKeyView"];
+                };
+            };
+        };
+    };
+    VaultKeysController_revokeMatching: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RevokeVaultKeysDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevocationView"];
+                };
+            };
+        };
+    };
+    VaultKeysController_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VaultKeyView"];
+                };
+            };
+        };
+    };
+    VaultKeysController_delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VaultKeyView"];
+                };
+            };
+        };
+    };
+    VaultKeysController_revoke: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VaultKeyView"];
+                };
+            };
+        };
+    };
+    AuditController_list: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description The last id of the previous page */
+                starting_after?: string;
+                /** @description A vault key id (vk_...) */
+                vault_key?: string;
+                /** @description The X-Run-Id the call carried */
+                run_id?: string;
+                /** @description The X-Conversation-Id the call carried */
+                conversation_id?: string;
+                /** @description An HTTP status (429) or a class (2xx, 4xx, 5xx) */
+                status?: string;
+                /** @description Inclusive lower bound (ISO 8601) */
+                from?: string;
+                /** @description Exclusive upper bound (ISO 8601) */
+                to?: string;
+            };
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A list of audit entries, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEntryView"][];
+                };
+            };
+        };
+    };
+    AuditController_export: {
+        parameters: {
+            query?: {
+                /** @description A vault key id (vk_...) */
+                vault_key?: string;
+                /** @description The X-Run-Id the call carried */
+                run_id?: string;
+                /** @description The X-Conversation-Id the call carried */
+                conversation_id?: string;
+                /** @description An HTTP status (429) or a class (2xx, 4xx, 5xx) */
+                status?: string;
+                /** @description Inclusive lower bound (ISO 8601) */
+                from?: string;
+                /** @description Exclusive upper bound (ISO 8601) */
+                to?: string;
+                format?: "jsonl" | "csv";
+            };
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    WebhooksController_list: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description The last id of the previous page */
+                starting_after?: string;
+            };
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    WebhooksController_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and body: the first result again. Same key, other body: 409 idempotency_key_reused. */
+                "Idempotency-Key"?: string;
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhookDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWebhookView"];
+                };
+            };
+        };
+    };
+    WebhooksController_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookView"];
+                };
+            };
+        };
+    };
+    WebhooksController_delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    WebhooksController_deliveries: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description The last id of the previous page */
+                starting_after?: string;
+            };
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    IntegrationsController_difyTool: {
+        parameters: {
+            query: {
+                /** @description The vendor the tool calls through the proxy. */
+                vendor: "openai" | "anthropic" | "stripe" | "twilio" | "resend";
+            };
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OpenAPI 3.0 schema of a Dify custom tool that calls the vendor through the proxy with a vault key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+}
