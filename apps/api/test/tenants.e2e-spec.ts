@@ -48,6 +48,10 @@ describe('tenants (admin)', () => {
   it('answers 404 resource_missing for an unknown tenant', async () => {
     const res = await api.admin().get('/tenants/ten_00000000000000000000000000').expect(404);
     expect(res.body.error).toMatchObject({ type: 'invalid_request_error', code: 'resource_missing' });
+    for (const action of ['disable', 'enable']) {
+      const r = await api.admin().post(`/tenants/ten_00000000000000000000000000/${action}`).expect(404);
+      expect(r.body.error.code).toBe('resource_missing');
+    }
   });
 
   describe('validation', () => {

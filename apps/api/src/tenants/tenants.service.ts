@@ -59,7 +59,8 @@ export class TenantsService {
    */
   async setStatus(id: string, status: Tenant['status']): Promise<Tenant> {
     return this.db.transaction(async (m) => {
-      const updated: unknown[] = await m.query('UPDATE tenants SET status = $2, updated_at = now() WHERE id = $1 RETURNING id', [id, status]);
+      // TypeORM answers an UPDATE ... RETURNING with [rows, affected]
+      const [updated]: [unknown[], number] = await m.query('UPDATE tenants SET status = $2, updated_at = now() WHERE id = $1 RETURNING id', [id, status]);
       if (updated.length === 0) throw notFound('tenant', id);
       await m.query('SELECT pg_notify($1, $2)', [CHANNELS.vaultKeys, JSON.stringify({ tenant_id: id })]);
       return m.getRepository(Tenant).findOneByOrFail({ id });
