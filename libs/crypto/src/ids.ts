@@ -11,6 +11,7 @@ export const ID_PREFIXES = {
   webhookEvent: 'evt_',
   webhookDelivery: 'whd_',
   signingKey: 'sig_',
+  spendLease: 'lease_',
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 

@@ -4,3 +4,4 @@ export * from './request-path';
 export * from './endpoint-rules';
 export * from './price-book';
 export * from './utc-day';
+export * from './budget-lease';

@@ -77,7 +77,7 @@ export class ForwardHandler {
         const response = await this.send(adapter, credential, request, call, audit);
         cost = await relay(response, res, call);
       } finally {
-        void this.ledger.settle(reservation, cost);
+        this.ledger.settle(reservation, cost);
       }
       audit.costMicros = cost < call.costMicros ? cost : call.costMicros;
     } catch (err) {
