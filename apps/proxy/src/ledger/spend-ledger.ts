@@ -6,6 +6,7 @@ import { enqueueSpendEvents } from '@keyvault/db';
 import { KeyvaultError } from '@keyvault/errors';
 import { BudgetLease, LEASE_PREFETCH_DIVISOR, secondsUntilUtcMidnight, utcDay } from '@keyvault/policy';
 import { PROXY_CONFIG } from '../proxy.config';
+import { ProxyMetrics } from '../proxy-metrics';
 import { ProxyStore } from '../store/proxy-store';
 import { ENSURE_SPEND_ROW, GROW_LEASE, RECONCILE_LEASES, SETTLE_LEASES } from './lease-statements';
 
@@ -114,6 +115,7 @@ export class SpendLedger implements OnModuleDestroy {
 
   constructor(
     private readonly store: ProxyStore,
+    private readonly metrics: ProxyMetrics,
     @Inject(PROXY_CONFIG) config: ProxyConfig,
   ) {
     this.instanceId = config.KEYVAULT_INSTANCE_ID ?? `${hostname()}-${process.pid}-${randomChars(6)}`;
@@ -141,6 +143,7 @@ export class SpendLedger implements OnModuleDestroy {
       if (lease.low && now >= lease.prefetchAfter) this.grow(lease);
       return { lease, amountMicros };
     }
+    this.metrics.leaseWaits.inc();
     return new Promise((resolve, reject) => {
       lease.waiters.push({ amount: amountMicros, round: 0, resolve, reject });
       this.grow(lease);
@@ -361,7 +364,7 @@ export class SpendLedger implements OnModuleDestroy {
     type Row = { lease_id: string; found: boolean; applied: boolean; after: string | null; booked: string | null };
     let rows: Row[];
     try {
-      rows = await this.store.queryLazyCommit<Row>('spend_settle', SETTLE_LEASES, params(true, batch));
+      rows = await this.store.queryLazyCommit<Row>('spend_settle', SETTLE_LEASES, params(true, batch), true);
     } catch (err) {
       for (const e of batch) this.lose(e.lease);
       throw err;
