@@ -6,7 +6,8 @@
 
 /**
  * Grows one lease (inserting its row when new) by what the cap allows, and renews its expiry.
- * The grant, from the room r = cap - spent - reserved of the key's day:
+ * The grant, from the room r = cap - spent - reserved of the key's day (the whole cap when the
+ * day has no spend row yet: it is inserted):
  *   r < min   → 0 (the call that waits longest cannot be served: the cap is reached)
  *   r < need  → r (the calls waiting get what is left; those it cannot cover are refused)
  *   otherwise → need, plus a prefetch towards `want` of at most (r - need) / divisor, in whole
@@ -15,8 +16,9 @@
  *               of an instance that has no use for it
  * $1 lease id, $2 vault key, $3 day, $4 new lease?, $5 cap, $6 min, $7 need, $8 want,
  * $9 prefetch divisor, $10 tenant, $11 instance id, $12 lease TTL in ms, $13 unit (> 0).
- * Answers whether the day's spend row exists (a new key-day needs it inserted first), whether
- * the lease row exists (a lease reconciled meanwhile is gone), and the amount granted.
+ * Answers whether the day's spend row was there to book on (false: another instance inserted
+ * it at the same moment; ask again), whether the lease row exists (a lease reconciled meanwhile
+ * is gone), and the amount granted.
  */
 export const GROW_LEASE = `
   WITH l AS MATERIALIZED (
@@ -30,27 +32,29 @@ export const GROW_LEASE = `
                 WHEN room < $7::bigint THEN room
                 ELSE $7::bigint + extra - extra % $13::bigint END AS granted
       FROM (SELECT room, GREATEST(0, LEAST($8::bigint - $7::bigint, (room - $7::bigint) / $9::bigint)) AS extra
-              FROM (SELECT $5::bigint - spent_micros - reserved_micros AS room FROM cur) c) r
+              FROM (SELECT COALESCE((SELECT $5::bigint - spent_micros - reserved_micros FROM cur), $5::bigint) AS room) c) r
   ), s AS (
     UPDATE vault_key_spend s SET reserved_micros = s.reserved_micros + g.granted, updated_at = now()
-      FROM g WHERE s.vault_key_id = $2 AND s.day = $3::date AND g.granted > 0
+      FROM g WHERE s.vault_key_id = $2 AND s.day = $3::date AND g.granted > 0 AND EXISTS (SELECT 1 FROM cur)
     RETURNING g.granted
+  ), fresh AS (
+    INSERT INTO vault_key_spend (vault_key_id, day, tenant_id, spent_micros, reserved_micros)
+    SELECT $2, $3::date, $10, 0, g.granted FROM g WHERE $4::boolean AND NOT EXISTS (SELECT 1 FROM cur)
+    ON CONFLICT (vault_key_id, day) DO NOTHING
+    RETURNING reserved_micros AS granted
+  ), booked AS (
+    SELECT granted FROM s UNION ALL SELECT granted FROM fresh
   ), ins AS (
     INSERT INTO spend_reservations (id, tenant_id, vault_key_id, day, instance_id, amount_micros, expires_at)
-    SELECT $1, $10, $2, $3::date, $11, s.granted, now() + $12::int * interval '1 millisecond' FROM s WHERE $4::boolean
+    SELECT $1, $10, $2, $3::date, $11, granted, now() + $12::int * interval '1 millisecond' FROM booked WHERE $4::boolean AND granted > 0
   ), upd AS (
     UPDATE spend_reservations r
-       SET amount_micros = r.amount_micros + COALESCE((SELECT granted FROM s), 0),
+       SET amount_micros = r.amount_micros + COALESCE((SELECT granted FROM booked), 0),
            expires_at = now() + $12::int * interval '1 millisecond'
      WHERE r.id = (SELECT id FROM l) AND NOT $4::boolean
   )
-  SELECT EXISTS (SELECT 1 FROM cur) AS spend_row, EXISTS (SELECT 1 FROM l) AS lease_row,
-         COALESCE((SELECT granted FROM g), 0)::text AS granted`;
-
-/** The day's spend row of a key, so that GROW_LEASE has a row to lock. */
-export const ENSURE_SPEND_ROW = `
-  INSERT INTO vault_key_spend (vault_key_id, day, tenant_id, spent_micros, reserved_micros)
-  VALUES ($1, $2::date, $3, 0, 0) ON CONFLICT (vault_key_id, day) DO NOTHING`;
+  SELECT EXISTS (SELECT 1 FROM cur) OR EXISTS (SELECT 1 FROM fresh) AS spend_row, EXISTS (SELECT 1 FROM l) AS lease_row,
+         COALESCE((SELECT granted FROM booked), 0)::text AS granted`;
 
 /**
  * The smallest whole percent p whose mark floor(cap * p / 100) lies above `spent`:

@@ -8,7 +8,7 @@ import { BudgetLease, LEASE_PREFETCH_DIVISOR, secondsUntilUtcMidnight, utcDay } 
 import { PROXY_CONFIG } from '../proxy.config';
 import { ProxyMetrics } from '../proxy-metrics';
 import { ProxyStore } from '../store/proxy-store';
-import { ENSURE_SPEND_ROW, GROW_LEASE, RECONCILE_LEASES, SETTLE_LEASES } from './lease-statements';
+import { GROW_LEASE, RECONCILE_LEASES, SETTLE_LEASES } from './lease-statements';
 
 /** Money held against one key's cap for one call, until the call settles. */
 export interface Reservation {
@@ -268,19 +268,19 @@ export class SpendLedger implements OnModuleDestroy {
   /** The granted amount, or 'gone' when the lease was reconciled meanwhile. */
   private async growStatement(lease: Lease, min: bigint, need: bigint, want: bigint, unit: bigint): Promise<bigint | 'gone'> {
     const { key } = lease;
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       const [row] = await this.store.query<{ spend_row: boolean; lease_row: boolean; granted: string }>('spend_lease_grow', GROW_LEASE, [
         lease.id, key.id, lease.day, lease.isNew, key.capMicros.toString(), min.toString(), need.toString(), want.toString(),
         LEASE_PREFETCH_DIVISOR.toString(), key.tenantId, this.instanceId, this.ttlMs, unit.toString(),
       ]);
-      if (!lease.isNew && !row.lease_row) return 'gone';
-      if (row.spend_row || attempt > 0) {
+      if (!lease.isNew && !(row.lease_row && row.spend_row)) return 'gone';
+      if (row.spend_row) {
         const granted = BigInt(row.granted);
         if (granted > 0n) lease.isNew = false;
         return granted;
       }
-      // the key's first call of the day: its spend row must exist before it can be locked
-      await this.store.query('spend_row', ENSURE_SPEND_ROW, [key.id, lease.day, key.tenantId]);
+      // another instance inserted the key's first spend row of the day at the same moment: it is there now
+      if (attempt === 3) throw new KeyvaultError('vault_unavailable', 'The spend ledger could not book this call.');
     }
   }
 
