@@ -11,12 +11,29 @@ export class ProxyMetrics {
   readonly calls: Counter<'vendor' | 'outcome'>;
   readonly auditBuffered: Gauge;
   readonly auditDropped: Counter;
+  /** Calls that had to wait for a lease grant (a database round trip) before being served or refused. */
+  readonly leaseWaits: Counter;
+
+  /** the label sets of `calls` already met (few: vendors × outcomes), so a call skips hashing its labels */
+  private readonly callSeries = new Map<string, Counter.Internal>();
 
   constructor(metrics: MetricsRegistry) {
     const registers = [metrics.registry];
     this.dbQueries = new Counter({ name: 'keyvault_proxy_db_queries_total', help: 'Database statements (a transaction counts once) by operation', labelNames: ['op'], registers });
     this.calls = new Counter({ name: 'keyvault_proxy_calls_total', help: 'Proxied calls by vendor and outcome', labelNames: ['vendor', 'outcome'], registers });
     this.auditBuffered = new Gauge({ name: 'keyvault_proxy_audit_buffered', help: 'Audit rows waiting to be written', registers });
+    this.leaseWaits = new Counter({ name: 'keyvault_proxy_lease_waits_total', help: 'Paid calls that waited for a budget lease grant before being served or refused', registers });
     this.auditDropped = new Counter({ name: 'keyvault_proxy_audit_dropped_total', help: 'Audit rows dropped because the buffer was full while the database was down', registers });
+  }
+
+  /** Counts one proxied call. */
+  countCall(vendor: string, outcome: string): void {
+    const key = `${vendor} ${outcome}`;
+    let series = this.callSeries.get(key);
+    if (!series) {
+      series = this.calls.labels(vendor, outcome);
+      this.callSeries.set(key, series);
+    }
+    series.inc();
   }
 }

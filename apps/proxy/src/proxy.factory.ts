@@ -9,6 +9,7 @@ import { answerClientErrors, KeyvaultExceptionFilter } from '@keyvault/errors';
 import { AuditWriter } from './audit/audit-writer';
 import { SigningKeys } from './auth/signing-keys';
 import { ForwardHandler } from './forward/forward.handler';
+import { SpendLedger } from './ledger/spend-ledger';
 import { ProxyModule } from './proxy.module';
 import { ProxyStore } from './store/proxy-store';
 import { UpstreamClient } from './upstream/upstream-client';
@@ -24,7 +25,7 @@ export interface ProxyServer {
   server: Server;
   /** Starts accepting connections; returns the bound port. */
   listen(port: number, host?: string): Promise<number>;
-  /** Stops accepting, lets calls in flight finish, writes the buffered audit rows, then closes. */
+  /** Stops accepting, lets calls in flight finish, books their spend and gives back the leases, writes the buffered audit rows, then closes. */
   close(): Promise<void>;
 }
 
@@ -40,6 +41,9 @@ export async function createProxyApp(config: ProxyConfig): Promise<ProxyServer> 
   const store = app.get(ProxyStore);
   await store.startListening();
   await app.get(SigningKeys).reload();
+  // what an earlier life of this instance id left is reconciled before any call draws anew
+  const ledger = app.get(SpendLedger);
+  await ledger.start();
 
   const ops = app.getHttpAdapter().getInstance() as (req: IncomingMessage, res: ServerResponse) => void;
   const forward = app.get(ForwardHandler);
@@ -73,6 +77,7 @@ export async function createProxyApp(config: ProxyConfig): Promise<ProxyServer> 
         while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
         server.closeAllConnections();
         await stopped;
+        await ledger.close();
         await app.get(AuditWriter).drain();
         await store.close();
         await app.get(UpstreamClient).close();

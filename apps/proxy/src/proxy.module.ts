@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import type { ProxyConfig } from '@keyvault/config';
@@ -21,6 +21,8 @@ import { VendorAdapters } from './vendors/vendor-adapters';
 
 export { PROXY_CONFIG };
 
+const OPS_ROUTES = ['healthz', 'readyz', 'metrics'].map((path) => ({ path, method: RequestMethod.ALL }));
+
 /**
  * The proxy's object graph. Nest builds it once; proxied calls never go through Nest's request
  * pipeline (see proxy.factory.ts): only /healthz, /readyz and /metrics do.
@@ -33,7 +35,10 @@ export class ProxyModule {
       module: ProxyModule,
       global: true,
       imports: [
-        LoggerModule.forRoot(loggerParams(config.LOG_LEVEL, 'keyvault-proxy', config.LOG_FILE)),
+        // No request-logging middleware, even on the ops routes (which it would not log anyway):
+        // its first AsyncLocalStorage.run() turns on async hooks for the whole process, and every
+        // proxied call would pay for them from the first health check on.
+        LoggerModule.forRoot({ ...loggerParams(config.LOG_LEVEL, 'keyvault-proxy', config.LOG_FILE), exclude: OPS_ROUTES }),
         // Fail closed, and fast: a vault that cannot reach its database answers 503 within a
         // second or two rather than letting callers hang.
         TypeOrmModule.forRoot({ ...db, extra: { ...(db.extra as object), connectionTimeoutMillis: 1_000, query_timeout: 5_000 }, retryAttempts: 0 }),

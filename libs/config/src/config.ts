@@ -69,7 +69,10 @@ const proxySchema = z.object({
   KEYVAULT_UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(120_000),
   /** Optional JSON file whose entries replace those of the shipped price list. */
   KEYVAULT_PRICES_FILE: z.string().optional(),
-  KEYVAULT_INSTANCE_ID: z.string().optional(),
+  /** Names this proxy instance's budget leases; a restart under the same id reconciles what it left (unique per live instance). */
+  KEYVAULT_INSTANCE_ID: z.string().max(200).optional().transform((v) => v || undefined),
+  /** A budget lease its holder stopped renewing this long ago is reconciled (as fully spent) by any instance. */
+  KEYVAULT_LEASE_TTL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
 });
 
 export type ApiConfig = z.infer<typeof apiSchema>;

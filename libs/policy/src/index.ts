@@ -5,3 +5,4 @@ export * from './endpoint-rules';
 export * from './price-book';
 export * from './utc-day';
 export * from './sms-segments';
+export * from './budget-lease';

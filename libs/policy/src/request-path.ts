@@ -9,8 +9,16 @@ export type NormalizedPath = { ok: true; path: string } | { ok: false; reason: s
 
 const MAX_PATH = 4096;
 
+/**
+ * A path that is already normal: segments of characters a segment may hold as they are (no
+ * `%`, no empty, `.` or `..` segment), optionally a trailing slash. Such a path normalises to
+ * itself, and nearly every real call has one, so it skips the decoding and re-encoding.
+ */
+const ALREADY_NORMAL = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9._~!$&'()*+,;=:@-]+)+\/?$/;
+
 export function normalizeRequestPath(raw: string): NormalizedPath {
   if (typeof raw !== 'string' || raw.length === 0 || raw.length > MAX_PATH) return { ok: false, reason: 'path length' };
+  if (ALREADY_NORMAL.test(raw)) return { ok: true, path: raw };
   if (!raw.startsWith('/')) return { ok: false, reason: 'path must start with /' };
   if (raw.includes('?') || raw.includes('#')) return { ok: false, reason: 'query or fragment in path' };
   const out: string[] = [];

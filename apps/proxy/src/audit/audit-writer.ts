@@ -29,7 +29,20 @@ const MAX_ROWS_PER_INSERT = 200;
 /** While the database is down, at most this many rows wait; beyond, the oldest are dropped (and counted). */
 const MAX_BUFFERED = 20_000;
 const MAX_RETRY_MS = 5_000;
-const COLUMNS = 15;
+/**
+ * One array per column: the statement text never changes (prepared once per connection), and
+ * its parameters cost about half the client CPU of one placeholder per value.
+ */
+const INSERT_ROWS = `
+  INSERT INTO audit_log (id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,
+                         error_code, cost_micros, duration_ms, run_id, conversation_id, created_at)
+  SELECT id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,
+         error_code, cost_micros, duration_ms, run_id, conversation_id, to_timestamp(at_ms / 1000.0)
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                $9::int[], $10::text[], $11::bigint[], $12::int[], $13::text[], $14::text[], $15::float8[])
+         AS r(id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,
+              error_code, cost_micros, duration_ms, run_id, conversation_id, at_ms)
+  ON CONFLICT (id) DO NOTHING`;
 
 /**
  * Writes audit rows in batches (one multi-row INSERT every ~50 ms or 200 rows), off the
@@ -39,7 +52,8 @@ const COLUMNS = 15;
 @Injectable()
 export class AuditWriter implements OnModuleDestroy {
   private readonly logger = new Logger('AuditWriter');
-  private buffer: Array<{ id: string; at: Date; r: AuditRecord }> = [];
+  /** `at`: when the call ended, in ms since the epoch */
+  private buffer: Array<{ id: string; at: number; r: AuditRecord }> = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private retryMs = FLUSH_AFTER_MS;
@@ -50,7 +64,8 @@ export class AuditWriter implements OnModuleDestroy {
   ) {}
 
   record(r: AuditRecord): void {
-    this.buffer.push({ id: newId('audit'), at: new Date(), r });
+    const at = Date.now();
+    this.buffer.push({ id: newId('audit', at), at, r });
     this.trim();
     if (this.buffer.length >= MAX_ROWS_PER_INSERT && !this.flushing) this.flushNow();
     else this.schedule(FLUSH_AFTER_MS);
@@ -100,21 +115,14 @@ export class AuditWriter implements OnModuleDestroy {
   private async write(): Promise<void> {
     while (this.buffer.length > 0) {
       const batch = this.buffer.splice(0, MAX_ROWS_PER_INSERT);
-      const params: unknown[] = [];
-      const values = batch.map(({ id, at, r }, i) => {
-        params.push(id, r.tenantId, r.vaultKeyId, r.credentialId, r.providerKeyId, r.vendor, r.method, r.path, r.status, r.errorCode,
-          r.costMicros.toString(), r.durationMs, r.runId, r.conversationId, at);
-        const o = i * COLUMNS;
-        return `(${Array.from({ length: COLUMNS }, (_, c) => `$${o + c + 1}`).join(', ')})`;
+      const columns: unknown[][] = Array.from({ length: 15 }, () => new Array<unknown>(batch.length));
+      batch.forEach(({ id, at, r }, i) => {
+        const row = [id, r.tenantId, r.vaultKeyId, r.credentialId, r.providerKeyId, r.vendor, r.method, r.path, r.status, r.errorCode,
+          r.costMicros.toString(), r.durationMs, r.runId, r.conversationId, at];
+        for (let c = 0; c < row.length; c++) columns[c][i] = row[c];
       });
       try {
-        await this.store.queryLazyCommit(
-          'audit_insert',
-          `INSERT INTO audit_log (id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,
-                                  error_code, cost_micros, duration_ms, run_id, conversation_id, created_at)
-           VALUES ${values.join(', ')} ON CONFLICT (id) DO NOTHING`,
-          params,
-        );
+        await this.store.queryLazyCommit('audit_insert', INSERT_ROWS, columns, true);
       } catch {
         // back in front, oldest first; rows recorded meanwhile were appended behind them
         this.buffer.unshift(...batch);

@@ -57,7 +57,10 @@ export class ForwardHandler {
     try {
       if (queryCarriesVaultKey(query)) throw new KeyvaultError('invalid_vault_key', 'A vault key is never accepted in the URL: send it in a header.');
       const key = await this.auth.authenticate(presentedVaultKey(req.headers), req.socket.remoteAddress);
-      Object.assign(audit, { tenantId: key.tenantId, vaultKeyId: key.id, credentialId: key.credentialId, vendor: key.vendor });
+      audit.tenantId = key.tenantId;
+      audit.vaultKeyId = key.id;
+      audit.credentialId = key.credentialId;
+      audit.vendor = key.vendor;
 
       const path = vendorPath(rawPath, key.vendor);
       audit.path = path;
@@ -77,7 +80,7 @@ export class ForwardHandler {
         const response = await this.send(adapter, credential, request, call, audit);
         cost = await relay(response, res, call);
       } finally {
-        void this.ledger.settle(reservation, cost);
+        this.ledger.settle(reservation, cost);
       }
       audit.costMicros = cost < call.costMicros ? cost : call.costMicros;
     } catch (err) {
@@ -87,7 +90,7 @@ export class ForwardHandler {
     audit.status = res.statusCode;
     audit.durationMs = Math.round(performance.now() - started);
     this.audit.record(audit);
-    this.metrics.calls.inc({ vendor: audit.vendor, outcome: audit.errorCode ?? 'forwarded' });
+    this.metrics.countCall(audit.vendor, audit.errorCode ?? 'forwarded');
   }
 
   /**

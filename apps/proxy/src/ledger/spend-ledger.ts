@@ -1,106 +1,450 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { hostname } from 'node:os';
+import type { ProxyConfig } from '@keyvault/config';
+import { newId, randomChars } from '@keyvault/crypto';
 import { enqueueSpendEvents } from '@keyvault/db';
 import { KeyvaultError } from '@keyvault/errors';
-import { secondsUntilUtcMidnight, utcDay } from '@keyvault/policy';
+import { BudgetLease, LEASE_PREFETCH_DIVISOR, secondsUntilUtcMidnight, utcDay } from '@keyvault/policy';
+import { PROXY_CONFIG } from '../proxy.config';
+import { ProxyMetrics } from '../proxy-metrics';
 import { ProxyStore } from '../store/proxy-store';
+import { GROW_LEASE, RECONCILE_LEASES, SETTLE_LEASES } from './lease-statements';
 
 /** Money held against one key's cap for one call, until the call settles. */
 export interface Reservation {
-  vaultKeyId: string;
-  tenantId: string;
-  /** the UTC day the money is booked on ('' when nothing was reserved) */
-  day: string;
+  /** the lease the call drew on; null for a free call */
+  lease: Lease | null;
   amountMicros: bigint;
+}
+
+/** What the ledger needs to know of a vault key. */
+export interface LedgerKey {
+  id: string;
+  tenantId: string;
   capMicros: bigint;
+}
+
+/** Settled costs are booked, and unneeded lease money given back, this often. */
+const FLUSH_INTERVAL_MS = 100;
+/** A lease nobody drew on for this long is given back whole. */
+const IDLE_RETURN_MS = 1_000;
+const FREE: Reservation = { lease: null, amountMicros: 0n };
+const DAY_MS = 86_400_000;
+
+interface Waiter {
+  amount: bigint;
+  /** the grow statement that counted this call in its need (0: none yet) */
+  round: number;
+  resolve(r: Reservation): void;
+  reject(err: unknown): void;
+}
+
+/** This instance's lease on one key for one UTC day. */
+class Lease extends BudgetLease {
+  readonly id = newId('spendLease');
+  /** no row yet: its first grant inserts it */
+  isNew = true;
+  /** reconciled, or its state unknown after a failed statement: nothing more is drawn on it */
+  dead = false;
+  /** the database may reconcile it after this (performance.now() clock): renewed by every statement */
+  usableUntil = 0;
+  lastRenewal = 0;
+  /** no growing ahead of need before this (performance.now() clock) */
+  prefetchAfter = 0;
+  /** a grant came short: the room left goes back at the next flush */
+  atCap = false;
+  growing: Promise<void> | null = null;
+  rounds = 0;
+  readonly waiters: Waiter[] = [];
+
+  constructor(
+    readonly key: LedgerKey,
+    readonly day: string,
+    now: number,
+  ) {
+    super(now);
+  }
 }
 
 /**
  * A vault key's spend per UTC day (vault_key_spend), shared by every proxy instance through the
- * database. `reserve` holds a call's cost before it is sent, in one atomic statement, so no
- * concurrency on any number of instances passes the cap; `settle` books what the call actually
- * cost (never more than was held) and returns the rest. A call that never settles (instance
- * killed) leaves its reservation counted: the cap errs on the safe side.
- * The interface is deliberately small, so budget leases can replace the per-call statement.
+ * database, spent through budget leases (BudgetLease in libs/policy):
+ *
+ * - `reserve` draws a call's worst case from this instance's lease on the key, in memory. When
+ *   the lease is short, the calls wait for one GROW_LEASE statement (one per lease at a time,
+ *   for all the calls waiting), which carves more from `cap - spent - reserved` atomically: the
+ *   leases of all instances together never pass the cap. A lease also grows ahead of need when
+ *   its room runs low, so a steady stream of calls never waits.
+ * - `settle` notes what the call cost; every FLUSH_INTERVAL_MS, SETTLE_LEASES books the costs of
+ *   all leases in one statement (spent += actual, reserved -= actual), gives back what a lease
+ *   does not need (idle, or beyond its target), renews them, and enqueues the cap webhook events
+ *   when a booking crosses a threshold. A clean shutdown books and gives back everything.
+ *
+ * Crashes. A lease lives in spend_reservations with this instance's id, and its amount stays in
+ * reserved_micros until booked or given back, so a crash never frees money that calls may have
+ * spent. What a dead instance spent of it cannot be known: calls draw on it without telling the
+ * database. So the rule is: a lease of a dead instance is settled as fully spent — spent +=
+ * amount, where amount is, by construction, what it had not yet booked: the worst case of its
+ * calls in flight, the actual cost of calls finished but not yet booked (at most
+ * FLUSH_INTERVAL_MS of them), and the unused room, which leases keep to a fraction of a second
+ * of traffic (BudgetLease.target) because it is counted too. Nothing is counted twice: booking
+ * and giving back shrink the lease row in the same statement as vault_key_spend, a lease
+ * reconciled is deleted in the same statement as its booking, and its holder, if it was only
+ * slow, finds the row gone and books nothing more on it. Reconciliation happens when an
+ * instance starts under the same KEYVAULT_INSTANCE_ID (its old leases), and on every instance
+ * every half TTL (any lease past its expiry: the holder renews it while alive).
  */
 @Injectable()
-export class SpendLedger {
+export class SpendLedger implements OnModuleDestroy {
   private readonly logger = new Logger('SpendLedger');
-  private lastSettleErrorLog = 0;
+  readonly instanceId: string;
+  private readonly ttlMs: number;
+  /** today's lease per vault key */
+  private readonly leases = new Map<string, Lease>();
+  /** leases of a past day, or replaced, still to be settled and closed */
+  private readonly retired = new Set<Lease>();
+  /** lease ids whose last statement's outcome is unknown: reconciled as fully spent */
+  private readonly lost = new Set<string>();
+  private day = '';
+  private dayEndsAt = 0;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private reconcileTimer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private lastFlush = performance.now();
+  private lastErrorLog = 0;
 
-  constructor(private readonly store: ProxyStore) {}
-
-  /** Holds `amountMicros` or throws 429 daily_cap_exceeded (Retry-After: the next UTC midnight) / 503. */
-  async reserve(key: { id: string; tenantId: string; capMicros: bigint }, amountMicros: bigint): Promise<Reservation> {
-    const now = Date.now();
-    if (amountMicros === 0n) return { vaultKeyId: key.id, tenantId: key.tenantId, day: '', amountMicros, capMicros: key.capMicros };
-    const reservation = { vaultKeyId: key.id, tenantId: key.tenantId, day: utcDay(now), amountMicros, capMicros: key.capMicros };
-    const held = await this.store.query(
-      'spend_reserve',
-      `INSERT INTO vault_key_spend AS s (vault_key_id, day, tenant_id, spent_micros, reserved_micros, updated_at)
-       SELECT $1, $2, $3, 0, $4::bigint, now() WHERE $4::bigint <= $5::bigint
-       ON CONFLICT (vault_key_id, day) DO UPDATE
-          SET reserved_micros = s.reserved_micros + EXCLUDED.reserved_micros, updated_at = now()
-        WHERE s.spent_micros + s.reserved_micros + EXCLUDED.reserved_micros <= $5::bigint
-       RETURNING 1`,
-      [key.id, reservation.day, key.tenantId, amountMicros.toString(), key.capMicros.toString()],
-    );
-    if (held.length === 0) {
-      throw new KeyvaultError('daily_cap_exceeded', "This call would pass the vault key's daily USD cap.").withHeaders({
-        'Retry-After': String(secondsUntilUtcMidnight(now)),
-      });
-    }
-    return reservation;
+  constructor(
+    private readonly store: ProxyStore,
+    private readonly metrics: ProxyMetrics,
+    @Inject(PROXY_CONFIG) config: ProxyConfig,
+  ) {
+    this.instanceId = config.KEYVAULT_INSTANCE_ID ?? `${hostname()}-${process.pid}-${randomChars(6)}`;
+    this.ttlMs = config.KEYVAULT_LEASE_TTL_MS;
   }
 
   /**
-   * Books the actual cost (capped at what was reserved) and releases the rest; 0n releases it
-   * all (the upstream failed). Crossing a cap threshold enqueues its webhook events in the same
-   * transaction. Never throws: a failed settle leaves the reservation counted.
+   * Reconciles what an earlier life of this instance id left (see the class comment), then
+   * starts flushing and reconciling. Throws when the database is unreachable.
    */
-  async settle(r: Reservation, actualMicros: bigint): Promise<void> {
-    if (r.amountMicros === 0n) return;
+  async start(): Promise<void> {
+    await this.reconcile(this.instanceId);
+    this.flushTimer = setInterval(() => void this.flush(false), FLUSH_INTERVAL_MS);
+    this.flushTimer.unref();
+    this.scheduleReconcile();
+  }
+
+  /** Holds `amountMicros` or throws 429 daily_cap_exceeded (Retry-After: the next UTC midnight) / 503. */
+  async reserve(key: LedgerKey, amountMicros: bigint): Promise<Reservation> {
+    if (amountMicros === 0n) return FREE;
+    const lease = this.leaseFor(key);
+    const now = performance.now();
+    if (lease.waiters.length === 0 && now < lease.usableUntil && lease.room >= amountMicros) {
+      lease.draw(amountMicros, now);
+      if (lease.low && now >= lease.prefetchAfter) this.grow(lease);
+      return { lease, amountMicros };
+    }
+    this.metrics.leaseWaits.inc();
+    return new Promise((resolve, reject) => {
+      lease.waiters.push({ amount: amountMicros, round: 0, resolve, reject });
+      this.grow(lease);
+    });
+  }
+
+  /** Books the actual cost (capped at what was reserved) at the next flush; 0n releases it all. */
+  settle(r: Reservation, actualMicros: bigint): void {
+    if (!r.lease) return;
     const spent = actualMicros < 0n ? 0n : actualMicros > r.amountMicros ? r.amountMicros : actualMicros;
-    const params = [r.vaultKeyId, r.day, r.amountMicros.toString(), spent.toString(), r.capMicros.toString()];
-    try {
-      // The common case in one statement: it applies only when no whole-percent mark of the
-      // cap (a webhook threshold, or the cap itself) lies in (before, after].
-      const quiet = await this.store.queryLazyCommit(
-        'spend_settle',
-        `UPDATE vault_key_spend
-            SET reserved_micros = reserved_micros - $3::bigint, spent_micros = spent_micros + $4::bigint, updated_at = now()
-          WHERE vault_key_id = $1 AND day = $2
-            AND NOT ($4::bigint > 0 AND ${FIRST_MARK_ABOVE_SPENT} <= 100
-                     AND ($5::bigint * ${FIRST_MARK_ABOVE_SPENT}) / 100 <= spent_micros + $4::bigint)
-          RETURNING 1`,
-        params,
-      );
-      if (quiet.length > 0) return;
-      await this.store.transaction('spend_settle_events', async (m) => {
-        const rows: { after: string }[] =
-          (await m.query(
-            `UPDATE vault_key_spend
-                SET reserved_micros = reserved_micros - $3::bigint, spent_micros = spent_micros + $4::bigint, updated_at = now()
-              WHERE vault_key_id = $1 AND day = $2
-              RETURNING spent_micros AS after`,
-            params.slice(0, 4),
-          ))[0] ?? [];
-        if (rows.length === 0) return;
-        const after = BigInt(rows[0].after);
-        await enqueueSpendEvents(m, { tenantId: r.tenantId, vaultKeyId: r.vaultKeyId, day: r.day, before: after - spent, after, cap: r.capMicros });
+    // a dead lease was (or will be) reconciled as fully spent: nothing more to book on it
+    r.lease.finish(r.amountMicros, r.lease.dead ? 0n : spent);
+  }
+
+  /**
+   * Books everything and gives back every lease (a clean shutdown; calls in flight have ended).
+   * What cannot be written stays counted as reserved until a reconciliation.
+   */
+  async close(): Promise<void> {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
+    this.flushTimer = this.reconcileTimer = null;
+    for (const lease of this.leases.values()) this.retired.add(lease);
+    this.leases.clear();
+    for (let attempt = 0; attempt < 3 && this.retired.size > 0; attempt++) {
+      await Promise.all([...this.retired].map((l) => l.growing));
+      await this.flush(true);
+    }
+    if (this.lost.size > 0) await this.reconcile(null).catch(() => undefined);
+    if (this.retired.size > 0) this.logger.error({ leases: this.retired.size }, 'leases not given back at shutdown: they are reconciled after they expire');
+  }
+
+  onModuleDestroy(): void {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
+  }
+
+  private leaseFor(key: LedgerKey): Lease {
+    const now = Date.now();
+    if (now >= this.dayEndsAt) {
+      this.day = utcDay(now);
+      this.dayEndsAt = Math.floor(now / DAY_MS) * DAY_MS + DAY_MS;
+    }
+    let lease = this.leases.get(key.id);
+    if (lease && (lease.dead || lease.day !== this.day)) {
+      if (!lease.dead) this.retired.add(lease);
+      lease = undefined;
+    }
+    if (!lease) {
+      lease = new Lease(key, this.day, performance.now());
+      this.leases.set(key.id, lease);
+    }
+    return lease;
+  }
+
+  /** Starts growing the lease unless a statement for it is already out. */
+  private grow(lease: Lease): void {
+    lease.growing ??= this.growLoop(lease).finally(() => {
+      lease.growing = null;
+    });
+  }
+
+  /**
+   * One GROW_LEASE at a time per lease, until no call waits: each counts every call waiting at
+   * the time it is sent, serves them in arrival order when it returns, and refuses those it
+   * counted but could not cover (the cap is reached). Calls that came meanwhile get another.
+   */
+  private async growLoop(lease: Lease): Promise<void> {
+    for (;;) {
+      const round = ++lease.rounds;
+      let need = -lease.room;
+      let min = 0n;
+      let unit = lease.largestCall;
+      for (const w of lease.waiters) {
+        w.round = round;
+        need += w.amount;
+        if (w.amount > unit) unit = w.amount;
+      }
+      if (lease.waiters.length > 0) min = lease.waiters[0].amount - lease.room;
+      if (need < 0n) need = 0n;
+      if (min < 0n) min = 0n;
+      const want = need + lease.target();
+      if (lease.waiters.length === 0 && !lease.low) return;
+      const prefetchOnly = lease.waiters.length === 0;
+
+      let granted: bigint;
+      const sentAt = performance.now();
+      try {
+        const result = await this.growStatement(lease, min, need, want, unit);
+        if (result === 'gone') return this.moveWaiters(lease);
+        granted = result;
+      } catch (err) {
+        this.lose(lease);
+        for (const w of lease.waiters.splice(0)) w.reject(err);
+        return;
+      }
+      lease.held += granted;
+      if (!lease.isNew) this.renewed(lease, sentAt);
+      // the cap has no room to prefetch: calls stop asking ahead until the next flush
+      if (prefetchOnly && granted === 0n) lease.prefetchAfter = performance.now() + FLUSH_INTERVAL_MS;
+
+      const shortOfCap = granted < need;
+      // at the cap, what is left here is too small for this key's calls: given back at the next
+      // flush, where it may add up with what other instances give back
+      if (shortOfCap) lease.atCap = true;
+      const now = performance.now();
+      const waiting = lease.waiters.splice(0);
+      for (const w of waiting) {
+        if (lease.room >= w.amount && now < lease.usableUntil) {
+          lease.draw(w.amount, now);
+          w.resolve({ lease, amountMicros: w.amount });
+        } else if (w.round === round && shortOfCap) {
+          w.reject(capExceeded());
+        } else {
+          lease.waiters.push(w);
+        }
+      }
+      if (lease.waiters.length === 0) return;
+    }
+  }
+
+  /** The granted amount, or 'gone' when the lease was reconciled meanwhile. */
+  private async growStatement(lease: Lease, min: bigint, need: bigint, want: bigint, unit: bigint): Promise<bigint | 'gone'> {
+    const { key } = lease;
+    for (let attempt = 1; ; attempt++) {
+      const [row] = await this.store.query<{ spend_row: boolean; lease_row: boolean; granted: string }>('spend_lease_grow', GROW_LEASE, [
+        lease.id, key.id, lease.day, lease.isNew, key.capMicros.toString(), min.toString(), need.toString(), want.toString(),
+        LEASE_PREFETCH_DIVISOR.toString(), key.tenantId, this.instanceId, this.ttlMs, unit.toString(),
+      ]);
+      if (!lease.isNew && !(row.lease_row && row.spend_row)) return 'gone';
+      if (row.spend_row) {
+        const granted = BigInt(row.granted);
+        if (granted > 0n) lease.isNew = false;
+        return granted;
+      }
+      // another instance inserted the key's first spend row of the day at the same moment: it is there now
+      if (attempt === 3) throw new KeyvaultError('vault_unavailable', 'The spend ledger could not book this call.');
+    }
+  }
+
+  /** The lease was reconciled (its holder looked dead): its waiting calls go to a fresh one. */
+  private moveWaiters(lease: Lease): void {
+    lease.dead = true;
+    const waiting = lease.waiters.splice(0);
+    if (waiting.length === 0) return;
+    const fresh = this.leaseFor(lease.key);
+    for (const w of waiting) fresh.waiters.push({ ...w, round: 0 });
+    this.grow(fresh);
+  }
+
+  private renewed(lease: Lease, sentAt: number): void {
+    // the row expires TTL after the latest statement ran, which was after it was sent (durations
+    // only: the database's clock is never compared with this one); stop drawing a little earlier
+    // still, so no call draws on a lease that may be reconciled
+    lease.lastRenewal = Math.max(lease.lastRenewal, sentAt);
+    lease.usableUntil = lease.lastRenewal + this.ttlMs * 0.9;
+  }
+
+  /** A statement on the lease failed: its outcome is unknown, so it is reconciled as fully spent. */
+  private lose(lease: Lease): void {
+    lease.dead = true;
+    this.lost.add(lease.id);
+    if (this.leases.get(lease.key.id) === lease) this.leases.delete(lease.key.id);
+    this.retired.delete(lease);
+  }
+
+  /**
+   * Books the settled costs of every lease, gives back what leases do not need (all of it when
+   * idle or `final`), renews them, and closes the empty ones: one statement for all, plus one
+   * transaction per lease whose booking crosses a percent mark of its cap (for the webhooks).
+   */
+  private flush(final: boolean): Promise<void> {
+    this.flushing ??= this.flushOnce(final)
+      .catch((err: unknown) => this.logError('flush', err))
+      .finally(() => {
+        this.flushing = null;
       });
+    return this.flushing;
+  }
+
+  private async flushOnce(final: boolean): Promise<void> {
+    const now = performance.now();
+    const elapsed = now - this.lastFlush;
+    this.lastFlush = now;
+    const batch: Array<{ lease: Lease; used: bigint; released: bigint; close: boolean }> = [];
+    const consider = (lease: Lease, retiring: boolean) => {
+      if (lease.dead) return void this.retired.delete(lease);
+      lease.tick(elapsed);
+      const busy = lease.growing !== null || lease.waiters.length > 0;
+      if (lease.isNew) {
+        // never granted anything: nothing to give back
+        if (!busy && (retiring || now - lease.lastDrawAt >= IDLE_RETURN_MS)) this.forget(lease);
+        return;
+      }
+      const idle = final || retiring || now - lease.lastDrawAt >= IDLE_RETURN_MS;
+      const used = lease.unsettled;
+      const released = busy ? 0n : idle || lease.atCap ? lease.room : lease.surplus();
+      if (!busy) lease.atCap = false;
+      const close = idle && !busy && lease.inFlight === 0n;
+      const renew = now - lease.lastRenewal > this.ttlMs / 3;
+      if (used === 0n && released === 0n && !close && !renew) return;
+      lease.takeUnsettled();
+      lease.held -= released;
+      // a closing lease takes no more calls: the next call of the key opens a new one
+      if (close) this.forget(lease);
+      batch.push({ lease, used, released, close });
+    };
+    for (const lease of this.retired) consider(lease, true);
+    for (const lease of this.leases.values()) consider(lease, final);
+    if (batch.length === 0) return;
+
+    const sentAt = performance.now();
+    const params = (quietOnly: boolean, entries: typeof batch) => [
+      entries.map((e) => e.lease.id), entries.map((e) => e.lease.key.id), entries.map((e) => e.lease.day),
+      entries.map((e) => e.lease.key.capMicros.toString()), entries.map((e) => e.used.toString()),
+      entries.map((e) => e.released.toString()), entries.map((e) => e.close), quietOnly, this.ttlMs,
+    ];
+    type Row = { lease_id: string; found: boolean; applied: boolean; after: string | null; booked: string | null };
+    let rows: Row[];
+    try {
+      rows = await this.store.queryLazyCommit<Row>('spend_settle', SETTLE_LEASES, params(true, batch), true);
     } catch (err) {
-      const now = Date.now();
-      if (now - this.lastSettleErrorLog > 5_000) {
-        this.lastSettleErrorLog = now;
-        this.logger.warn({ vault_key_id: r.vaultKeyId, err: { message: (err as Error).message } }, 'settle failed; the reservation stays counted');
+      for (const e of batch) this.lose(e.lease);
+      throw err;
+    }
+    const byId = new Map(rows.map((r) => [r.lease_id, r]));
+    for (const e of batch) {
+      const row = byId.get(e.lease.id)!;
+      if (!row.found) {
+        // reconciled meanwhile (this instance looked dead): what it booked there is counted
+        e.lease.dead = true;
+        this.forget(e.lease);
+      } else if (!row.applied) {
+        await this.settleCrossing(e, params(false, [e]));
+      } else if (!e.close) {
+        this.renewed(e.lease, sentAt);
       }
     }
   }
+
+  /** A booking that crosses a percent mark: settled in a transaction that enqueues the cap webhooks. */
+  private async settleCrossing(e: { lease: Lease; close: boolean }, params: unknown[]): Promise<void> {
+    const sentAt = performance.now();
+    try {
+      await this.store.transaction('spend_settle_events', async (m) => {
+        const [row]: Array<{ found: boolean; after: string | null; booked: string | null }> = await m.query(SETTLE_LEASES, params);
+        if (!row?.found || row.after === null || row.booked === null) return;
+        const after = BigInt(row.after);
+        const { key, day } = e.lease;
+        await enqueueSpendEvents(m, { tenantId: key.tenantId, vaultKeyId: key.id, day, before: after - BigInt(row.booked), after, cap: key.capMicros });
+      });
+      if (!e.close) this.renewed(e.lease, sentAt);
+    } catch (err) {
+      this.lose(e.lease);
+      this.logError('settle', err);
+    }
+  }
+
+  private forget(lease: Lease): void {
+    if (this.leases.get(lease.key.id) === lease) this.leases.delete(lease.key.id);
+    this.retired.delete(lease);
+  }
+
+  private scheduleReconcile(): void {
+    // every instance looks every half TTL, at jittered times so they rarely collide
+    const delay = (this.ttlMs / 2) * (0.75 + Math.random() / 2);
+    this.reconcileTimer = setTimeout(() => {
+      this.reconcile(null)
+        .catch((err: unknown) => this.logError('reconcile', err))
+        .finally(() => this.reconcileTimer !== null && this.scheduleReconcile());
+    }, delay);
+    this.reconcileTimer.unref();
+  }
+
+  /** Settles leases of dead holders as fully spent (see the class comment). */
+  private async reconcile(instanceId: string | null): Promise<void> {
+    const lost = [...this.lost];
+    const booked = await this.store.transaction('spend_reconcile', async (m) => {
+      const rows: Array<{ vault_key_id: string; day: string; tenant_id: string; after: string; amount: string; cap: string }> = await m.query(
+        RECONCILE_LEASES,
+        [instanceId, lost],
+      );
+      for (const r of rows) {
+        const after = BigInt(r.after);
+        await enqueueSpendEvents(m, { tenantId: r.tenant_id, vaultKeyId: r.vault_key_id, day: r.day, before: after - BigInt(r.amount), after, cap: BigInt(r.cap) });
+      }
+      return rows.length;
+    });
+    for (const id of lost) this.lost.delete(id);
+    if (booked > 0) this.logger.warn({ keys: booked, instance_id: instanceId ?? undefined }, 'leases of dead holders settled as fully spent');
+  }
+
+  private logError(what: string, err: unknown): void {
+    const now = Date.now();
+    if (now - this.lastErrorLog < 5_000) return;
+    this.lastErrorLog = now;
+    this.logger.warn({ err: { message: (err as Error)?.message } }, `spend ${what} failed; what it held stays counted`);
+  }
 }
 
-/**
- * The smallest whole percent p whose mark floor(cap * p / 100) lies above the spend so far:
- * p = ceil(100 * (spent + 1) / cap). A mark is crossed by a settle iff that p is at most 100 and
- * its mark is at most the new spend (marks grow with p). Same marks as enqueueSpendEvents.
- */
-const FIRST_MARK_ABOVE_SPENT = `((100 * (spent_micros + 1) + $5::bigint - 1) / NULLIF($5::bigint, 0))`;
+const capExceeded = () =>
+  new KeyvaultError('daily_cap_exceeded', "This call would pass the vault key's daily USD cap.").withHeaders({
+    'Retry-After': String(secondsUntilUtcMidnight()),
+  });

@@ -76,10 +76,11 @@ export class ProxyStore {
    * in memory). Their commits skip the wait for the WAL flush, which on a hot vault key is what
    * serialises calls. Never for a reservation: that one must be durable.
    */
-  async queryLazyCommit<T>(op: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  async queryLazyCommit<T>(op: string, sql: string, params: unknown[] = [], prepared = false): Promise<T[]> {
     this.metrics.dbQueries.inc({ op });
     try {
-      return (await this.lazy.query(sql, params)).rows as T[];
+      // `prepared`: a statement the process runs often under this name, parsed once per connection
+      return (await this.lazy.query(prepared ? { name: op, text: sql, values: params } : { text: sql, values: params })).rows as T[];
     } catch (err) {
       throw this.unavailable(op, err);
     }

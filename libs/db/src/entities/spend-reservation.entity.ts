@@ -2,11 +2,15 @@ import { Column, Entity, Index } from 'typeorm';
 import { CreatedAt, IdColumn, MicrosColumn, RefColumn } from './columns';
 
 /**
- * Money a proxy instance holds against a key's daily cap (a lease or one call's worst case).
- * Recorded so that a restarted instance can reconcile what a crash left behind.
+ * Money a proxy instance holds against a key's daily cap: its budget lease on that key for that
+ * day (see apps/proxy/src/ledger). `amount_micros` is part of vault_key_spend.reserved_micros
+ * until the holder settles or returns it. The holder renews `expires_at` while it lives; a lease
+ * past it (or one left by an instance restarting under the same id) is reconciled by any
+ * instance as fully spent, since a dead holder may have spent all of it.
  */
 @Entity('spend_reservations')
 @Index('ix_spend_reservations_instance', ['instanceId'])
+@Index('ix_spend_reservations_expires', ['expiresAt'])
 export class SpendReservation {
   @IdColumn() id: string;
   @RefColumn({ name: 'tenant_id' }) tenantId: string;
@@ -14,5 +18,6 @@ export class SpendReservation {
   @Column({ type: 'date' }) day: string;
   @Column({ type: 'text', name: 'instance_id' }) instanceId: string;
   @MicrosColumn({ name: 'amount_micros', default: undefined }) amountMicros: bigint;
+  @Column({ type: 'timestamptz', name: 'expires_at', default: () => 'now()' }) expiresAt: Date;
   @CreatedAt() createdAt: Date;
 }

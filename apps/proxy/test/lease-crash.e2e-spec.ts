@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PriceBook } from '@keyvault/policy';
+import { startOpenAiStub, type OpenAiStub } from '@keyvault/testing';
+import { startApi, type ApiHarness } from '../../../test/harness/api';
+import { startProxy } from '../../../test/harness/proxy';
+import { proxyFixtures, type ProxyFixtures } from '../../../test/harness/proxy-fixtures';
+import { spawnProxy, type ProxyProcess } from '../../../test/harness/proxy-process';
+import { rawRequest } from '../../../test/harness/raw-http';
+import { eventually } from '../../../test/harness/wait';
+
+const CHAT = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 100, messages: [{ role: 'user', content: 'Say meow' }] });
+const prices = PriceBook.load();
+const CHAT_WORST = Number(prices.tokenCost(prices.model('openai', 'gpt-4o-mini')!, Buffer.byteLength(CHAT), 100));
+const CHAT_COST = 4;
+
+/**
+ * The rule these tests hold the ledger to (SpendLedger): a lease of a dead instance is settled as
+ * fully spent. So killing an instance moves nothing (its leases stay in reserved_micros), and
+ * reconciling moves exactly its leases from reserved to spent: spent + reserved never changes,
+ * no forwarded call goes uncounted, and the cap still holds afterwards.
+ */
+describe('budget leases when the proxy process dies or stops', () => {
+  let api: ApiHarness;
+  let stub: OpenAiStub;
+  let fx: ProxyFixtures;
+  let tenantId: string;
+  let credentialId: string;
+  let env: Record<string, string>;
+  const running = new Set<ProxyProcess>();
+
+  beforeAll(async () => {
+    api = await startApi();
+    stub = await startOpenAiStub();
+    fx = await proxyFixtures(api);
+    tenantId = await fx.tenant('Crashes');
+    credentialId = (await fx.credential(tenantId, { vendor: 'openai', keys: ['sk-real-crashes'] })).id;
+    env = { DATABASE_URL: api.db.url, KEYVAULT_MASTER_KEY: api.config.KEYVAULT_MASTER_KEY, KEYVAULT_UPSTREAM_OPENAI: stub.url };
+  });
+  afterAll(async () => {
+    stub?.hold(null);
+    stub?.release();
+    for (const p of running) await p.stop('SIGKILL');
+    await stub?.close();
+    await fx?.close();
+    await api?.close();
+  });
+
+  const spawn = async (extra: Record<string, string>) => {
+    const p = await spawnProxy({ ...env, ...extra });
+    running.add(p);
+    void p.exited.then(() => running.delete(p));
+    return p;
+  };
+  const openaiKey = (capUsd: number) => fx.vaultKey(tenantId, { vendor: 'openai', credentialId, capUsd, allowed: ['POST /v1/chat/completions'] });
+  /** a chat's status, or 0 when the connection broke */
+  const chat = (port: number, token: string) =>
+    rawRequest(port, 'POST', '/openai/v1/chat/completions', { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, CHAT).then(
+      (r) => r.status,
+      () => 0,
+    );
+  const inWaves = async (waves: number, size: number, call: () => Promise<number>) => {
+    const statuses: number[] = [];
+    for (let w = 0; w < waves; w++) statuses.push(...(await Promise.all(Array.from({ length: size }, call))));
+    return statuses;
+  };
+  const spend = async (vaultKeyId: string) => {
+    const [s] = await fx.query<{ spent: string; reserved: string }>('SELECT spent_micros AS spent, reserved_micros AS reserved FROM vault_key_spend WHERE vault_key_id = $1', [vaultKeyId]);
+    return { spent: Number(s.spent), reserved: Number(s.reserved) };
+  };
+  const leasesOf = async (instanceId: string) =>
+    Number((await fx.query<{ sum: string | null }>('SELECT sum(amount_micros) AS sum FROM spend_reservations WHERE instance_id = $1', [instanceId]))[0].sum ?? 0);
+  const leaseRows = async (vaultKeyId: string) => (await fx.query('SELECT 1 FROM spend_reservations WHERE vault_key_id = $1', [vaultKeyId])).length;
+  const audited = async (vaultKeyId: string) =>
+    Number((await fx.query<{ sum: string | null }>('SELECT sum(cost_micros) AS sum FROM audit_log WHERE vault_key_id = $1', [vaultKeyId]))[0].sum ?? 0);
+
+  /** Completed calls, then calls held in flight at the upstream, then SIGKILL. */
+  async function killUnderLoad(p: ProxyProcess, token: string): Promise<{ completed: number; inFlight: number }> {
+    const completed = (await inWaves(4, 5, () => chat(p.port, token))).filter((s) => s === 200).length;
+    stub.clear();
+    stub.hold('headers');
+    const held = Array.from({ length: 6 }, () => chat(p.port, token));
+    await eventually(async () => stub.seen().length === 6, 'the held calls to reach the upstream');
+    await p.stop('SIGKILL');
+    stub.hold(null);
+    stub.release();
+    expect(await Promise.all(held)).toEqual(Array(6).fill(0));
+    return { completed, inFlight: 6 };
+  }
+
+  it('a clean SIGTERM books every call and gives every lease back: spent equals the audited cost', async () => {
+    const vk = await openaiKey(1);
+    const p = await spawn({ KEYVAULT_INSTANCE_ID: 'term-1' });
+    const before = await inWaves(3, 10, () => chat(p.port, vk.token));
+    // stop while a wave is in flight: those calls finish and are booked too
+    stub.clear();
+    const last = Array.from({ length: 10 }, () => chat(p.port, vk.token));
+    await eventually(async () => stub.seen().length > 0, 'traffic');
+    expect(await p.stop('SIGTERM')).toBe(0);
+    const statuses = [...before, ...(await Promise.all(last))];
+    const passed = statuses.filter((s) => s === 200).length;
+    expect(passed).toBeGreaterThanOrEqual(30);
+
+    expect(await leasesOf('term-1')).toBe(0);
+    expect(await leaseRows(vk.id)).toBe(0);
+    const s = await spend(vk.id);
+    expect(s.reserved).toBe(0);
+    expect(s.spent).toBe(await audited(vk.id));
+    expect(s.spent).toBe(passed * CHAT_COST);
+  });
+
+  it('SIGKILL under load leaves its leases counted; a restart under the same id settles them as spent, once', async () => {
+    const capMicros = 20 * CHAT_WORST;
+    const vk = await openaiKey(capMicros / 1e6);
+    const first = await spawn({ KEYVAULT_INSTANCE_ID: 'crash-1' });
+    const { completed, inFlight } = await killUnderLoad(first, vk.token);
+
+    // nothing was freed by the crash: what the dead instance held is still reserved
+    const dead = await spend(vk.id);
+    const held = await leasesOf('crash-1');
+    expect(dead.reserved).toBe(held);
+    // and no forwarded call is uncounted: finished ones at their cost, those in flight at their worst case
+    expect(dead.spent + dead.reserved).toBeGreaterThanOrEqual(completed * CHAT_COST + inFlight * CHAT_WORST);
+
+    const second = await spawn({ KEYVAULT_INSTANCE_ID: 'crash-1' });
+    // reconciled before it served anything: the leases moved to spent, exactly once
+    expect(await spend(vk.id)).toEqual({ spent: dead.spent + held, reserved: 0 });
+    expect(await leasesOf('crash-1')).toBe(0);
+
+    // the cap still holds after the crash
+    const after = await inWaves(3, 20, () => chat(second.port, vk.token));
+    const passed = after.filter((s) => s === 200).length;
+    expect(after.filter((s) => s !== 200 && s !== 429)).toEqual([]);
+    expect(await second.stop('SIGTERM')).toBe(0);
+    const final = await spend(vk.id);
+    expect(final).toEqual({ spent: dead.spent + held + passed * CHAT_COST, reserved: 0 });
+    expect(final.spent).toBeLessThanOrEqual(capMicros);
+  });
+
+  it('a lease left by a killed instance is reconciled by another instance once it expired', async () => {
+    const vk = await openaiKey(1);
+    const survivor = await startProxy(api.db.url, api.config.KEYVAULT_MASTER_KEY, { KEYVAULT_UPSTREAM_OPENAI: stub.url, KEYVAULT_LEASE_TTL_MS: '1000' });
+    try {
+      const victim = await spawn({ KEYVAULT_INSTANCE_ID: 'crash-2', KEYVAULT_LEASE_TTL_MS: '1000' });
+      await killUnderLoad(victim, vk.token);
+      const dead = await spend(vk.id);
+      expect(dead.reserved).toBeGreaterThan(0);
+      // the survivor looks for expired leases every half TTL
+      await eventually(async () => (await leaseRows(vk.id)) === 0, 'the dead lease to be reconciled', 15_000);
+      expect(await spend(vk.id)).toEqual({ spent: dead.spent + dead.reserved, reserved: 0 });
+    } finally {
+      await survivor.close();
+    }
+  });
+});

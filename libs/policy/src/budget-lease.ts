@@ -1,0 +1,113 @@
+/**
+ * Budget leases: how a proxy instance spends a vault key's daily cap without a database round
+ * trip per call. The instance holds a slice of the cap (granted atomically by the database,
+ * carved from `cap - spent - reserved`, so the slices of all instances together never pass the
+ * cap), draws each call's worst case from it locally, and books what calls actually cost in
+ * batches. This class is the local accounting and the sizing rules; the proxy's SpendLedger
+ * makes the statements.
+ *
+ *   held      what the database holds for this lease (granted, less what was booked or given back)
+ *   inFlight  the worst cases of calls drawn and not finished
+ *   unsettled what finished calls cost, not yet booked
+ *   room      held - inFlight - unsettled: what the next calls may draw without asking
+ */
+export class BudgetLease {
+  held = 0n;
+  inFlight = 0n;
+  unsettled = 0n;
+  /** when the last call drew on it (ms, any monotonic clock) */
+  lastDrawAt: number;
+  private drawnSinceTick = 0n;
+  /** worst case drawn per second, smoothed over ticks */
+  private rate = 0;
+  private lastWorstCase = 0n;
+  /** cached target(), refreshed by tick() and by the first draws */
+  private targetMicros = 0n;
+
+  constructor(now: number) {
+    this.lastDrawAt = now;
+  }
+
+  /** the largest worst case drawn lately: prefetch comes in whole calls of it */
+  get largestCall(): bigint {
+    return this.lastWorstCase > 0n ? this.lastWorstCase : 1n;
+  }
+
+  get room(): bigint {
+    return this.held - this.inFlight - this.unsettled;
+  }
+
+  /** Takes a call's worst case from the room (the caller checked that it fits). */
+  draw(amount: bigint, now: number): void {
+    this.inFlight += amount;
+    this.drawnSinceTick += amount;
+    this.lastDrawAt = now;
+    if (amount > this.lastWorstCase) {
+      this.lastWorstCase = amount;
+      this.refreshTarget();
+    }
+  }
+
+  /** A call drawn for `reserved` finished having cost `spent` (at most `reserved`). */
+  finish(reserved: bigint, spent: bigint): void {
+    this.inFlight -= reserved;
+    this.unsettled += spent;
+  }
+
+  /**
+   * The room this lease tries to keep ahead of its calls: LEASE_HORIZON_MS of its recent
+   * traffic, and at least MIN_LEASE_CALLS calls of its largest recent worst case. Small on
+   * purpose: what a crashed instance held is counted as spent (see the SpendLedger), so the
+   * slice covers a fraction of a second of traffic, not a fraction of the cap.
+   */
+  target(): bigint {
+    return this.targetMicros;
+  }
+
+  /** True when the room has fallen below half the target: time to ask for more, ahead of need. */
+  get low(): boolean {
+    return this.room * 2n < this.targetMicros;
+  }
+
+  /** Called every flush with the time since the previous one: updates the rate and the target. */
+  tick(elapsedMs: number): void {
+    if (elapsedMs <= 0) return;
+    const sample = (Number(this.drawnSinceTick) * 1000) / elapsedMs;
+    this.rate = this.rate === 0 ? sample : (this.rate + sample) / 2;
+    this.drawnSinceTick = 0n;
+    // a key that went quiet forgets its largest call, so the floor follows the traffic down
+    if (sample === 0) this.lastWorstCase /= 2n;
+    this.refreshTarget();
+  }
+
+  /** Room beyond twice the target (the traffic slowed down): worth giving back. */
+  surplus(): bigint {
+    const extra = this.room - 2n * this.targetMicros;
+    return extra > 0n ? this.room - this.targetMicros : 0n;
+  }
+
+  /** Moves the unsettled cost out, for booking; returns it. */
+  takeUnsettled(): bigint {
+    const used = this.unsettled;
+    this.unsettled = 0n;
+    this.held -= used;
+    return used;
+  }
+
+  private refreshTarget(): void {
+    const byRate = BigInt(Math.ceil((this.rate * LEASE_HORIZON_MS) / 1000));
+    const byCalls = this.lastWorstCase * MIN_LEASE_CALLS;
+    this.targetMicros = byRate > byCalls ? byRate : byCalls;
+  }
+}
+
+/** How much traffic a lease aims to cover ahead. */
+export const LEASE_HORIZON_MS = 250;
+/** A lease keeps room for at least this many calls of its largest recent worst case. */
+export const MIN_LEASE_CALLS = 4n;
+/**
+ * What a grant may prefetch beyond the calls waiting for it, as a divisor of the room left under
+ * the cap: a quarter at most, so slices shrink as the cap nears and the last calls go through
+ * per-call grants on whichever instance has them.
+ */
+export const LEASE_PREFETCH_DIVISOR = 4n;
