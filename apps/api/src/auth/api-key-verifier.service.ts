@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { sha256Hex, verifySecret } from '@keyvault/crypto';
-import type { ApiKeyScope } from '@keyvault/db';
+import { type ApiKeyScope, preparedQuery } from '@keyvault/db';
 import { apiKeyIdOf } from './api-key-token';
 
 export interface VerifiedApiKey {
@@ -28,7 +28,9 @@ export class ApiKeyVerifier {
   async verify(token: string): Promise<VerifiedApiKey | null> {
     const id = apiKeyIdOf(token);
     if (!id) return null;
-    const rows: { tenant_id: string; scopes: ApiKeyScope[]; secret_hash: string }[] = await this.db.query(
+    const rows = await preparedQuery<{ tenant_id: string; scopes: ApiKeyScope[]; secret_hash: string }>(
+      this.db,
+      'kv_api_key_by_id',
       'SELECT tenant_id, scopes, secret_hash FROM tenant_api_keys WHERE id = $1',
       [id],
     );

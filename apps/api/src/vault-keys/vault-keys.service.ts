@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { newId, signVaultKey } from '@keyvault/crypto';
-import { revokeVaultKeys, withTenant } from '@keyvault/db';
+import { preparedQuery, revokeVaultKeys, withTenant } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
 import { formatDuration, parseDuration, parseEndpointRule, usdToMicros } from '@keyvault/policy';
 import { SigningKeysService } from '../signing-keys/signing-keys.service';
@@ -93,8 +93,8 @@ export class VaultKeysService {
   ) {}
 
   /**
-   * Issuing is on every chat's path, so it is one statement (read the tenant and the profile,
-   * insert when they allow it) and one signature: no hashing (the token is a signed statement,
+   * Issuing is on every chat's path, so it is one prepared statement (read the tenant and the
+   * profile, insert when they allow it) and one signature: no hashing (the token is a signed statement,
    * not a stored secret) and nothing else written.
    */
   async issue(tenantId: string, dto: CreateVaultKeyDto): Promise<{ key: VaultKeyRecord; token: string }> {
@@ -117,7 +117,7 @@ export class VaultKeysService {
       revokedAt: null,
       createdAt: new Date(now),
     };
-    const [ctx]: IssueRow[] = await this.db.query(ISSUE_SQL, [
+    const [ctx] = await preparedQuery<IssueRow>(this.db, 'kv_issue_vault_key', ISSUE_SQL, [
       key.id, tenantId, dto.credential ?? null, key.vendor, ttlSeconds, key.dailyCapMicros.toString(),
       key.allowedEndpoints, key.expiresAt, key.label, JSON.stringify(key.metadata), key.createdAt,
     ]);
