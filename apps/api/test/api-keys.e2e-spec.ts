@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryDb } from '@keyvault/testing';
 import { startApi, type ApiHarness } from '../../../test/harness/api';
+import { providerKey } from './support/credential-fixtures';
 
 describe('tenant API keys', () => {
   let api: ApiHarness;
@@ -43,6 +44,31 @@ describe('tenant API keys', () => {
     expect(del.body).toEqual({ id: k.id, object: 'api_key', deleted: true });
     const res = await api.http.get('/me').set(bearer(k.api_key)).expect(401);
     expect(res.body.error).toMatchObject({ type: 'authentication_error', code: 'invalid_api_key' });
+  });
+
+  it('a deleted key fails on its very next issuance too, where the issue statement confirms the key', async () => {
+    // POST /vault/keys skips the guard's row read for a key it verified before
+    // (@ApiKeyConfirmedByHandler); the insert itself checks the row in the same round trip
+    await api.admin().post('/credentials').set('Keyvault-Tenant', tenantId).send({ name: 'issue_openai', vendor: 'openai', keys: [providerKey()] }).expect(201);
+    const { body: k } = await api.admin().post(`/tenants/${tenantId}/api-keys`).send({ name: 'issuer' }).expect(201);
+    const issue = (label: string, idempotencyKey?: string) => {
+      const t = api.http.post('/vault/keys').set(bearer(k.api_key));
+      if (idempotencyKey) t.set('Idempotency-Key', idempotencyKey);
+      return t.send({ vendor: 'openai', daily_usd_cap: 1, allowed_endpoints: ['POST /v1/chat/completions'], expires_in: '30m', label });
+    };
+    await issue('before-1').expect(201);
+    await issue('before-2').expect(201); // from the remembered verification
+    await issue('before-idem', 'idem-deleted-key').expect(201);
+    await api.admin().delete(`/tenants/${tenantId}/api-keys/${k.id}`).expect(200);
+
+    const res = await issue('after-delete').expect(401);
+    expect(res.body.error).toMatchObject({ type: 'authentication_error', code: 'invalid_api_key' });
+    await issue('after-delete').expect(401); // and it stays refused (nothing remembered any more)
+    // a replay of an Idempotency-Key answers before any handler: it gets the guard's row read
+    const replay = await issue('before-idem', 'idem-deleted-key').expect(401);
+    expect(replay.headers['idempotent-replayed']).toBeUndefined();
+    const rows = await queryDb<{ label: string }>(api.db.url, 'SELECT label FROM vault_keys WHERE tenant_id = $1 ORDER BY id', [tenantId]);
+    expect(rows.map((r) => r.label)).toEqual(['before-1', 'before-2', 'before-idem']);
   });
 
   it('refuses a key with a tampered secret', async () => {

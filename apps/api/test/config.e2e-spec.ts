@@ -27,6 +27,8 @@ describe('configuration is validated at start', () => {
     ['a master key that is not base64', { KEYVAULT_MASTER_KEY: '!'.repeat(44) }, 'Invalid configuration: KEYVAULT_MASTER_KEY must be 32 bytes'],
     ['a bad database URL', { DATABASE_URL: 'not a url' }, 'Invalid configuration: DATABASE_URL'],
     ['a port out of range', { API_PORT: '70000' }, 'Invalid configuration: API_PORT'],
+    ['a worker count that is not a number', { API_WORKERS: 'many' }, 'Invalid configuration: API_WORKERS must be a whole number from 1 to 64, or auto'],
+    ['zero workers', { API_WORKERS: '0' }, 'Invalid configuration: API_WORKERS must be a whole number from 1 to 64, or auto'],
     ['a short admin token', { KEYVAULT_ADMIN_TOKEN: 'short' }, 'Invalid configuration: KEYVAULT_ADMIN_TOKEN must be at least 32 characters'],
   ])('api stops on %s with one line naming the setting', (_, override, line) => {
     const r = start(API_MAIN, { ...good, ...override });

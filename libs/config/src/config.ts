@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 /** Vendors the proxy speaks; `openai_compatible` profiles name their own base_url. */
@@ -40,6 +41,17 @@ const common = {
 const apiSchema = z.object({
   ...common,
   API_PORT: port(3000),
+  /**
+   * Processes serving the api on its one port (node:cluster): a whole number, or `auto` for one
+   * per CPU. Each has its own DATABASE_POOL_SIZE connections; 1 runs without a cluster primary.
+   */
+  API_WORKERS: z
+    .string()
+    .default('1')
+    .refine((v) => v === 'auto' || (/^\d{1,2}$/.test(v) && Number(v) >= 1 && Number(v) <= 64), {
+      message: 'must be a whole number from 1 to 64, or auto',
+    })
+    .transform((v) => (v === 'auto' ? Math.min(64, availableParallelism()) : Number(v))),
   KEYVAULT_ADMIN_TOKEN: z.string().min(32, { message: 'must be at least 32 characters' }),
   KEYVAULT_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   /** How often the retention task prunes audit rows and finished webhook deliveries. */

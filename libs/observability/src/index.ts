@@ -4,3 +4,4 @@ export * from './metrics';
 export * from './health';
 export * from './openapi';
 export * from './public';
+export * from './cluster-metrics';

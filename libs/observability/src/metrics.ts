@@ -3,6 +3,7 @@ import { Controller, Get, Header, Injectable, NestInterceptor, ExecutionContext,
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { finalize, Observable } from 'rxjs';
+import { clusterMetricsText, inClusterWorker, joinClusterMetrics } from './cluster-metrics';
 
 /** One Prometheus registry per process (tests boot several apps in one process). */
 @Injectable()
@@ -23,6 +24,7 @@ export class MetricsRegistry {
   });
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'keyvault_' });
+    joinClusterMetrics(this.registry);
   }
 }
 
@@ -47,7 +49,8 @@ export class MetricsController {
   @Get('metrics')
   @Header('Content-Type', 'text/plain; version=0.0.4')
   async scrape(): Promise<string> {
-    return this.metrics.registry.metrics();
+    // under API_WORKERS > 1 a scrape lands on one worker; it answers for all of them
+    return inClusterWorker() ? clusterMetricsText() : this.metrics.registry.metrics();
   }
 }
 

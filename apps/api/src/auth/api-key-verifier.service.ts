@@ -11,17 +11,25 @@ export interface VerifiedApiKey {
   scopes: ApiKeyScope[];
 }
 
+interface Remembered extends VerifiedApiKey {
+  secretHash: string;
+}
+
 const MAX_CACHED = 10_000;
 
 /**
  * Verifies `kv_live_...` tokens. argon2id costs tens of milliseconds, and a backend calls once
- * per chat, so a token that verified once is remembered (by its SHA-256, never in clear).
- * Every request still reads the key's row by primary key: a deleted key fails on its very next
- * use, on every api instance, and scope changes apply at once.
+ * per chat, so a token that verified once is remembered (by its SHA-256, never in clear) with
+ * what its row said. A key's row never changes (scopes are fixed at creation), it only
+ * disappears when the key or its tenant is deleted; so each request must still learn whether
+ * the row exists. `verify` reads it by primary key. `verifyRemembered` skips that read and is
+ * only for routes whose own statement checks the row in the same round trip (see
+ * @ApiKeyConfirmedByHandler): a deleted key fails on its very next use either way, on every
+ * api instance.
  */
 @Injectable()
 export class ApiKeyVerifier {
-  private readonly verified = new Map<string, string>(); // sha256(token) -> argon2 hash it matched
+  private readonly remembered = new Map<string, Remembered>(); // sha256(token) -> what it verified as
 
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
@@ -35,13 +43,33 @@ export class ApiKeyVerifier {
       [id],
     );
     const row = rows[0];
-    if (!row) return null;
     const digest = sha256Hex(token);
-    if (this.verified.get(digest) !== row.secret_hash) {
+    if (!row) {
+      this.remembered.delete(digest);
+      return null;
+    }
+    if (this.remembered.get(digest)?.secretHash !== row.secret_hash) {
       if (!(await verifySecret(row.secret_hash, token))) return null;
-      if (this.verified.size >= MAX_CACHED) this.verified.delete(this.verified.keys().next().value!);
-      this.verified.set(digest, row.secret_hash);
+      this.remember(digest, { apiKeyId: id, tenantId: row.tenant_id, scopes: row.scopes, secretHash: row.secret_hash });
     }
     return { apiKeyId: id, tenantId: row.tenant_id, scopes: row.scopes };
+  }
+
+  /** As `verify`, without reading the row when the token verified before: the caller checks it. */
+  async verifyRemembered(token: string): Promise<VerifiedApiKey | null> {
+    const known = this.remembered.get(sha256Hex(token));
+    if (!known) return this.verify(token);
+    return { apiKeyId: known.apiKeyId, tenantId: known.tenantId, scopes: known.scopes };
+  }
+
+  /** Drops what was remembered for a key its caller found deleted. */
+  forget(apiKeyId: string): void {
+    for (const [digest, known] of this.remembered) if (known.apiKeyId === apiKeyId) this.remembered.delete(digest);
+  }
+
+  private remember(digest: string, entry: Remembered): void {
+    this.remembered.delete(digest);
+    if (this.remembered.size >= MAX_CACHED) this.remembered.delete(this.remembered.keys().next().value!);
+    this.remembered.set(digest, entry);
   }
 }

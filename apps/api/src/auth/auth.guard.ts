@@ -9,7 +9,7 @@ import type { ApiKeyScope } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
 import { API_CONFIG } from '../config.providers';
 import { PUBLIC_ROUTE } from '@keyvault/observability';
-import { ADMIN_ONLY, REQUIRED_SCOPE } from './auth.decorators';
+import { ADMIN_ONLY, API_KEY_CONFIRMED_BY_HANDLER, REQUIRED_SCOPE } from './auth.decorators';
 import { API_KEY_PREFIX } from './api-key-token';
 import { ApiKeyVerifier } from './api-key-verifier.service';
 import type { AuthenticatedRequest } from './principal';
@@ -54,7 +54,12 @@ export class AuthGuard implements CanActivate {
       return true;
     }
 
-    const key = await this.apiKeys.verify(token);
+    // a replayed Idempotency-Key answers before any handler runs, so it gets the row read here
+    const confirmedByHandler =
+      this.reflector.getAllAndOverride<boolean>(API_KEY_CONFIRMED_BY_HANDLER, targets) && !req.headers['idempotency-key'];
+    const key = confirmedByHandler
+      ? await this.apiKeys.verifyRemembered(token)
+      : await this.apiKeys.verify(token);
     if (!key) {
       await this.failedAuth.recordFailure(address);
       throw new KeyvaultError('invalid_api_key', 'Invalid API key provided.');

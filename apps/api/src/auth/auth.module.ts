@@ -10,7 +10,14 @@ import { AuthGuard } from './auth.guard';
 @Module({
   providers: [
     ApiKeyVerifier,
-    { provide: FailedAuthLimiter, useFactory: (config: ApiConfig) => new FailedAuthLimiter({ points: config.KEYVAULT_FAILED_AUTH_LIMIT }), inject: [API_CONFIG] },
+    {
+      provide: FailedAuthLimiter,
+      // Each cluster worker counts only the failures it sees; its share of the limit keeps the
+      // whole api at or under KEYVAULT_FAILED_AUTH_LIMIT, never above it.
+      useFactory: (config: ApiConfig) =>
+        new FailedAuthLimiter({ points: Math.max(1, Math.floor(config.KEYVAULT_FAILED_AUTH_LIMIT / config.API_WORKERS)) }),
+      inject: [API_CONFIG],
+    },
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
   exports: [ApiKeyVerifier],

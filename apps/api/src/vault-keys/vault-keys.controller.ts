@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { toList } from '@keyvault/db';
-import { RequireScope, TenantId } from '../auth/auth.decorators';
+import { ApiKeyConfirmedByHandler, CurrentPrincipal, RequireScope, TenantId } from '../auth/auth.decorators';
+import type { Principal } from '../auth/principal';
 import { Idempotent } from '../idempotency/idempotent.decorator';
 import { CreateVaultKeyDto } from './dto/create-vault-key.dto';
 import { ListVaultKeysQueryDto } from './dto/list-vault-keys-query.dto';
@@ -19,10 +20,16 @@ export class VaultKeysController {
   @Post()
   @Idempotent()
   @RequireScope('vault_keys:issue')
+  @ApiKeyConfirmedByHandler()
   @UseInterceptors(ReservedMetadataKeysInterceptor)
   @ApiCreatedResponse({ type: IssuedVaultKeyView })
-  async issue(@TenantId() tenantId: string, @Body() dto: CreateVaultKeyDto): Promise<IssuedVaultKeyView> {
-    const { key, token } = await this.vaultKeys.issue(tenantId, dto);
+  async issue(
+    @TenantId() tenantId: string,
+    @CurrentPrincipal() principal: Principal,
+    @Body() dto: CreateVaultKeyDto,
+  ): Promise<IssuedVaultKeyView> {
+    const apiKeyId = principal.kind === 'api_key' ? principal.apiKeyId : null;
+    const { key, token } = await this.vaultKeys.issue(tenantId, dto, apiKeyId);
     return IssuedVaultKeyView.issued(key, token);
   }
 

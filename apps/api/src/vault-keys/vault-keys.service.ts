@@ -5,6 +5,7 @@ import { newId, signVaultKey } from '@keyvault/crypto';
 import { preparedQuery, revokeVaultKeys, withTenant } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
 import { formatDuration, parseDuration, parseEndpointRule, usdToMicros } from '@keyvault/policy';
+import { ApiKeyVerifier } from '../auth/api-key-verifier.service';
 import { SigningKeysService } from '../signing-keys/signing-keys.service';
 import type { CreateVaultKeyDto } from './dto/create-vault-key.dto';
 import type { ListVaultKeysQueryDto, VaultKeyStatus } from './dto/list-vault-keys-query.dto';
@@ -48,15 +49,17 @@ interface RecordRow {
 }
 
 /**
- * Reads what issuing depends on (the tenant's status and max TTL, the profile named or the
- * vendor's default) and inserts the key only when all of it allows; the caller learns which
- * check failed from the context returned. $1 id, $2 tenant, $3 credential name or id (null: the
- * default), $4 vendor, $5 TTL seconds, $6.. the row's policy.
+ * Reads what issuing depends on (the calling API key's row, the tenant's status and max TTL,
+ * the profile named or the vendor's default) and inserts the key only when all of it allows;
+ * the caller learns which check failed from the context returned. $1 id, $2 tenant, $3
+ * credential name or id (null: the default), $4 vendor, $5 TTL seconds, $6..$11 the row's
+ * policy, $12 the calling tenant API key (null: the admin token).
  */
 const ISSUE_SQL = `
   WITH ctx AS (
     SELECT t.status, t.max_vault_key_ttl_seconds AS max_ttl_seconds,
-           c.id AS credential_id, c.name AS credential_name, c.vendor AS credential_vendor
+           c.id AS credential_id, c.name AS credential_name, c.vendor AS credential_vendor,
+           ($12::text IS NULL OR EXISTS (SELECT 1 FROM tenant_api_keys a WHERE a.id = $12 AND a.tenant_id = t.id)) AS api_key_live
       FROM tenants t
       LEFT JOIN LATERAL (
         SELECT p.id, p.name, p.vendor FROM credential_profiles p
@@ -69,7 +72,7 @@ const ISSUE_SQL = `
   ), inserted AS (
     INSERT INTO vault_keys (id, tenant_id, credential_id, vendor, daily_cap_micros, allowed_endpoints, expires_at, label, metadata, created_at)
     SELECT $1, $2, ctx.credential_id, $4, $6::bigint, $7::text[], $8::timestamptz, $9::text, $10::jsonb, $11::timestamptz FROM ctx
-     WHERE ctx.status = 'active' AND $5::int <= ctx.max_ttl_seconds AND ctx.credential_vendor = $4
+     WHERE ctx.api_key_live AND ctx.status = 'active' AND $5::int <= ctx.max_ttl_seconds AND ctx.credential_vendor = $4
     RETURNING 1
   )
   SELECT ctx.*, EXISTS (SELECT 1 FROM inserted) AS inserted FROM ctx`;
@@ -80,6 +83,7 @@ interface IssueRow {
   credential_id: string | null;
   credential_name: string | null;
   credential_vendor: string | null;
+  api_key_live: boolean;
   inserted: boolean;
 }
 
@@ -90,14 +94,17 @@ export class VaultKeysService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly signingKeys: SigningKeysService,
+    private readonly apiKeys: ApiKeyVerifier,
   ) {}
 
   /**
-   * Issuing is on every chat's path, so it is one prepared statement (read the tenant and the
-   * profile, insert when they allow it) and one signature: no hashing (the token is a signed statement,
-   * not a stored secret) and nothing else written.
+   * Issuing is on every chat's path, so it is one prepared statement (confirm the calling API
+   * key, read the tenant and the profile, insert when they allow it) and one signature: no
+   * hashing (the token is a signed statement, not a stored secret) and nothing else written.
+   * `apiKeyId` is the calling tenant API key, whose row the guard left to this statement
+   * (@ApiKeyConfirmedByHandler); null for the admin token.
    */
-  async issue(tenantId: string, dto: CreateVaultKeyDto): Promise<{ key: VaultKeyRecord; token: string }> {
+  async issue(tenantId: string, dto: CreateVaultKeyDto, apiKeyId: string | null): Promise<{ key: VaultKeyRecord; token: string }> {
     checkEndpointRules(dto.allowed_endpoints);
     const ttlSeconds = parseDuration(dto.expires_in)!;
     const now = Date.now();
@@ -119,8 +126,13 @@ export class VaultKeysService {
     };
     const [ctx] = await preparedQuery<IssueRow>(this.db, 'kv_issue_vault_key', ISSUE_SQL, [
       key.id, tenantId, dto.credential ?? null, key.vendor, ttlSeconds, key.dailyCapMicros.toString(),
-      key.allowedEndpoints, key.expiresAt, key.label, JSON.stringify(key.metadata), key.createdAt,
+      key.allowedEndpoints, key.expiresAt, key.label, JSON.stringify(key.metadata), key.createdAt, apiKeyId,
     ]);
+    // a deleted tenant takes its API keys with it: for a key's caller both read as a deleted key
+    if (apiKeyId !== null && !ctx?.api_key_live) {
+      this.apiKeys.forget(apiKeyId);
+      throw new KeyvaultError('invalid_api_key', 'Invalid API key provided.');
+    }
     if (!ctx) throw notFound('tenant', tenantId);
     if (!ctx.inserted) throw refusal(ctx, dto, ttlSeconds);
     const token = await signVaultKey(this.signingKeys.signer(), { sub: key.id, ten: tenantId, ven: key.vendor, exp, iat });
