@@ -10,13 +10,14 @@
 //   BENCH_SECONDS  length of one measurement (default 8)
 //   BENCH_ROUNDS   alternating bare/keyvault rounds per connection count (default 2)
 //   BENCH_ONLY     comma-separated phases to run: proxy, issuance, revocation, caps (default all)
+//   BENCH_API_WORKERS  API_WORKERS of the second api that issuance is measured on (default auto)
 //   BENCH_PROFILE  a directory: CPU profiles of proxy 1 (first keyvault round at 50 connections)
 //                  and of the api (issuance) are written there; read them with
 //                  `node bench/profile-top.mjs <file> [n] [callee]`
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -30,7 +31,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'proxy,issuance,revocation,caps').split(',').map((s) => s.trim()));
 const PROFILE_DIR = process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : null;
 const SERVER = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const ports = { stub: 19000, bare: 19100, api: 19200, proxy: 19300, proxy2: 19301 };
+const ports = { stub: 19000, bare: 19100, api: 19200, apiWorkers: 19201, proxy: 19300, proxy2: 19301 };
+/** The second api measured for issuance runs as a cluster of this many workers (API_WORKERS). */
+const API_WORKERS = process.env.BENCH_API_WORKERS ?? 'auto';
 const children = [];
 const log = (s) => process.stdout.write(`[bench] ${s}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -59,6 +62,29 @@ async function profiled(child, work) {
     child.send('profile:stop');
     await written;
   }
+}
+
+/** CPU time (user + system, ms) of a process and the processes it started (cluster workers). Linux /proc. */
+function cpuMs(pid) {
+  const own = (p) => {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // clock ticks at USER_HZ 100
+    } catch {
+      return 0;
+    }
+  };
+  let kids = [];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {}
+  return own(pid) + kids.reduce((n, k) => n + own(k), 0);
+}
+
+/** Busy CPU time (ms) of the whole machine, all cores. */
+function machineMs() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
+  return ((f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) * 1000) / 100;
 }
 
 async function waitFor(url, ok = (r) => r.status < 500) {
@@ -176,8 +202,11 @@ async function main() {
   try {
     start(join(shared, 'bench/upstream-stub.mjs'), [String(ports.stub)]);
     start(join(shared, 'bench/bare-proxy.mjs'), [String(ports.bare), String(ports.stub)]);
-    const apiProcess = start(join(root, 'dist/apps/api/apps/api/src/main.js'), [], { ...env, API_PORT: String(ports.api) }, 'api');
+    const apiMain = join(root, 'dist/apps/api/apps/api/src/main.js');
+    const apiProcess = start(apiMain, [], { ...env, API_PORT: String(ports.api), API_WORKERS: '1' }, 'api');
     await waitFor(`http://127.0.0.1:${ports.api}/readyz`, (r) => r.ok);
+    const apiWorkersProcess = ONLY.has('issuance') ? start(apiMain, [], { ...env, API_PORT: String(ports.apiWorkers), API_WORKERS }) : null;
+    if (apiWorkersProcess) await waitFor(`http://127.0.0.1:${ports.apiWorkers}/readyz`, (r) => r.ok);
     const proxy = join(root, 'dist/apps/proxy/apps/proxy/src/main.js');
     const proxyProcess = start(proxy, [], { ...env, PROXY_PORT: String(ports.proxy), KEYVAULT_INSTANCE_ID: 'bench-1' }, 'proxy');
     start(proxy, [], { ...env, PROXY_PORT: String(ports.proxy2), KEYVAULT_INSTANCE_ID: 'bench-2' });
@@ -225,19 +254,44 @@ async function main() {
     }
 
     if (ONLY.has('issuance')) {
-      // POST /vault/keys with a tenant API key, 10 connections.
-      const iss = await profiled(apiProcess, () =>
+      // POST /vault/keys with a tenant API key, 10 connections, on the api as one process and as
+      // a cluster (API_WORKERS), alternating; with the CPU each issuance cost the api and the machine.
+      const issueAt = (port, duration) =>
         cannon({
-          url: `http://127.0.0.1:${ports.api}/vault/keys`,
+          url: `http://127.0.0.1:${port}/vault/keys`,
           method: 'POST',
           connections: 10,
-          duration: SECONDS,
+          duration,
           headers: { authorization: `Bearer ${tenantKey}`, 'content-type': 'application/json' },
           body: JSON.stringify({ vendor: 'openai', daily_usd_cap: 5, allowed_endpoints: ['POST /v1/chat/completions'], expires_in: '30m', label: 'bench-issue' }),
-        }),
-      );
-      results.issuance = { rps: iss.requests.average, p50: iss.latency.p50, p99: iss.latency.p99, non2xx: iss.non2xx + iss.errors + iss.timeouts };
-      log(`issuance ${fmt(results.issuance.rps, 0)}/s`);
+        });
+      const measure = async (port, proc) => {
+        const api0 = cpuMs(proc.pid);
+        const machine0 = machineMs();
+        const r = await issueAt(port, SECONDS);
+        const n = Math.max(1, r.requests.total);
+        return {
+          rps: r.requests.average,
+          p50: r.latency.p50,
+          p99: r.latency.p99,
+          non2xx: r.non2xx + r.errors + r.timeouts,
+          apiUs: ((cpuMs(proc.pid) - api0) * 1000) / n,
+          machineUs: ((machineMs() - machine0) * 1000) / n,
+        };
+      };
+      await issueAt(ports.api, 3); // warm-up (JIT, pools, prepared statements)
+      await issueAt(ports.apiWorkers, 3);
+      const acc = { single: [], workers: [] };
+      for (let round = 0; round < ROUNDS; round++) {
+        acc.single.push(await (round === 0 ? profiled(apiProcess, () => measure(ports.api, apiProcess)) : measure(ports.api, apiProcess)));
+        acc.workers.push(await measure(ports.apiWorkers, apiWorkersProcess));
+        log(`issuance round ${round + 1}: 1 process ${fmt(acc.single.at(-1).rps, 0)}/s, API_WORKERS=${API_WORKERS} ${fmt(acc.workers.at(-1).rps, 0)}/s`);
+      }
+      const summary = (xs) => ({
+        rps: avg(xs, 'rps'), p50: avg(xs, 'p50'), p99: avg(xs, 'p99'), non2xx: sum(xs, 'non2xx'), apiUs: avg(xs, 'apiUs'), machineUs: avg(xs, 'machineUs'),
+      });
+      const workers = API_WORKERS === 'auto' ? cpus().length : Number(API_WORKERS);
+      results.issuance = { single: summary(acc.single), workers: { ...summary(acc.workers), count: workers } };
     }
 
     if (ONLY.has('revocation')) {
@@ -315,7 +369,7 @@ function write({ rows, perCall, issuance, revocation, caps }, loadBefore, loadAf
     '# Benchmark results',
     '',
     `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), Node ${process.version}; load average ${loadBefore.map((l) => l.toFixed(2)).join(' / ')} before, ${loadAfter.map((l) => l.toFixed(2)).join(' / ')} after (the machine is shared).`,
-    `${ROUNDS} alternating rounds of ${SECONDS} s per path; POST chat completion (gpt-4o-mini, max_tokens 16) against a loopback stub; Keyvault with its full policy (key check, allowlist, cap through budget leases, audit row). 50 connections: autocannon; 1 connection: a sequential keep-alive client timed with hrtime.`,
+    `${ROUNDS} alternating rounds of ${SECONDS} s per path; POST chat completion (gpt-4o-mini, max_tokens 16) against a loopback stub; Keyvault with its full policy (key check, allowlist, cap through budget leases, audit row). 50 connections: autocannon; 1 connection: a sequential keep-alive client timed with hrtime. Everything (load generator, Postgres, both paths) shares the machine; Keyvault logs at warn (no line per request).`,
     'Reproduce: `npm run bench` (BENCH_SECONDS, BENCH_ROUNDS, BENCH_ONLY, BENCH_PROFILE: see bench/run.mjs).',
     '',
   ];
@@ -340,7 +394,12 @@ function write({ rows, perCall, issuance, revocation, caps }, loadBefore, loadAf
   const at = (c) => rows.find((r) => r.connections === c);
   if (at(50)) lines.push(`| throughput keyvault / bare at 50 connections | ${fmt(at(50).keyvault.rps / at(50).bare.rps, 2)} (non-2xx ${at(50).keyvault.non2xx}) | ≥ 0.60, no non-2xx |`);
   if (at(1)) lines.push(`| added p99 at 1 connection | ${fmt(at(1).keyvault.p99 - at(1).bare.p99, 2)} ms | ≤ 3 ms |`);
-  if (issuance) lines.push(`| vault-key issuance (POST /vault/keys, 10 connections) | ${fmt(issuance.rps, 0)} /s (p99 ${issuance.p99} ms, non-2xx ${issuance.non2xx}) | ≥ 1,000 /s |`);
+  if (issuance) {
+    const row = (name, x) =>
+      `| vault-key issuance (POST /vault/keys, 10 connections), ${name} | ${fmt(x.rps, 0)} /s (p99 ${fmt(x.p99, 0)} ms, non-2xx ${x.non2xx}; CPU per issuance: api ${fmt(x.apiUs, 0)} µs, whole machine ${fmt(x.machineUs, 0)} µs) | ≥ 1,000 /s |`;
+    lines.push(row('api as one process (API_WORKERS=1)', issuance.single));
+    lines.push(row(`api with API_WORKERS=${issuance.workers.count}`, issuance.workers));
+  }
   if (revocation) {
     const shown = revocation.times.map((t) => (t === null ? 'not within 5 s' : `${fmt(t)} ms`)).join(', ');
     lines.push(`| revocation refused by the other proxy instance after (5 trials) | ${shown} | ≤ 1 s |`);
