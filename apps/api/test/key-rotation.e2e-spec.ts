@@ -175,7 +175,19 @@ describe('key rotation', () => {
     const B = newMasterKey();
     let api2: INestApplication;
 
+    // an answer stored for an Idempotency-Key, sealed under the old key (it holds a secret shown once)
+    const idempotent = { key: `rotation-${randomBytes(6).toString('hex')}`, body: { name: 'idempotent backend' }, answer: undefined as unknown };
+    const createApiKey = (http: TestAgent) =>
+      http
+        .post(`/tenants/${tenants[0]}/api-keys`)
+        .set('Authorization', `Bearer ${api.config.KEYVAULT_ADMIN_TOKEN}`)
+        .set('Idempotency-Key', idempotent.key)
+        .send(idempotent.body);
+
     beforeAll(async () => {
+      const first = await createApiKey(api.http).expect(201);
+      createdSecrets.add(first.body.api_key);
+      idempotent.answer = first.body;
       // An api rolled out with the new key first and the old one as previous, as the procedure says.
       api2 = await createApiApp(testApiConfig(api.db.url, { KEYVAULT_MASTER_KEY: B, KEYVAULT_PREVIOUS_MASTER_KEYS: A(), KEYVAULT_ADMIN_TOKEN: api.config.KEYVAULT_ADMIN_TOKEN }));
       await api2.listen(0, '127.0.0.1');
@@ -202,20 +214,37 @@ describe('key rotation', () => {
       expect(readers.state.failures).toEqual([]);
       expect(run!.stderr).toBe('');
       expect(run!.code).toBe(0);
-      expect(run!.stdout).toMatch(new RegExp(`^master key rotation: re-wrapped \\d+ tenant data keys and 2 signing keys under master key ${masterKeyId(Buffer.from(B, 'base64'))}$`));
+      expect(run!.stdout).toMatch(
+        new RegExp(`^master key rotation: re-wrapped \\d+ tenant data keys, 2 signing keys and 1 idempotent responses under master key ${masterKeyId(Buffer.from(B, 'base64'))}$`),
+      );
 
-      const ids = await queryDb<{ mk: string }>(api.db.url, 'SELECT data_key_master_key_id AS mk FROM tenants UNION ALL SELECT master_key_id FROM signing_keys');
+      const ids = await queryDb<{ mk: string }>(
+        api.db.url,
+        'SELECT data_key_master_key_id AS mk FROM tenants UNION ALL SELECT master_key_id FROM signing_keys UNION ALL SELECT master_key_id FROM idempotency_records',
+      );
       expect(new Set(ids.map((r) => r.mk))).toEqual(new Set([masterKeyId(Buffer.from(B, 'base64'))]));
       const onlyNew = await readEverythingWith(new MasterKeyring(B));
       expect(onlyNew.failures).toEqual([]);
       expect(onlyNew.checked).toBe(onlyNew.rounds * (await countRows()));
     });
 
+    it('leaves stored idempotent answers replayable by an api holding only the new key', async () => {
+      const onlyB = await createApiApp(testApiConfig(api.db.url, { KEYVAULT_MASTER_KEY: B, KEYVAULT_ADMIN_TOKEN: api.config.KEYVAULT_ADMIN_TOKEN }));
+      try {
+        await onlyB.init();
+        const replay = await createApiKey(request(onlyB.getHttpServer())).expect(201);
+        expect(replay.headers['idempotent-replayed']).toBe('true');
+        expect(replay.body).toEqual(idempotent.answer);
+      } finally {
+        await onlyB.close();
+      }
+    });
+
     it('a second run is a no-op', async () => {
       const before = await queryDb<{ id: string; w: Buffer }>(api.db.url, 'SELECT id, data_key_wrapped AS w FROM tenants ORDER BY id');
       const run = await rotateMasterKey({ DATABASE_URL: api.db.url, KEYVAULT_MASTER_KEY: B, KEYVAULT_PREVIOUS_MASTER_KEYS: A() });
       expect(run.code).toBe(0);
-      expect(run.stdout).toMatch(/^master key rotation: re-wrapped 0 tenant data keys and 0 signing keys under master key /);
+      expect(run.stdout).toMatch(/^master key rotation: re-wrapped 0 tenant data keys, 0 signing keys and 0 idempotent responses under master key /);
       expect(await queryDb(api.db.url, 'SELECT id, data_key_wrapped AS w FROM tenants ORDER BY id')).toEqual(before);
     });
 
@@ -223,7 +252,7 @@ describe('key rotation', () => {
       const run = await rotateMasterKey({ DATABASE_URL: api.db.url, KEYVAULT_MASTER_KEY: newMasterKey() });
       expect(run.code).toBe(1);
       expect(run.stderr.split('\n')).toHaveLength(1);
-      expect(run.stderr).toMatch(new RegExp(`^master key rotation failed: ${TENANTS + 2} row\\(s\\) could not be re-wrapped \\(first: tenants ten_\\w+: master key \\w+ is not configured`));
+      expect(run.stderr).toMatch(new RegExp(`^master key rotation failed: ${TENANTS + 3} row\\(s\\) could not be re-wrapped \\(first: tenants ten_\\w+: master key \\w+ is not configured`));
       expect(run.stdout).toBe('');
       const ids = await queryDb<{ mk: string }>(api.db.url, 'SELECT DISTINCT data_key_master_key_id AS mk FROM tenants');
       expect(ids).toEqual([{ mk: masterKeyId(Buffer.from(B, 'base64')) }]);
@@ -256,7 +285,7 @@ describe('key rotation', () => {
         expect(Buffer.from(s1.KEYVAULT_MASTER_KEY, 'base64')).toHaveLength(32);
         expect(s1).toMatchObject({ KEYVAULT_PREVIOUS_MASTER_KEYS: B, KEYVAULT_ADMIN_TOKEN: admin, EMBEDDED_PG_PASSWORD: 'pw' });
         expect(statSync(secretsFile).mode & 0o777).toBe(0o600);
-        expect(first.stdout).toContain(`${TENANTS} tenant data keys and 2 signing keys under master key ${masterKeyId(Buffer.from(s1.KEYVAULT_MASTER_KEY, 'base64'))}`);
+        expect(first.stdout).toContain(`${TENANTS} tenant data keys, 2 signing keys and 1 idempotent responses under master key ${masterKeyId(Buffer.from(s1.KEYVAULT_MASTER_KEY, 'base64'))}`);
         expect((await readEverythingWith(new MasterKeyring(s1.KEYVAULT_MASTER_KEY))).failures).toEqual([]);
 
         const second = await rotateMasterKey({ DATABASE_URL: api.db.url, KEYVAULT_DATA_DIR: dataDir }, ['--generate']);

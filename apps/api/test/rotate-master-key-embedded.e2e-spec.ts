@@ -89,7 +89,7 @@ describe('rotate-master-key on the embedded setup', () => {
     createdSecrets.add(secrets.KEYVAULT_MASTER_KEY);
     expect(secrets.KEYVAULT_PREVIOUS_MASTER_KEYS).toBe(oldKey);
     expect(run.stdout.trim()).toBe(
-      `master key rotation: re-wrapped 1 tenant data keys and 0 signing keys under master key ${masterKeyId(Buffer.from(secrets.KEYVAULT_MASTER_KEY, 'base64'))}`,
+      `master key rotation: re-wrapped 1 tenant data keys, 0 signing keys and 0 idempotent responses under master key ${masterKeyId(Buffer.from(secrets.KEYVAULT_MASTER_KEY, 'base64'))}`,
     );
 
     const again = await embedded.startEmbeddedPostgres(dataDir, password);

@@ -81,4 +81,5 @@ export const aad = {
   providerKey: (tenantId: string, credentialKeyId: string) => `keyvault:provider-key:${tenantId}:${credentialKeyId}`,
   signingKey: (kid: string) => `keyvault:signing-key:${kid}`,
   webhookSecret: (tenantId: string, webhookId: string) => `keyvault:webhook-secret:${tenantId}:${webhookId}`,
+  idempotentResponse: (scope: string, idempotencyKey: string) => `keyvault:idempotency:${scope}:${idempotencyKey}`,
 };

@@ -97,9 +97,8 @@ async function rewrap(databaseUrl: string, keyring: MasterKeyring): Promise<stri
   await db.connect();
   try {
     const { rewrapped, failures } = await rewrapUnderCurrentMasterKey(db, keyring);
-    const counts = Object.entries(rewrapped)
-      .map(([label, n]) => `${n} ${label}`)
-      .join(' and ');
+    const parts = Object.entries(rewrapped).map(([label, n]) => `${n} ${label}`);
+    const counts = `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}`;
     if (failures.length > 0) {
       throw new RotationError(`${failures.length} row(s) could not be re-wrapped (first: ${failures[0]}); re-wrapped ${counts}`);
     }

@@ -5,7 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request, Response } from 'express';
 import { from, Observable, of, switchMap, catchError, throwError } from 'rxjs';
 import { DataSource } from 'typeorm';
-import { MasterKeyring, sha256Hex } from '@keyvault/crypto';
+import { aad as aadFor, MasterKeyring, sha256Hex } from '@keyvault/crypto';
 import { KeyvaultError } from '@keyvault/errors';
 import type { AuthenticatedRequest } from '../auth/principal';
 import { IDEMPOTENT } from './idempotent.decorator';
@@ -45,7 +45,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const p = req.principal!;
     const scope = p.kind === 'admin' ? `admin:${p.tenantId ?? ''}` : p.tenantId;
     const requestHash = sha256Hex(`${req.method} ${req.path}\n${JSON.stringify(req.body ?? {})}`);
-    const aad = `keyvault:idempotency:${scope}:${key}`;
+    const aad = aadFor.idempotentResponse(scope, key);
 
     return from(this.claim(scope, key, requestHash)).pipe(
       switchMap((replay) => {
@@ -95,7 +95,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     if (rec.status_code === null || !rec.response_sealed || !rec.master_key_id) {
       throw new KeyvaultError('idempotency_key_in_use', 'A request with this Idempotency-Key is still in progress.', 'Idempotency-Key');
     }
-    const body = JSON.parse(this.keyring.unwrap(rec.response_sealed, rec.master_key_id, `keyvault:idempotency:${scope}:${key}`).toString('utf8'));
+    const body = JSON.parse(this.keyring.unwrap(rec.response_sealed, rec.master_key_id, aadFor.idempotentResponse(scope, key)).toString('utf8'));
     return { status: rec.status_code, body };
   }
 
