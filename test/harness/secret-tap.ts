@@ -1,4 +1,6 @@
+import type { INestApplication } from '@nestjs/common';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
 import { registerExchangeSecrets } from '@keyvault/testing';
 
 /**
@@ -6,7 +8,13 @@ import { registerExchangeSecrets } from '@keyvault/testing';
  * ones (provider keys sent, API keys, vault keys and webhook secrets answered), so the run's
  * log scan looks for each of them whichever test created it and however (supertest, fetch, SDK).
  */
-export function tapCreatedSecrets(server: Server): void {
+export function tapCreatedSecrets(app: INestApplication): void {
+  // Fastify keeps the parsed body on its own request: copied to Node's, where the tap reads it
+  (app.getHttpAdapter().getInstance() as FastifyInstance).addHook('preHandler', (req, _reply, done) => {
+    (req.raw as IncomingMessage & { body?: unknown }).body = req.body;
+    done();
+  });
+  const server: Server = app.getHttpServer();
   server.on('request', (req: IncomingMessage & { body?: unknown }, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     const write = res.write.bind(res) as (...args: unknown[]) => boolean;

@@ -1,45 +1,82 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { NextFunction, Request, Response } from 'express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
+import { parse as parseQuery } from 'qs';
 import { DataSource } from 'typeorm';
 import type { ApiConfig } from '@keyvault/config';
 import { runMigrations } from '@keyvault/db';
-import { answerClientErrors, KeyvaultError, KeyvaultExceptionFilter, keyvaultValidationPipe, toKeyvaultError } from '@keyvault/errors';
+import { answerClientError, KeyvaultError, KeyvaultExceptionFilter, keyvaultValidationPipe } from '@keyvault/errors';
 import { mountOpenApi } from '@keyvault/observability';
 import { AppModule } from './app.module';
 
 const API_DESCRIPTION =
   'Operators manage tenants, credential profiles and vault keys; backends issue one vault key per chat.';
 
+const BODY_LIMIT_BYTES = 1024 * 1024;
+
 /** Builds the api (used by main.ts and by the tests, so both run the same wiring). */
 export async function createApiApp(config: ApiConfig): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    clientErrorHandler: answerClientError,
+    // Node's own defaults, which Fastify overrides (72 s keep-alive, no request timeout)
+    keepAliveTimeout: 5_000,
+    requestTimeout: 300_000,
+    routerOptions: {
+      // as Express routes: /tenants/ and /TENANTS are /tenants, and a path id has no length
+      // limit of its own (Node's header size limit bounds the URL)
+      ignoreTrailingSlash: true,
+      caseSensitive: false,
+      maxParamLength: 64 * 1024,
+      // qs, as Express's "extended" query parser, so that metadata[k]=v is an object
+      querystringParser: (s) => parseQuery(s, { allowPrototypes: true }),
+    },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bufferLogs: true,
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
-  app.disable('x-powered-by');
-  app.set('query parser', 'extended');
-  app.useBodyParser('json', { limit: '1mb' });
+  registerBodyParsers(app);
   // Postgres text cannot hold NUL: a %00 in the URL is refused before any route, rather than
   // where a query fails (an audit export has already sent its status by then).
-  app.use((req: Request, _res: Response, next: NextFunction) =>
-    next(req.url.includes('%00') ? new KeyvaultError('parameter_invalid', 'The URL contains an encoded NUL (%00).') : undefined),
+  app.getHttpAdapter().getInstance().addHook('onRequest', (req: FastifyRequest, _reply, done) =>
+    done(req.url.includes('%00') ? new KeyvaultError('parameter_invalid', 'The URL contains an encoded NUL (%00).') : undefined),
   );
   app.useGlobalPipes(keyvaultValidationPipe());
   app.useGlobalFilters(new KeyvaultExceptionFilter());
   mountOpenApi(app, 'Keyvault API', API_DESCRIPTION);
   app.enableShutdownHooks();
-  answerClientErrors(app.getHttpServer());
   await runMigrations(app.get(DataSource));
   await app.init();
-  // Errors raised by Express middleware (body parsing) never reach Nest's filters.
-  app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) return next(err);
-    const e = toKeyvaultError(err);
-    res.status(e.status).json(e.toBody());
-  });
   return app;
+}
+
+/**
+ * JSON bodies read as Express's body-parser read them (the contract was set there): only
+ * application/json is parsed, strictly (an object or an array), an empty body is {}, and any
+ * other content type is left unread (the body is then undefined, and validation answers).
+ */
+function registerBodyParsers(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (req, body: Buffer, done) => {
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+    const encoding = req.headers['content-encoding']?.toLowerCase();
+    if ((charset && charset !== 'utf-8' && charset !== 'utf8') || (encoding && encoding !== 'identity')) {
+      return done(new KeyvaultError('parameter_invalid', 'Unsupported request body encoding.'), undefined);
+    }
+    if (body.length === 0) return done(null, {});
+    const text = body.toString('utf8');
+    const first = /^[\x20\x09\x0a\x0d]*(.)/s.exec(text)?.[1];
+    try {
+      if (first !== '{' && first !== '[') throw new SyntaxError('not an object or array');
+      done(null, JSON.parse(text));
+    } catch {
+      done(new KeyvaultError('invalid_json', 'Request body is not valid JSON.'), undefined);
+    }
+  });
+  fastify.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
 }
