@@ -30,7 +30,7 @@ export async function startApi(overrides: Record<string, string> = {}, options: 
   const db = await createTestDatabase();
   const config = testApiConfig(options.connectVia ? options.connectVia(db.url) : db.url, overrides);
   const app = await createApiApp(config);
-  tapCreatedSecrets(app);
+  tapCreatedSecrets(app.getHttpServer());
   await app.listen(0, '127.0.0.1');
   const http = request(app.getHttpServer());
   const auth = `Bearer ${config.KEYVAULT_ADMIN_TOKEN}`;

@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { parse as parseQuery } from 'qs';
 import { DataSource } from 'typeorm';
@@ -21,6 +21,12 @@ export async function createApiApp(config: ApiConfig): Promise<INestApplication>
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     clientErrorHandler: answerClientError,
+    // The router refuses a URL it cannot decode (a bad %-escape) before any hook or filter runs.
+    // The URL is not echoed: it may carry a secret.
+    frameworkErrors: (_error: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
+      const e = new KeyvaultError('parameter_invalid', 'The URL is not valid.');
+      void reply.code(e.status).send(e.toBody());
+    },
     // Node's own defaults, which Fastify overrides (72 s keep-alive, no request timeout)
     keepAliveTimeout: 5_000,
     requestTimeout: 300_000,
@@ -51,6 +57,8 @@ export async function createApiApp(config: ApiConfig): Promise<INestApplication>
   app.enableShutdownHooks();
   await runMigrations(app.get(DataSource));
   await app.init();
+  // Fastify serves only once ready: without it, getHttpServer() (what supertest is given) would not answer
+  await app.getHttpAdapter().getInstance().ready();
   return app;
 }
 

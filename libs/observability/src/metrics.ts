@@ -48,7 +48,8 @@ export class HttpMetricsInterceptor implements NestInterceptor {
 export class MetricsController {
   constructor(private readonly metrics: MetricsRegistry) {}
   @Get('metrics')
-  @Header('Content-Type', 'text/plain; version=0.0.4')
+  // with the charset Express would add to a string body, so both apps answer alike
+  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   async scrape(): Promise<string> {
     // under API_WORKERS > 1 a scrape lands on one worker; it answers for all of them
     return inClusterWorker() ? clusterMetricsText() : this.metrics.registry.metrics();

@@ -11,7 +11,7 @@ import { tapCreatedSecrets } from '../../../../test/harness/secret-tap';
 export async function bootApi(dbUrl: string, env: Record<string, string>) {
   const config = testApiConfig(dbUrl, env);
   const app: INestApplication = await createApiApp(config);
-  tapCreatedSecrets(app);
+  tapCreatedSecrets(app.getHttpServer());
   await app.listen(0, '127.0.0.1');
   return { app, config, http: request(app.getHttpServer()), close: () => app.close() };
 }
