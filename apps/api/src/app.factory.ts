@@ -10,6 +10,7 @@ import { runMigrations } from '@keyvault/db';
 import { answerClientError, KeyvaultError, KeyvaultExceptionFilter, keyvaultValidationPipe } from '@keyvault/errors';
 import { mountOpenApi } from '@keyvault/observability';
 import { AppModule } from './app.module';
+import { parseJsonBodiesAsBodyParser } from './json-body';
 
 const API_DESCRIPTION =
   'Operators manage tenants, credential profiles and vault keys; backends issue one vault key per chat.';
@@ -45,7 +46,7 @@ export async function createApiApp(config: ApiConfig): Promise<INestApplication>
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
-  registerBodyParsers(app);
+  parseJsonBodiesAsBodyParser(app.getHttpAdapter().getInstance(), BODY_LIMIT_BYTES);
   // Postgres text cannot hold NUL: a %00 in the URL is refused before any route, rather than
   // where a query fails (an audit export has already sent its status by then).
   app.getHttpAdapter().getInstance().addHook('onRequest', (req: FastifyRequest, _reply, done) =>
@@ -60,31 +61,4 @@ export async function createApiApp(config: ApiConfig): Promise<INestApplication>
   // Fastify serves only once ready: without it, getHttpServer() (what supertest is given) would not answer
   await app.getHttpAdapter().getInstance().ready();
   return app;
-}
-
-/**
- * JSON bodies read as Express's body-parser read them (the contract was set there): only
- * application/json is parsed, strictly (an object or an array), an empty body is {}, and any
- * other content type is left unread (the body is then undefined, and validation answers).
- */
-function registerBodyParsers(app: NestFastifyApplication): void {
-  const fastify = app.getHttpAdapter().getInstance();
-  fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (req, body: Buffer, done) => {
-    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
-    const encoding = req.headers['content-encoding']?.toLowerCase();
-    if ((charset && charset !== 'utf-8' && charset !== 'utf8') || (encoding && encoding !== 'identity')) {
-      return done(new KeyvaultError('parameter_invalid', 'Unsupported request body encoding.'), undefined);
-    }
-    if (body.length === 0) return done(null, {});
-    const text = body.toString('utf8');
-    const first = /^[\x20\x09\x0a\x0d]*(.)/s.exec(text)?.[1];
-    try {
-      if (first !== '{' && first !== '[') throw new SyntaxError('not an object or array');
-      done(null, JSON.parse(text));
-    } catch {
-      done(new KeyvaultError('invalid_json', 'Request body is not valid JSON.'), undefined);
-    }
-  });
-  fastify.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
 }
