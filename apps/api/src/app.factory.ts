@@ -10,6 +10,7 @@ import { runMigrations } from '@keyvault/db';
 import { answerClientError, KeyvaultError, KeyvaultExceptionFilter, keyvaultValidationPipe } from '@keyvault/errors';
 import { mountOpenApi } from '@keyvault/observability';
 import { AppModule } from './app.module';
+import { answerWithETags } from './etag';
 import { parseJsonBodiesAsBodyParser } from './json-body';
 
 const API_DESCRIPTION =
@@ -47,6 +48,7 @@ export async function createApiApp(config: ApiConfig): Promise<INestApplication>
   });
   app.useLogger(app.get(Logger));
   parseJsonBodiesAsBodyParser(app.getHttpAdapter().getInstance(), BODY_LIMIT_BYTES);
+  answerWithETags(app.getHttpAdapter().getInstance());
   // Postgres text cannot hold NUL: a %00 in the URL is refused before any route, rather than
   // where a query fails (an audit export has already sent its status by then).
   app.getHttpAdapter().getInstance().addHook('onRequest', (req: FastifyRequest, _reply, done) =>

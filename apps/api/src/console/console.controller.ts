@@ -38,6 +38,8 @@ export class ConsoleController {
     // send() decodes the path it is given, as Express's sendFile does after encoding it
     const file = target.kind === 'file' ? encodeURI(target.path) : '/index.html';
     const sent = await send(req.raw, file, { root: target.kind === 'file' ? undefined : this.root, dotfiles: 'deny', cacheControl: false });
+    // the file went away since it was resolved
+    if (sent.type === 'error') throw new KeyvaultError('route_not_found', 'Unrecognized request URL.');
     reply
       .code(sent.statusCode)
       .headers({
