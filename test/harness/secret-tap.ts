@@ -1,4 +1,6 @@
+import { subscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { FastifyRequest } from 'fastify';
 import { registerExchangeSecrets } from '@keyvault/testing';
 
 /**
@@ -7,6 +9,7 @@ import { registerExchangeSecrets } from '@keyvault/testing';
  * log scan looks for each of them whichever test created it and however (supertest, fetch, SDK).
  */
 export function tapCreatedSecrets(server: Server): void {
+  copyFastifyBodies();
   server.on('request', (req: IncomingMessage & { body?: unknown }, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     const write = res.write.bind(res) as (...args: unknown[]) => boolean;
@@ -35,5 +38,20 @@ export function tapCreatedSecrets(server: Server): void {
       }
       registerExchangeSecrets(req.body, answer);
     });
+  });
+}
+
+let copying = false;
+
+/**
+ * Fastify keeps the parsed body on its own request object, not on Node's, which the tap reads:
+ * it is copied there as each handler starts (Fastify's tracing channel, once per process).
+ */
+function copyFastifyBodies(): void {
+  if (copying) return;
+  copying = true;
+  subscribe('tracing:fastify.request.handler:start', (message) => {
+    const { request } = message as { request: FastifyRequest };
+    (request.raw as IncomingMessage & { body?: unknown }).body = request.body;
   });
 }

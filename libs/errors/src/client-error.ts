@@ -9,19 +9,22 @@ import { KeyvaultError } from './keyvault-error';
  * is written to the socket directly, and the connection is closed: the parser's state is lost.
  */
 export function answerClientErrors(server: Server): void {
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    const busy = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
-    if (err.code === 'ECONNRESET' || !socket.writable || busy) return void socket.destroy();
-    const error = clientErrorOf(err);
-    const body = JSON.stringify(error.toBody());
-    socket.end(
-      `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\n` +
-        'Content-Type: application/json; charset=utf-8\r\n' +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-        'Connection: close\r\n\r\n' +
-        body,
-    );
-  });
+  server.on('clientError', answerClientError);
+}
+
+/** The `clientError` listener itself, for a framework that takes it as an option (Fastify's `clientErrorHandler`). */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  const busy = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+  if (err.code === 'ECONNRESET' || !socket.writable || busy) return void socket.destroy();
+  const error = clientErrorOf(err);
+  const body = JSON.stringify(error.toBody());
+  socket.end(
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
 }
 
 function clientErrorOf(err: NodeJS.ErrnoException): KeyvaultError {

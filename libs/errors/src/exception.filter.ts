@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { isDatabaseUnavailable } from './database-unavailable';
 import { KeyvaultError } from './keyvault-error';
 
@@ -15,7 +16,8 @@ export class KeyvaultExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const res = host.switchToHttp().getResponse<Response>();
+    // The api runs on Fastify (a reply wrapping Node's response), the proxy on Express (Node's response itself)
+    const res = host.switchToHttp().getResponse<Response | FastifyReply>();
     const error = toKeyvaultError(exception);
     let errorId: string | undefined;
     if (error.code === 'internal_error') {
@@ -23,8 +25,13 @@ export class KeyvaultExceptionFilter implements ExceptionFilter {
       const err = exception instanceof Error ? exception : new Error(String(exception));
       this.logger.error({ error_id: errorId, err: { name: err.name, message: err.message, stack: err.stack } }, 'unhandled error');
     }
-    if (res.headersSent) {
-      res.destroy();
+    const raw = 'raw' in res ? res.raw : res;
+    if (raw.headersSent) {
+      raw.destroy();
+      return;
+    }
+    if ('raw' in res) {
+      res.code(error.status).headers(error.headers ?? {}).send(error.toBody(errorId));
       return;
     }
     if (error.headers) for (const [k, v] of Object.entries(error.headers)) res.setHeader(k, v);

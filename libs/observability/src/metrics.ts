@@ -32,11 +32,12 @@ export class MetricsRegistry {
 export class HttpMetricsInterceptor implements NestInterceptor {
   constructor(private readonly metrics: MetricsRegistry) {}
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const req = ctx.switchToHttp().getRequest<{ method: string; route?: { path?: string } }>();
+    // Express names the matched route in req.route (the proxy), Fastify in req.routeOptions (the api)
+    const req = ctx.switchToHttp().getRequest<{ method: string; route?: { path?: string }; routeOptions?: { url?: string } }>();
     const res = ctx.switchToHttp().getResponse<{ statusCode: number }>();
     const end = this.metrics.httpDuration.startTimer();
     return next.handle().pipe(
-      finalize(() => end({ method: req.method, route: req.route?.path ?? 'unknown', status: String(res.statusCode) })),
+      finalize(() => end({ method: req.method, route: req.route?.path ?? req.routeOptions?.url ?? 'unknown', status: String(res.statusCode) })),
     );
   }
 }
@@ -47,7 +48,8 @@ export class HttpMetricsInterceptor implements NestInterceptor {
 export class MetricsController {
   constructor(private readonly metrics: MetricsRegistry) {}
   @Get('metrics')
-  @Header('Content-Type', 'text/plain; version=0.0.4')
+  // with the charset Express would add to a string body, so both apps answer alike
+  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   async scrape(): Promise<string> {
     // under API_WORKERS > 1 a scrape lands on one worker; it answers for all of them
     return inClusterWorker() ? clusterMetricsText() : this.metrics.registry.metrics();

@@ -1,6 +1,6 @@
 import { Controller, Get, Logger, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { pipeline } from 'node:stream';
 import { toList } from '@keyvault/db';
 import { RequireScope, TenantId } from '../auth/auth.decorators';
@@ -29,11 +29,14 @@ export class AuditController {
   /** Every matching row, newest first, streamed (JSON Lines or CSV with a header row). */
   @Get('export')
   @ApiProduces(...Object.values(EXPORT_CONTENT_TYPES))
-  async export(@TenantId() tenantId: string, @Query() q: AuditExportQueryDto, @Res() res: Response): Promise<void> {
+  async export(@TenantId() tenantId: string, @Query() q: AuditExportQueryDto, @Res() reply: FastifyReply): Promise<void> {
     const { format, ...filters } = q;
     const body = await this.audit.export(tenantId, filters, format);
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-    res.status(200);
+    // Streamed by hand, so that a failure mid-way is logged here (Fastify would not log it)
+    reply.hijack();
+    const res = reply.raw;
+    res.statusCode = 200;
     res.setHeader('Content-Type', EXPORT_CONTENT_TYPES[format]);
     res.setHeader('Content-Disposition', `attachment; filename="audit-${tenantId}-${stamp}.${format}"`);
     res.setHeader('Cache-Control', 'no-store');

@@ -1,6 +1,7 @@
-import { Controller, Get, Param, Res } from '@nestjs/common';
+import send from '@fastify/send';
+import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { KeyvaultError } from '@keyvault/errors';
 import { Public } from '../auth/auth.decorators';
 import { findConsoleRoot, resolveConsoleFile } from './console-files';
@@ -23,24 +24,31 @@ const YEAR_SECONDS = 365 * 24 * 3600;
 export class ConsoleController {
   private root = findConsoleRoot();
 
-  @Get(['', '{*path}'])
-  serve(@Param('path') path: string[] | undefined, @Res() res: Response): void {
+  // Fastify's router takes its own wildcard syntax, named '*'
+  @Get(['', '*'])
+  async serve(@Param('*') path: string | undefined, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     this.root ??= findConsoleRoot();
     if (!this.root) throw new KeyvaultError('route_not_found', 'The console is not built: run `npm run build`.');
 
-    const target = resolveConsoleFile(this.root, path ?? []);
+    const target = resolveConsoleFile(this.root, path?.split('/') ?? []);
     if (target.kind === 'missing') throw new KeyvaultError('route_not_found', 'Unrecognized request URL.');
 
-    res.setHeader('Content-Security-Policy', CONSOLE_CSP);
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Referrer-Policy', 'no-referrer');
-    if (target.kind === 'file') {
-      // Vite names files under assets/ by content hash, so they never change; the rest may.
-      res.setHeader('Cache-Control', target.immutable ? `public, max-age=${YEAR_SECONDS}, immutable` : 'no-cache');
-      res.sendFile(target.path, { dotfiles: 'deny' });
-      return;
-    }
-    res.setHeader('Cache-Control', 'no-cache');
-    res.sendFile('index.html', { root: this.root });
+    // Vite names files under assets/ by content hash, so they never change; the rest may.
+    const cacheControl = target.kind === 'file' && target.immutable ? `public, max-age=${YEAR_SECONDS}, immutable` : 'no-cache';
+    // send() decodes the path it is given, as Express's sendFile does after encoding it
+    const file = target.kind === 'file' ? encodeURI(target.path) : '/index.html';
+    const sent = await send(req.raw, file, { root: target.kind === 'file' ? undefined : this.root, dotfiles: 'deny', cacheControl: false });
+    // the file went away since it was resolved
+    if (sent.type === 'error') throw new KeyvaultError('route_not_found', 'Unrecognized request URL.');
+    reply
+      .code(sent.statusCode)
+      .headers({
+        ...sent.headers,
+        'Content-Security-Policy': CONSOLE_CSP,
+        'X-Content-Type-Options': 'nosniff',
+        'Referrer-Policy': 'no-referrer',
+        'Cache-Control': cacheControl,
+      })
+      .send(sent.stream);
   }
 }

@@ -2,7 +2,7 @@ import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nes
 import { Reflector } from '@nestjs/core';
 import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, Observable, of, switchMap, catchError, throwError } from 'rxjs';
 import { DataSource } from 'typeorm';
 import { aad as aadFor, MasterKeyring, sha256Hex } from '@keyvault/crypto';
@@ -34,8 +34,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (!this.reflector.get<boolean>(IDEMPOTENT, ctx.getHandler())) return next.handle();
-    const req = ctx.switchToHttp().getRequest<Request & AuthenticatedRequest>();
-    const res = ctx.switchToHttp().getResponse<Response>();
+    const req = ctx.switchToHttp().getRequest<FastifyRequest & AuthenticatedRequest>();
+    const res = ctx.switchToHttp().getResponse<FastifyReply>();
     const raw = req.headers['idempotency-key'];
     const key = Array.isArray(raw) ? raw[0] : raw;
     if (key === undefined) return next.handle();
@@ -44,14 +44,16 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
     const p = req.principal!;
     const scope = p.kind === 'admin' ? `admin:${p.tenantId ?? ''}` : p.tenantId;
-    const requestHash = sha256Hex(`${req.method} ${req.path}\n${JSON.stringify(req.body ?? {})}`);
+    // the path as sent, without the query (what Express called req.path: stored hashes stay valid)
+    const path = req.url.split('?', 1)[0];
+    const requestHash = sha256Hex(`${req.method} ${path}\n${JSON.stringify(req.body ?? {})}`);
     const aad = aadFor.idempotentResponse(scope, key);
 
     return from(this.claim(scope, key, requestHash)).pipe(
       switchMap((replay) => {
         if (replay) {
-          res.status(replay.status);
-          res.setHeader('Idempotent-Replayed', 'true');
+          res.code(replay.status);
+          res.header('Idempotent-Replayed', 'true');
           return of(replay.body);
         }
         return next.handle().pipe(

@@ -1,6 +1,6 @@
 import { Controller, Get, Query, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import type { OpenAPIV3 } from 'openapi-types';
 import { Public } from '../auth/auth.decorators';
 import { DifyToolQueryDto } from './dto/dify-tool-query.dto';
@@ -21,7 +21,7 @@ export class IntegrationsController {
     description: 'OpenAPI 3.0 schema of a Dify custom tool that calls the vendor through the proxy with a vault key.',
     schema: { type: 'object', additionalProperties: true },
   })
-  difyTool(@Query() q: DifyToolQueryDto, @Req() req: Request): OpenAPIV3.Document {
+  difyTool(@Query() q: DifyToolQueryDto, @Req() req: FastifyRequest): OpenAPIV3.Document {
     return this.integrations.difyTool(q.vendor, { protocol: req.protocol, host: req.headers.host });
   }
 }

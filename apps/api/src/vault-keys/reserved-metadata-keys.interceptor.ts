@@ -1,5 +1,5 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import type { Observable } from 'rxjs';
 import { KeyvaultError } from '@keyvault/errors';
 
@@ -14,7 +14,7 @@ const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
 @Injectable()
 export class ReservedMetadataKeysInterceptor implements NestInterceptor {
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const metadata: unknown = ctx.switchToHttp().getRequest<Request>().body?.metadata;
+    const metadata: unknown = ctx.switchToHttp().getRequest<FastifyRequest<{ Body: { metadata?: unknown } | undefined }>>().body?.metadata;
     if (typeof metadata === 'object' && metadata !== null) {
       const reserved = Object.keys(metadata).find((k) => RESERVED.has(k));
       if (reserved) throw new KeyvaultError('parameter_invalid', `metadata key "${reserved}" is reserved`, 'metadata');
