@@ -28,13 +28,13 @@ export function tapCreatedSecrets(server: Server): void {
     }) as ServerResponse['end'];
     res.on('finish', () => {
       if (res.statusCode < 200 || res.statusCode >= 300) return;
+      // Fastify passes its headers to writeHead, where getHeader() does not see them: any body
+      // that parses as JSON is read (HTML, CSV and the rest do not)
       let answer: unknown = null;
-      if (String(res.getHeader('content-type') ?? '').includes('json')) {
-        try {
-          answer = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        } catch {
-          answer = null;
-        }
+      try {
+        answer = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        answer = null;
       }
       registerExchangeSecrets(req.body, answer);
     });
