@@ -254,7 +254,8 @@ describe('operator console (headless Chromium)', () => {
     const served = rows.nth(1);
     expect(await served.textContent()).toContain('200');
     expect(await served.textContent()).toContain('$2.50');
-    expect(await served.textContent()).toContain('••••1111');
+    // the key's label comes with the profiles, which load beside the audit rows
+    await served.getByText('••••1111').waitFor();
     expect(await served.textContent()).toContain('run-a');
     await screenshot(page, SHOTS, '07-audit');
 
