@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
+import { freePort } from './free-port';
 
 /** The built proxy (`npm run build`; `npm test` builds first). */
 export const BUILT_PROXY = resolve(__dirname, '../../dist/apps/proxy/apps/proxy/src/main.js');
@@ -49,15 +49,4 @@ export async function spawnProxy(env: Record<string, string>): Promise<ProxyProc
       return exited;
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -1,26 +1,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@keyvault/testing';
 import { rawRequest } from '../../../test/harness/raw-http';
 import { eventually } from '../../../test/harness/wait';
+import { freePort } from '../../../test/harness/free-port';
 
 const API_MAIN = join(__dirname, '../../../dist/apps/api/apps/api/src/main.js');
 const FAILED_AUTH_LIMIT = 4;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** The processes a process started (Linux: /proc/<pid>/task/<pid>/children). */
 function childrenOf(pid: number): number[] {

@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -10,23 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { masterKeyId, MasterKeyring, newId, newTenantDataKey, openProviderKey, sealProviderKey, unwrapTenantDataKey } from '@keyvault/crypto';
 import { dataSourceOptions, runMigrations } from '@keyvault/db';
 import { createdSecrets, queryDb } from '@keyvault/testing';
+import { freePort } from '../../../test/harness/free-port';
 
 const ROOT = join(__dirname, '../../..');
 const ROTATE = join(ROOT, 'dist/apps/api/apps/api/src/cli/rotate-master-key.js');
 
 interface EmbeddedPostgres {
   startEmbeddedPostgres(dataDir: string, password: string): Promise<{ url: string; pg: { stop(): Promise<void> } }>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /**
