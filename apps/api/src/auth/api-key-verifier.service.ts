@@ -33,7 +33,25 @@ export class ApiKeyVerifier {
 
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  async verify(token: string): Promise<VerifiedApiKey | null> {
+  verify(token: string): Promise<VerifiedApiKey | null> {
+    return this.readAndVerify(token, sha256Hex(token));
+  }
+
+  /** As `verify`, without reading the row when the token verified before: the caller checks it. */
+  async verifyRemembered(token: string): Promise<VerifiedApiKey | null> {
+    const digest = sha256Hex(token);
+    const known = this.remembered.get(digest);
+    if (!known) return this.readAndVerify(token, digest);
+    return { apiKeyId: known.apiKeyId, tenantId: known.tenantId, scopes: known.scopes };
+  }
+
+  /** Drops what was remembered for a key its caller found deleted. */
+  forget(apiKeyId: string): void {
+    for (const [digest, known] of this.remembered) if (known.apiKeyId === apiKeyId) this.remembered.delete(digest);
+  }
+
+  /** Reads the key's row; argon2 only when the token is not remembered against that very hash. */
+  private async readAndVerify(token: string, digest: string): Promise<VerifiedApiKey | null> {
     const id = apiKeyIdOf(token);
     if (!id) return null;
     const rows = await preparedQuery<{ tenant_id: string; scopes: ApiKeyScope[]; secret_hash: string }>(
@@ -43,7 +61,6 @@ export class ApiKeyVerifier {
       [id],
     );
     const row = rows[0];
-    const digest = sha256Hex(token);
     if (!row) {
       this.remembered.delete(digest);
       return null;
@@ -53,18 +70,6 @@ export class ApiKeyVerifier {
       this.remember(digest, { apiKeyId: id, tenantId: row.tenant_id, scopes: row.scopes, secretHash: row.secret_hash });
     }
     return { apiKeyId: id, tenantId: row.tenant_id, scopes: row.scopes };
-  }
-
-  /** As `verify`, without reading the row when the token verified before: the caller checks it. */
-  async verifyRemembered(token: string): Promise<VerifiedApiKey | null> {
-    const known = this.remembered.get(sha256Hex(token));
-    if (!known) return this.verify(token);
-    return { apiKeyId: known.apiKeyId, tenantId: known.tenantId, scopes: known.scopes };
-  }
-
-  /** Drops what was remembered for a key its caller found deleted. */
-  forget(apiKeyId: string): void {
-    for (const [digest, known] of this.remembered) if (known.apiKeyId === apiKeyId) this.remembered.delete(digest);
   }
 
   private remember(digest: string, entry: Remembered): void {
