@@ -64,7 +64,16 @@ async function profiled(child, work) {
   }
 }
 
-/** CPU time (user + system, ms) of a process and the processes it started (cluster workers). Linux /proc. */
+/** The processes a process started (cluster workers). Linux /proc. */
+function childrenOf(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** CPU time (user + system, ms) of a process and the processes it started. Linux /proc. */
 function cpuMs(pid) {
   const own = (p) => {
     try {
@@ -74,11 +83,7 @@ function cpuMs(pid) {
       return 0;
     }
   };
-  let kids = [];
-  try {
-    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-  } catch {}
-  return own(pid) + kids.reduce((n, k) => n + own(k), 0);
+  return own(pid) + childrenOf(pid).reduce((n, k) => n + own(k), 0);
 }
 
 /** Busy CPU time (ms) of the whole machine, all cores. */
@@ -290,7 +295,8 @@ async function main() {
       const summary = (xs) => ({
         rps: avg(xs, 'rps'), p50: avg(xs, 'p50'), p99: avg(xs, 'p99'), non2xx: sum(xs, 'non2xx'), apiUs: avg(xs, 'apiUs'), machineUs: avg(xs, 'machineUs'),
       });
-      const workers = API_WORKERS === 'auto' ? cpus().length : Number(API_WORKERS);
+      // as many as the api started (API_WORKERS may say auto), at least the one process itself
+      const workers = Math.max(1, childrenOf(apiWorkersProcess.pid).length);
       results.issuance = { single: summary(acc.single), workers: { ...summary(acc.workers), count: workers } };
     }
 
