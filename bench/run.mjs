@@ -328,7 +328,7 @@ async function main() {
     if (ONLY.has('caps')) {
       const spendOf = async (id) => {
         for (let i = 0; i < 100; i++) {
-          const s = (await db.query('SELECT spent_micros::text AS spent, reserved_micros::text AS reserved FROM vault_key_spend WHERE vault_key_id = $1', [id])).rows[0];
+          const s = (await db.query('SELECT spent_nanos::text AS spent, reserved_nanos::text AS reserved FROM vault_key_spend WHERE vault_key_id = $1', [id])).rows[0];
           const leases = (await db.query('SELECT 1 FROM spend_reservations WHERE vault_key_id = $1', [id])).rowCount;
           if (s && s.reserved === '0' && leases === 0) return Number(s.spent);
           await sleep(100);
@@ -348,7 +348,7 @@ async function main() {
       const stripeKey = await issue(50, 'bench-cap-stripe', 'stripe', ['POST /v1/payment_intents']);
       const charges = await fire(200, '/stripe/v1/payment_intents', stripeKey.vault_key, 'amount=100&currency=usd', 'application/x-www-form-urlencoded');
       // chats whose worst case (every body byte a token, 16 output tokens) is ~22 micro-dollars and
-      // which cost 4: 300 at once over both instances on a 1,000 micro-dollar cap
+      // which cost 3.6 (12 + 3 tokens, exactly): 300 at once over both instances on a 1,000 micro-dollar cap
       const llmKey = await issue(0.001, 'bench-cap-llm');
       const chats = [];
       for (let wave = 0; wave < 3; wave++) chats.push(...(await fire(100, CHAT_PATH, llmKey.vault_key, CHAT, 'application/json')));
@@ -411,9 +411,10 @@ function write({ rows, perCall, issuance, revocation, caps }, loadBefore, loadAf
     lines.push(`| revocation refused by the other proxy instance after (5 trials) | ${shown} | ≤ 1 s |`);
   }
   if (caps) {
-    const usd = (m) => (m === null ? 'leases not given back within 10 s' : `$${(m / 1e6).toFixed(6)}`);
+    const usd = (n) => (n === null ? 'leases not given back within 10 s' : `$${(n / 1e9).toFixed(9)}`);
+    const CHAT_NANOS = 3_600;
     lines.push(`| $50 cap, 200 concurrent $1 payment intents over 2 instances | ${caps.stripe.passed} passed, ${caps.stripe.refused} refused, ${caps.stripe.other} other; spent ${usd(caps.stripe.spent)} | exactly 50 pass, $50 spent |`);
-    lines.push(`| $0.001 cap, 300 chats (worst case ~22 µ$, cost 4 µ$) in waves of 100 over 2 instances | ${caps.llm.passed} passed, ${caps.llm.refused} refused, ${caps.llm.other} other; spent ${usd(caps.llm.spent)} = ${caps.llm.passed} × 4 µ$: ${caps.llm.spent === caps.llm.passed * 4 ? 'yes' : 'no'} | never above $0.001 |`);
+    lines.push(`| $0.001 cap, 300 chats (worst case ~22 µ$, cost 3.6 µ$) in waves of 100 over 2 instances | ${caps.llm.passed} passed, ${caps.llm.refused} refused, ${caps.llm.other} other; spent ${usd(caps.llm.spent)} = ${caps.llm.passed} × 3.6 µ$: ${caps.llm.spent === caps.llm.passed * CHAT_NANOS ? 'yes' : 'no'} | never above $0.001 |`);
   }
   lines.push('');
   writeFileSync(join(root, 'bench/RESULTS.md'), lines.join('\n'));

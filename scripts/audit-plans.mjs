@@ -51,7 +51,7 @@ WITH g AS (
     FROM generate_series($4::int, $5::int) g
 )
 INSERT INTO audit_log (id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,
-                       error_code, cost_micros, duration_ms, run_id, conversation_id, created_at)
+                       error_code, cost_nanos, duration_ms, run_id, conversation_id, created_at)
 SELECT 'aud_' || (SELECT string_agg(substr('0123456789abcdefghjkmnpqrstvwxyz', ((ms >> (5 * (9 - i))) & 31)::int + 1, 1), '' ORDER BY i)
                     FROM generate_series(0, 9) i) || substr(md5(g::text), 1, 16),
        tenant, 'vk_' || tenant || '_' || (n / 200), 'cred_' || tenant, 'ck_' || tenant || '_' || (n % 3),

@@ -30,9 +30,9 @@ describe('Postgres row-level security, the second wall between tenants', () => {
     await api.admin().post('/webhooks').set('Keyvault-Tenant', id).send({ url: 'http://127.0.0.1:9/hook', events: ['vault_key.revoked'] }).expect(201);
     // revoking enqueues a webhook event and a delivery; the proxy's rows are written directly
     await api.admin().delete(`/vault/keys/${vk}`).set('Keyvault-Tenant', id).expect(200);
-    await db.query(`INSERT INTO vault_key_spend (vault_key_id, day, tenant_id, spent_micros) VALUES ($1, current_date, $2, 5)`, [vk, id]);
+    await db.query(`INSERT INTO vault_key_spend (vault_key_id, day, tenant_id, spent_nanos) VALUES ($1, current_date, $2, 5)`, [vk, id]);
     await db.query(
-      `INSERT INTO spend_reservations (id, tenant_id, vault_key_id, day, instance_id, amount_micros) VALUES ($1, $2, $3, current_date, 'i', 1)`,
+      `INSERT INTO spend_reservations (id, tenant_id, vault_key_id, day, instance_id, amount_nanos) VALUES ($1, $2, $3, current_date, 'i', 1)`,
       [`sr_${name}`, id, vk],
     );
     await db.query(`INSERT INTO audit_log (id, tenant_id, vault_key_id, vendor, method, path, status, duration_ms) VALUES ($1, $2, $3, 'openai', 'POST', '/v1/x', 200, 1)`, [
@@ -67,7 +67,7 @@ describe('Postgres row-level security, the second wall between tenants', () => {
     await expect(
       withTenant(db, t.a, (m) =>
         m.query(
-          `INSERT INTO vault_keys (id, tenant_id, credential_id, vendor, daily_cap_micros, allowed_endpoints, expires_at)
+          `INSERT INTO vault_keys (id, tenant_id, credential_id, vendor, daily_cap_nanos, allowed_endpoints, expires_at)
            VALUES ('vk_planted', $1, 'cred_x', 'openai', 1, '{}', now() + interval '1 hour')`,
           [t.b],
         ),

@@ -136,7 +136,7 @@ describe('an upstream that answers garbage', () => {
   });
 
   const spend = async (id: string) =>
-    (await fx.query<{ spent_micros: string; reserved_micros: string }>('SELECT spent_micros, reserved_micros FROM vault_key_spend WHERE vault_key_id = $1', [id]))[0];
+    (await fx.query<{ spent_nanos: string; reserved_nanos: string }>('SELECT spent_nanos, reserved_nanos FROM vault_key_spend WHERE vault_key_id = $1', [id]))[0];
 
   it.each<[Behaviour, { statuses: number[]; stream?: boolean; charged: 'nothing' | 'at most the reservation' }]>([
     ['not-http', { statuses: [502], charged: 'nothing' }],
@@ -166,16 +166,16 @@ describe('an upstream that answers garbage', () => {
     expect(res.body).not.toContain('sk-real-garbage-upstream');
 
     // nothing stays reserved; what is charged is nothing (no answer) or at most what was held
-    const after = await eventually(async () => ((await spend(vk.id))?.reserved_micros === '0' ? spend(vk.id) : undefined), `release after ${behaviour}`);
-    if (expected.charged === 'nothing') expect(after.spent_micros).toBe('0');
-    else expect(BigInt(after.spent_micros)).toBeLessThanOrEqual(5_000_000n); // settle never books more than was held, within the cap
+    const after = await eventually(async () => ((await spend(vk.id))?.reserved_nanos === '0' ? spend(vk.id) : undefined), `release after ${behaviour}`);
+    if (expected.charged === 'nothing') expect(after.spent_nanos).toBe('0');
+    else expect(BigInt(after.spent_nanos)).toBeLessThanOrEqual(5_000_000_000n); // settle never books more than was held, within the cap
 
     // unharmed: the same key is served by a well-behaved upstream right after, and settles to usage
     upstream.behave('ok');
     const next = await call(proxy.port, vk.token, JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: 'again' }] }));
     expect(next.status).toBe(200);
     expect(JSON.parse(next.body).usage.total_tokens).toBe(12);
-    await eventually(async () => (await spend(vk.id))?.reserved_micros === '0', `settle of the next call after ${behaviour}`);
+    await eventually(async () => (await spend(vk.id))?.reserved_nanos === '0', `settle of the next call after ${behaviour}`);
     expect((await fetch(`${proxy.url}/healthz`)).status).toBe(200);
   });
 });

@@ -21,15 +21,15 @@ export interface AuditEntry {
  */
 export function spendChecks(api: ApiHarness, fx: ProxyFixtures, tenantId: string) {
   const get = (path: string) => api.admin().get(path).set('Keyvault-Tenant', tenantId);
-  /** micro-dollars spent and still reserved, straight from the ledger (undefined: nothing was ever reserved) */
-  const ledger = async (vaultKeyId: string): Promise<{ spent_micros: string; reserved_micros: string } | undefined> =>
-    (await fx.query<{ spent_micros: string; reserved_micros: string }>('SELECT spent_micros, reserved_micros FROM vault_key_spend WHERE vault_key_id = $1', [vaultKeyId]))[0];
+  /** nano-dollars spent and still reserved, straight from the ledger (undefined: nothing was ever reserved) */
+  const ledger = async (vaultKeyId: string): Promise<{ spent_nanos: string; reserved_nanos: string } | undefined> =>
+    (await fx.query<{ spent_nanos: string; reserved_nanos: string }>('SELECT spent_nanos, reserved_nanos FROM vault_key_spend WHERE vault_key_id = $1', [vaultKeyId]))[0];
 
   return {
     ledger,
     /** `spent_today_usd` once nothing is reserved any more */
     async spentTodayUsd(vaultKeyId: string): Promise<number> {
-      await eventually(async () => (await ledger(vaultKeyId))?.reserved_micros === '0', 'the reservation to settle');
+      await eventually(async () => (await ledger(vaultKeyId))?.reserved_nanos === '0', 'the reservation to settle');
       const res = await get(`/vault/keys/${vaultKeyId}`);
       if (res.status !== 200) throw new Error(`GET /vault/keys/${vaultKeyId} → ${res.status}`);
       return (res.body as { spent_today_usd: number }).spent_today_usd;

@@ -66,7 +66,7 @@ describe('GET /audit/export', () => {
     key = (await api.admin().post(`/tenants/${tenant}/api-keys`).send({ name: 'ops', scopes: ['audit:read'] }).expect(201)).body.api_key;
     bigKey = (await api.admin().post(`/tenants/${bigTenant}/api-keys`).send({ name: 'ops', scopes: ['audit:read'] }).expect(201)).body.api_key;
     await insertAuditRows(api.db.url, [
-      { tenant_id: tenant, at: T0, vault_key_id: 'vk_1', status: 200, cost_micros: 2_500_000, run_id: 'run_1', conversation_id: 'c,1' },
+      { tenant_id: tenant, at: T0, vault_key_id: 'vk_1', status: 200, cost_nanos: 2_500_000_000, run_id: 'run_1', conversation_id: 'c,1' },
       { tenant_id: tenant, at: T0 + 1, vault_key_id: 'vk_1', status: 429, error_code: 'daily_cap_exceeded', path: '/v1/"quoted",path' },
       { tenant_id: tenant, at: T0 + 2, vault_key_id: null, status: 401, path: '/multi\r\nline', run_id: '=HYPERLINK("http://x")' },
       { tenant_id: tenant, at: T0 + 3, vault_key_id: 'vk_2', status: 502, run_id: '-2+3', conversation_id: 'ünïcødé ✓' },
@@ -151,8 +151,8 @@ describe('GET /audit/export', () => {
     expect(lines).toBe(BIG);
     expect((await exportedRows()) - before).toBe(BIG);
     // newest first: the first line is row 100000, the last row 1
-    expect(JSON.parse(first.slice(0, first.indexOf('\n'))).cost_usd).toBe(0.1);
-    expect(JSON.parse(tail.trim().split('\n').pop()!).cost_usd).toBe(0.000001);
+    expect(JSON.parse(first.slice(0, first.indexOf('\n'))).cost_usd).toBe(0.0001);
+    expect(JSON.parse(tail.trim().split('\n').pop()!).cost_usd).toBe(0.000000001);
     // While stalled the process held far less than the export's size (and rows as objects weigh
     // several times their JSON).
     expect(bytes).toBeGreaterThan(40_000_000);

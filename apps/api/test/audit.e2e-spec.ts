@@ -30,10 +30,10 @@ describe('GET /audit', () => {
 
     // Oldest first; `at` minutes after T0.
     const seeds: [string, Omit<AuditSeed, 'tenant_id' | 'at'> & { min: number }][] = [
-      ['a', { min: 0, vault_key_id: 'vk_a', run_id: 'run_1', conversation_id: 'conv_1', status: 200, cost_micros: 1234, provider_key_id: 'ck_1', credential_id: 'cred_1' }],
+      ['a', { min: 0, vault_key_id: 'vk_a', run_id: 'run_1', conversation_id: 'conv_1', status: 200, cost_nanos: 1234, provider_key_id: 'ck_1', credential_id: 'cred_1' }],
       ['b', { min: 1, vault_key_id: 'vk_a', run_id: 'run_1', conversation_id: 'conv_1', status: 429, error_code: 'daily_cap_exceeded' }],
       ['c', { min: 2, vault_key_id: 'vk_b', run_id: 'run_2', conversation_id: 'conv_1', status: 502, error_code: 'upstream_unreachable' }],
-      ['d', { min: 3, vault_key_id: 'vk_b', run_id: 'run_2', status: 201, vendor: 'stripe', path: '/v1/payment_intents', cost_micros: 500_000 }],
+      ['d', { min: 3, vault_key_id: 'vk_b', run_id: 'run_2', status: 201, vendor: 'stripe', path: '/v1/payment_intents', cost_nanos: 500_000_000 }],
       ['e', { min: 4, vault_key_id: 'vk_a', status: 403, error_code: 'endpoint_not_allowed' }],
       ['f', { min: 5, vault_key_id: null, status: 401, error_code: 'invalid_vault_key' }],
       ['g', { min: 6, vault_key_id: 'vk_a', run_id: 'run_3', conversation_id: 'conv_2', status: 500 }],
@@ -63,7 +63,7 @@ describe('GET /audit', () => {
       path: '/v1/chat/completions',
       status: 200,
       error_code: null,
-      cost_usd: 0.001234,
+      cost_usd: 0.000001234,
       duration_ms: 100,
       run_id: 'run_1',
       conversation_id: 'conv_1',

@@ -8,6 +8,7 @@ import { startStripeStub, type StubServer } from '@keyvault/testing';
 import { startApi, type ApiHarness } from '../../../test/harness/api';
 import { startProxy, type ProxyHarness } from '../../../test/harness/proxy';
 import { ARTIFACTS_DIR, launchChromium, loopbackContext, screenshot, type LoopbackContext } from '../../../test/harness/browser';
+import { eventually } from '../../../test/harness/wait';
 
 /**
  * The operator console in real headless Chromium against the real api and proxy: what an
@@ -207,6 +208,8 @@ describe('operator console (headless Chromium)', () => {
       .expect(201);
     expect((await payment(vk.vault_key, 1234, 'run-1')).status).toBe(200);
     expect((await payment(other.body.vault_key, 1700, 'run-2')).status).toBe(200);
+    // spent is what finished calls cost: booked by the proxy's next flush, a moment after the answer
+    await eventually(async () => (await asTenant(apiKey).get(`/vault/keys/${vk.id}`)).body.spent_today_usd === 12.34, 'the payment to be booked');
 
     const page = await signedInAs(apiKey);
     const row = page.locator(`tr[data-key-id="${vk.id}"]`);

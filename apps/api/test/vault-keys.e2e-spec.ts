@@ -53,7 +53,7 @@ describe('vault keys', () => {
       createdSecrets.add(key.vault_key);
       expect(Object.keys(key)).toEqual([
         'id', 'object', 'vault_key', 'vendor', 'credential', 'credential_name', 'daily_usd_cap', 'allowed_endpoints',
-        'expires_at', 'label', 'metadata', 'status', 'spent_today_usd', 'created_at', 'revoked_at',
+        'expires_at', 'label', 'metadata', 'status', 'spent_today_usd', 'reserved_usd', 'created_at', 'revoked_at',
       ]);
       expect(key).toMatchObject({
         object: 'vault_key',
@@ -66,6 +66,7 @@ describe('vault keys', () => {
         metadata: {},
         status: 'active',
         spent_today_usd: 0,
+        reserved_usd: 0,
         revoked_at: null,
       });
       expect(key.id).toMatch(/^vk_[0-9a-z]{26}$/);
@@ -92,7 +93,7 @@ describe('vault keys', () => {
         tenant_id: tenantId,
         credential_id: stripe.id,
         vendor: 'stripe',
-        daily_cap_micros: '100000000',
+        daily_cap_nanos: '100000000000',
         allowed_endpoints: ['POST /v1/payment_intents'],
         expires_at: new Date(key.expires_at),
         label: 'dify-chat-42-s1',
@@ -271,7 +272,7 @@ describe('vault keys', () => {
         expect(res.body.error.message).toContain(name);
       });
 
-      it.each([[0], [-1], ['100'], [1_000_000.5], [0.0000001], [1.1234567], [null], [Number.MAX_VALUE]])(
+      it.each([[0], [-1], ['100'], [1_000_000.5], [0.0000000001], [1.1234567891], [0.1 + 0.2], [null], [Number.MAX_VALUE]])(
         'daily_usd_cap %j → 400 on daily_usd_cap',
         async (daily_usd_cap) => {
           const res = await issue({ ...SEED, daily_usd_cap }).expect(400);
@@ -279,13 +280,13 @@ describe('vault keys', () => {
         },
       );
 
-      it.each([[0.000001, '1'], [12.34, '12340000'], [1_000_000, '1000000000000']])(
+      it.each([[0.000000001, '1'], [0.0000002, '200'], [12.34, '12340000000'], [999_999.999999999, '999999999999999'], [1_000_000, '1000000000000000']])(
         'daily_usd_cap %j is kept exactly',
-        async (daily_usd_cap, micros) => {
+        async (daily_usd_cap, nanos) => {
           const key = await issued({ ...SEED, daily_usd_cap });
           expect(key.daily_usd_cap).toBe(daily_usd_cap);
-          const [row] = await queryDb<{ daily_cap_micros: string }>(api.db.url, 'SELECT daily_cap_micros FROM vault_keys WHERE id = $1', [key.id]);
-          expect(row.daily_cap_micros).toBe(micros);
+          const [row] = await queryDb<{ daily_cap_nanos: string }>(api.db.url, 'SELECT daily_cap_nanos FROM vault_keys WHERE id = $1', [key.id]);
+          expect(row.daily_cap_nanos).toBe(nanos);
         },
       );
 
@@ -368,6 +369,7 @@ describe('vault keys', () => {
         metadata: { user_id: 'u1', conversation_id: 'c1' },
         status: 'active',
         spent_today_usd: 0,
+        reserved_usd: 0,
         revoked_at: null,
       });
       expect(res.body).not.toHaveProperty('vault_key');
@@ -442,15 +444,16 @@ describe('vault keys', () => {
     it("shows today's spend, spent and reserved, and not yesterday's", async () => {
       await queryDb(
         api.db.url,
-        `INSERT INTO vault_key_spend (vault_key_id, day, tenant_id, spent_micros, reserved_micros) VALUES
-           ($1, (now() AT TIME ZONE 'UTC')::date, $2, 12340000, 660000),
-           ($1, (now() AT TIME ZONE 'UTC')::date - 1, $2, 5000000, 0)`,
+        `INSERT INTO vault_key_spend (vault_key_id, day, tenant_id, spent_nanos, reserved_nanos) VALUES
+           ($1, (now() AT TIME ZONE 'UTC')::date, $2, 12340000200, 660000000),
+           ($1, (now() AT TIME ZONE 'UTC')::date - 1, $2, 5000000000, 0)`,
         [k3.id, t.id],
       );
-      expect((await get(`/vault/keys/${k3.id}`, t.apiKey).expect(200)).body.spent_today_usd).toBe(13);
+      // spent is what finished calls cost, to the nano-dollar; reserved is apart, never added to it
+      expect((await get(`/vault/keys/${k3.id}`, t.apiKey).expect(200)).body).toMatchObject({ spent_today_usd: 12.3400002, reserved_usd: 0.66 });
       const listed = (await get('/vault/keys?label=chat-2&status=active', t.apiKey).expect(200)).body.data[0];
-      expect(listed).toMatchObject({ id: k3.id, spent_today_usd: 13 });
-      expect((await get(`/vault/keys/${k1.id}`, t.apiKey).expect(200)).body.spent_today_usd).toBe(0);
+      expect(listed).toMatchObject({ id: k3.id, spent_today_usd: 12.3400002, reserved_usd: 0.66 });
+      expect((await get(`/vault/keys/${k1.id}`, t.apiKey).expect(200)).body).toMatchObject({ spent_today_usd: 0, reserved_usd: 0 });
     });
 
     it('an unknown id is a 404', async () => {

@@ -10,6 +10,10 @@ describe('console display helpers', () => {
     expect(formatUsd(0.0123)).toBe('$0.0123');
     expect(formatUsd(0.016)).toBe('$0.0160');
     expect(formatUsd(0.000042)).toBe('$0.000042');
+    // never rounded: an embedding's 0.2 micro-dollars, a chat's 13.5, a spend with a nano-dollar tail
+    expect(formatUsd(0.0000002)).toBe('$0.0000002');
+    expect(formatUsd(0.0000135)).toBe('$0.0000135');
+    expect(formatUsd(12.340000001)).toBe('$12.340000001');
   });
 
   it('fills the spend bar by share of the cap, never past full', () => {

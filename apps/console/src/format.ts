@@ -1,14 +1,15 @@
 /** Display helpers: money, times, ids. Pure functions, unit-tested in format.spec.ts. */
 
 /**
- * USD with cents, and more digits below a dollar for the fractions of a cent LLM calls cost
- * (a fixed count per range, so a column of amounts lines up).
+ * USD with cents, and more digits below a dollar for the fractions of a cent LLM calls cost (a
+ * fixed count per range, so a column of amounts lines up), extended to the nano-dollar when an
+ * amount has more: money is never shown rounded.
  */
 export function formatUsd(usd: number): string {
   if (!Number.isFinite(usd)) return '—';
   const abs = Math.abs(usd);
   const digits = abs === 0 || abs >= 1 ? 2 : abs >= 0.01 ? 4 : 6;
-  return `$${usd.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
+  return `$${usd.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: 9 })}`;
 }
 
 /** Spend as a share of the cap, 0..1 (a zero cap reads as full once anything is spent). */

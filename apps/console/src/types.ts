@@ -27,7 +27,10 @@ export interface VaultKey {
   status: VaultKeyStatus;
   expires_at: string;
   daily_usd_cap: number;
+  /** what finished calls cost today (UTC) */
   spent_today_usd: number;
+  /** what calls in flight and proxy leases hold against the cap, not spent */
+  reserved_usd: number;
   allowed_endpoints: string[];
   metadata: Record<string, string>;
   created_at: string;

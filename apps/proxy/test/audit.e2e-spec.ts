@@ -17,7 +17,7 @@ interface Row {
   path: string;
   status: number;
   error_code: string | null;
-  cost_micros: string;
+  cost_nanos: string;
   run_id: string | null;
   conversation_id: string | null;
   duration_ms: number;
@@ -46,7 +46,7 @@ describe('audit log', () => {
   const start = () => startProxy(api.db.url, api.config.KEYVAULT_MASTER_KEY, { KEYVAULT_UPSTREAM_OPENAI: stub.url });
   const rowsOf = (vaultKeyId: string | null, since: string) =>
     fx.query<Row>(
-      `SELECT tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status, error_code, cost_micros, run_id, conversation_id, duration_ms
+      `SELECT tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status, error_code, cost_nanos, run_id, conversation_id, duration_ms
          FROM audit_log WHERE ${vaultKeyId ? 'vault_key_id = $1' : 'vault_key_id IS NULL AND $1::text IS NULL'} AND created_at >= $2::timestamptz ORDER BY id`,
       [vaultKeyId, since],
     );
@@ -73,8 +73,8 @@ describe('audit log', () => {
     const rows = await rowsOf(vk.id, since);
     expect(rows).toHaveLength(4);
     const common = { tenant_id: tenantId, vault_key_id: vk.id, credential_id: cred.id, vendor: 'openai', method: 'POST' };
-    expect(rows[0]).toMatchObject({ ...common, path: '/v1/chat/completions', status: 200, error_code: null, cost_micros: '4', provider_key_id: cred.keyIds[0], run_id: 'wf-run-7', conversation_id: 'conv-7' });
-    expect(rows[1]).toMatchObject({ ...common, path: '/v1/embeddings', status: 403, error_code: 'endpoint_not_allowed', cost_micros: '0', provider_key_id: null, run_id: null });
+    expect(rows[0]).toMatchObject({ ...common, path: '/v1/chat/completions', status: 200, error_code: null, cost_nanos: '3600', provider_key_id: cred.keyIds[0], run_id: 'wf-run-7', conversation_id: 'conv-7' });
+    expect(rows[1]).toMatchObject({ ...common, path: '/v1/embeddings', status: 403, error_code: 'endpoint_not_allowed', cost_nanos: '0', provider_key_id: null, run_id: null });
     expect(rows[2]).toMatchObject({ ...common, path: '/v1/chat/completions', status: 422, error_code: 'unpriced_request' });
     expect(rows[3]).toMatchObject({ ...common, status: 429, error_code: 'daily_cap_exceeded' });
     expect(rows.every((r) => r.duration_ms >= 0)).toBe(true);
@@ -102,6 +102,6 @@ describe('audit log', () => {
       stub.hold(null);
       stub.release();
     }
-    expect(await rowsOf(vk.id, since)).toEqual([expect.objectContaining({ status: 200, cost_micros: '4' })]);
+    expect(await rowsOf(vk.id, since)).toEqual([expect.objectContaining({ status: 200, cost_nanos: '3600' })]);
   });
 });

@@ -41,7 +41,7 @@ describe('daily cap under concurrency', () => {
     stub.clear();
     const statuses = await Promise.all(Array.from({ length: 200 }, (_, i) => charge(instances[i % instances.length], vk.token).then((r) => r.status)));
     const spend = await eventually(
-      async () => (await fx.query<{ spent_micros: string; reserved_micros: string }>('SELECT spent_micros, reserved_micros FROM vault_key_spend WHERE vault_key_id = $1', [vk.id])).find((s) => s.reserved_micros === '0'),
+      async () => (await fx.query<{ spent_nanos: string; reserved_nanos: string }>('SELECT spent_nanos, reserved_nanos FROM vault_key_spend WHERE vault_key_id = $1', [vk.id])).find((s) => s.reserved_nanos === '0'),
       'every call to settle',
     );
     return { vk, statuses, spend };
@@ -52,7 +52,7 @@ describe('daily cap under concurrency', () => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(50);
     expect(statuses.filter((s) => s === 429)).toHaveLength(150);
     expect(stub.seen()).toHaveLength(50);
-    expect(spend).toEqual({ spent_micros: '50000000', reserved_micros: '0' });
+    expect(spend).toEqual({ spent_nanos: '50000000000', reserved_nanos: '0' });
   });
 
   it('holds the same line across two proxy instances on one database', async () => {
@@ -60,7 +60,7 @@ describe('daily cap under concurrency', () => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(50);
     expect(statuses.filter((s) => s === 429)).toHaveLength(150);
     expect(stub.seen()).toHaveLength(50);
-    expect(spend).toEqual({ spent_micros: '50000000', reserved_micros: '0' });
+    expect(spend).toEqual({ spent_nanos: '50000000000', reserved_nanos: '0' });
   });
 
   it('enqueues the threshold and cap-reached webhook events once, when the spend crosses them', async () => {
@@ -71,13 +71,13 @@ describe('daily cap under concurrency', () => {
       [webhookId, tenantId],
     );
     const { vk } = await run([a, b]);
-    const events = await fx.query<{ type: string; payload: { vault_key_id: string; threshold_pct?: number; spent_micros: string } }>(
+    const events = await fx.query<{ type: string; payload: { vault_key_id: string; threshold_pct?: number; spent_nanos: string } }>(
       `SELECT type, payload FROM webhook_events WHERE payload->>'vault_key_id' = $1 ORDER BY id`,
       [vk.id],
     );
     expect(events.map((e) => e.type).sort()).toEqual(['vault_key.cap_reached', 'vault_key.cap_threshold']);
     expect(events.find((e) => e.type === 'vault_key.cap_threshold')?.payload.threshold_pct).toBe(80);
-    expect(events.find((e) => e.type === 'vault_key.cap_reached')?.payload.spent_micros).toBe('50000000');
+    expect(events.find((e) => e.type === 'vault_key.cap_reached')?.payload.spent_nanos).toBe('50000000000');
     const deliveries = await fx.query('SELECT 1 FROM webhook_deliveries WHERE webhook_id = $1', [webhookId]);
     expect(deliveries).toHaveLength(2);
   });

@@ -67,10 +67,10 @@ describe('provider keys: failover and rotation', () => {
     expect(res.status).toBe(401);
     expect(usedKeys()).toEqual(['sk-all-key-1', 'sk-all-key-2']);
     const spend = await eventually(
-      async () => (await fx.query<{ spent_micros: string; reserved_micros: string }>('SELECT spent_micros, reserved_micros FROM vault_key_spend WHERE vault_key_id = $1', [vk.id])).find((s) => s.reserved_micros === '0'),
+      async () => (await fx.query<{ spent_nanos: string; reserved_nanos: string }>('SELECT spent_nanos, reserved_nanos FROM vault_key_spend WHERE vault_key_id = $1', [vk.id])).find((s) => s.reserved_nanos === '0'),
       'release',
     );
-    expect(spend).toEqual({ spent_micros: '0', reserved_micros: '0' });
+    expect(spend).toEqual({ spent_nanos: '0', reserved_nanos: '0' });
     stub.clearFailures();
   });
 

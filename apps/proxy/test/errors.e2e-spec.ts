@@ -56,7 +56,7 @@ describe('proxy refusals and upstream failures', () => {
   const openaiKey = (capUsd = 5) => fx.vaultKey(tenantId, { vendor: 'openai', credentialId: openaiCred, capUsd, allowed: ['POST /v1/chat/completions'] });
   const stripeKey = (capUsd = 100) => fx.vaultKey(tenantId, { vendor: 'stripe', credentialId: stripeCred, capUsd, allowed: ['POST /v1/payment_intents'] });
   const spend = async (id: string) =>
-    (await fx.query<{ spent_micros: string; reserved_micros: string }>('SELECT spent_micros, reserved_micros FROM vault_key_spend WHERE vault_key_id = $1', [id]))[0];
+    (await fx.query<{ spent_nanos: string; reserved_nanos: string }>('SELECT spent_nanos, reserved_nanos FROM vault_key_spend WHERE vault_key_id = $1', [id]))[0];
   const errorOf = (body: string) => (JSON.parse(body) as { error: { type: string; code: string; message: string } }).error;
 
   describe('allowlist', () => {
@@ -142,7 +142,7 @@ describe('proxy refusals and upstream failures', () => {
     } finally {
       openai.clearFailures();
     }
-    expect(await eventually(async () => ((await spend(vk.id))?.reserved_micros === '0' ? spend(vk.id) : undefined), 'release')).toEqual({ spent_micros: '0', reserved_micros: '0' });
+    expect(await eventually(async () => ((await spend(vk.id))?.reserved_nanos === '0' ? spend(vk.id) : undefined), 'release')).toEqual({ spent_nanos: '0', reserved_nanos: '0' });
   });
 
   it('answers 502 upstream_unreachable when the upstream drops the connection, and releases the reservation', async () => {
@@ -155,7 +155,7 @@ describe('proxy refusals and upstream failures', () => {
     } finally {
       openai.clearFailures();
     }
-    expect(await eventually(async () => ((await spend(vk.id))?.reserved_micros === '0' ? spend(vk.id) : undefined), 'release')).toEqual({ spent_micros: '0', reserved_micros: '0' });
+    expect(await eventually(async () => ((await spend(vk.id))?.reserved_nanos === '0' ? spend(vk.id) : undefined), 'release')).toEqual({ spent_nanos: '0', reserved_nanos: '0' });
   });
 
   it('answers 502 upstream_unreachable when the upstream refuses connections', async () => {
@@ -165,7 +165,7 @@ describe('proxy refusals and upstream failures', () => {
       const res = await rawRequest(dead.port, 'POST', '/openai/v1/chat/completions', { authorization: `Bearer ${vk.token}`, 'content-type': 'application/json' }, CHAT);
       expect(res.status).toBe(502);
       expect(errorOf(res.body).code).toBe('upstream_unreachable');
-      expect(await eventually(async () => ((await spend(vk.id))?.reserved_micros === '0' ? spend(vk.id) : undefined), 'release')).toEqual({ spent_micros: '0', reserved_micros: '0' });
+      expect(await eventually(async () => ((await spend(vk.id))?.reserved_nanos === '0' ? spend(vk.id) : undefined), 'release')).toEqual({ spent_nanos: '0', reserved_nanos: '0' });
     } finally {
       await dead.close();
     }

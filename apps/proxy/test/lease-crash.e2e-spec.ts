@@ -11,11 +11,12 @@ import { eventually } from '../../../test/harness/wait';
 const CHAT = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 100, messages: [{ role: 'user', content: 'Say meow' }] });
 const prices = PriceBook.load();
 const CHAT_WORST = Number(prices.tokenCost(prices.model('openai', 'gpt-4o-mini')!, Buffer.byteLength(CHAT), 100));
-const CHAT_COST = 4;
+/** 12 prompt + 3 completion tokens (the stub's usage) at $0.15 / $0.60 per million: 3.6 µ$ */
+const CHAT_COST = 3_600;
 
 /**
  * The rule these tests hold the ledger to (SpendLedger): a lease of a dead instance is settled as
- * fully spent. So killing an instance moves nothing (its leases stay in reserved_micros), and
+ * fully spent. So killing an instance moves nothing (its leases stay in reserved_nanos), and
  * reconciling moves exactly its leases from reserved to spent: spent + reserved never changes,
  * no forwarded call goes uncounted, and the cap still holds afterwards.
  */
@@ -64,14 +65,14 @@ describe('budget leases when the proxy process dies or stops', () => {
     return statuses;
   };
   const spend = async (vaultKeyId: string) => {
-    const [s] = await fx.query<{ spent: string; reserved: string }>('SELECT spent_micros AS spent, reserved_micros AS reserved FROM vault_key_spend WHERE vault_key_id = $1', [vaultKeyId]);
+    const [s] = await fx.query<{ spent: string; reserved: string }>('SELECT spent_nanos AS spent, reserved_nanos AS reserved FROM vault_key_spend WHERE vault_key_id = $1', [vaultKeyId]);
     return { spent: Number(s.spent), reserved: Number(s.reserved) };
   };
   const leasesOf = async (instanceId: string) =>
-    Number((await fx.query<{ sum: string | null }>('SELECT sum(amount_micros) AS sum FROM spend_reservations WHERE instance_id = $1', [instanceId]))[0].sum ?? 0);
+    Number((await fx.query<{ sum: string | null }>('SELECT sum(amount_nanos) AS sum FROM spend_reservations WHERE instance_id = $1', [instanceId]))[0].sum ?? 0);
   const leaseRows = async (vaultKeyId: string) => (await fx.query('SELECT 1 FROM spend_reservations WHERE vault_key_id = $1', [vaultKeyId])).length;
   const audited = async (vaultKeyId: string) =>
-    Number((await fx.query<{ sum: string | null }>('SELECT sum(cost_micros) AS sum FROM audit_log WHERE vault_key_id = $1', [vaultKeyId]))[0].sum ?? 0);
+    Number((await fx.query<{ sum: string | null }>('SELECT sum(cost_nanos) AS sum FROM audit_log WHERE vault_key_id = $1', [vaultKeyId]))[0].sum ?? 0);
 
   /** Completed calls, then calls held in flight at the upstream, then SIGKILL. */
   async function killUnderLoad(p: ProxyProcess, token: string): Promise<{ completed: number; inFlight: number }> {
@@ -109,8 +110,8 @@ describe('budget leases when the proxy process dies or stops', () => {
   });
 
   it('SIGKILL under load leaves its leases counted; a restart under the same id settles them as spent, once', async () => {
-    const capMicros = 20 * CHAT_WORST;
-    const vk = await openaiKey(capMicros / 1e6);
+    const capNanos = 20 * CHAT_WORST;
+    const vk = await openaiKey(capNanos / 1e9);
     const first = await spawn({ KEYVAULT_INSTANCE_ID: 'crash-1' });
     const { completed, inFlight } = await killUnderLoad(first, vk.token);
 
@@ -133,7 +134,7 @@ describe('budget leases when the proxy process dies or stops', () => {
     expect(await second.stop('SIGTERM')).toBe(0);
     const final = await spend(vk.id);
     expect(final).toEqual({ spent: dead.spent + held + passed * CHAT_COST, reserved: 0 });
-    expect(final.spent).toBeLessThanOrEqual(capMicros);
+    expect(final.spent).toBeLessThanOrEqual(capNanos);
   });
 
   it('a lease left by a killed instance is reconciled by another instance once it expired', async () => {

@@ -36,11 +36,11 @@ describe('proxy with the official OpenAI SDK', () => {
     fx.vaultKey(tenantId, { vendor: 'openai', credentialId, capUsd: 10, allowed });
   const client = (token: string) => new OpenAI({ apiKey: token, baseURL: `${proxy.url}/openai/v1`, maxRetries: 0 });
   const spend = async (vaultKeyId: string) =>
-    (await fx.query<{ spent_micros: string; reserved_micros: string }>('SELECT spent_micros, reserved_micros FROM vault_key_spend WHERE vault_key_id = $1', [vaultKeyId]))[0];
+    (await fx.query<{ spent_nanos: string; reserved_nanos: string }>('SELECT spent_nanos, reserved_nanos FROM vault_key_spend WHERE vault_key_id = $1', [vaultKeyId]))[0];
   const settled = (vaultKeyId: string) =>
     eventually(async () => {
       const s = await spend(vaultKeyId);
-      return s && s.reserved_micros === '0' ? s : undefined;
+      return s && s.reserved_nanos === '0' ? s : undefined;
     }, 'the reservation to settle');
 
   it('creates a chat completion with the real key swapped in, settled to usage', async () => {
@@ -60,11 +60,11 @@ describe('proxy with the official OpenAI SDK', () => {
     expect(seen.headers['x-run-id']).toBeUndefined();
     expect(seen.headers['x-conversation-id']).toBeUndefined();
 
-    // usage 12 prompt + 3 completion tokens at $0.15 / $0.60 per million = 3.6 → 4 micro-dollars
-    expect(await settled(vk.id)).toEqual({ spent_micros: '4', reserved_micros: '0' });
+    // usage 12 prompt + 3 completion tokens at $0.15 / $0.60 per million = 3.6 micro-dollars, exactly
+    expect(await settled(vk.id)).toEqual({ spent_nanos: '3600', reserved_nanos: '0' });
     const [row] = await eventually(() => fx.query<Record<string, unknown>>('SELECT * FROM audit_log WHERE vault_key_id = $1', [vk.id]).then((r) => r.length > 0 && r), 'the audit row');
     expect(row).toMatchObject({
-      tenant_id: tenantId, vendor: 'openai', method: 'POST', path: '/v1/chat/completions', status: 200, cost_micros: '4',
+      tenant_id: tenantId, vendor: 'openai', method: 'POST', path: '/v1/chat/completions', status: 200, cost_nanos: '3600',
       run_id: 'run-1', conversation_id: 'conv-1', error_code: null, credential_id: credentialId,
     });
   });
@@ -79,7 +79,7 @@ describe('proxy with the official OpenAI SDK', () => {
     expect(chunks.every((c) => c.choices.length > 0)).toBe(true);
     expect(chunks.some((c) => c.usage)).toBe(false);
     expect(JSON.parse(stub.seen()[0].body.toString()).stream_options).toEqual({ include_usage: true });
-    expect(await settled(vk.id)).toEqual({ spent_micros: '4', reserved_micros: '0' });
+    expect(await settled(vk.id)).toEqual({ spent_nanos: '3600', reserved_nanos: '0' });
   });
 
   it('passes the usage chunk to a client that asked for it', async () => {
@@ -93,7 +93,7 @@ describe('proxy with the official OpenAI SDK', () => {
     const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
     for await (const chunk of stream) chunks.push(chunk);
     expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 12, completion_tokens: 3 } });
-    expect(await settled(vk.id)).toEqual({ spent_micros: '4', reserved_micros: '0' });
+    expect(await settled(vk.id)).toEqual({ spent_nanos: '3600', reserved_nanos: '0' });
   });
 
   it("sends the upstream's first chunk before the upstream has finished", async () => {
@@ -142,7 +142,7 @@ describe('proxy with the official OpenAI SDK', () => {
       }
       // a call the vendor answered is never free, and never left reserved
       const s = await settled(vk.id);
-      expect(BigInt(s.spent_micros)).toBeGreaterThanOrEqual(4n);
+      expect(BigInt(s.spent_nanos)).toBeGreaterThanOrEqual(3600n);
     }
     const vk = await issue();
     expect((await client(vk.token).chat.completions.create({ model: 'gpt-4o-mini', messages: [] })).choices[0].message.content).toBe('meow');

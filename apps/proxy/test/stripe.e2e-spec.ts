@@ -36,7 +36,7 @@ describe('proxy with the official Stripe SDK (host and port changed only)', () =
 
   const stripe = (token: string) => new Stripe(token, { host: '127.0.0.1', port: proxy.port, protocol: 'http', maxNetworkRetries: 0 });
   const spend = async (id: string) =>
-    (await fx.query<{ spent_micros: string; reserved_micros: string }>('SELECT spent_micros, reserved_micros FROM vault_key_spend WHERE vault_key_id = $1', [id]))[0];
+    (await fx.query<{ spent_nanos: string; reserved_nanos: string }>('SELECT spent_nanos, reserved_nanos FROM vault_key_spend WHERE vault_key_id = $1', [id]))[0];
 
   it('creates payment intents with the real key, counting the amount against the cap', async () => {
     const vk = await fx.vaultKey(tenantId, { vendor: 'stripe', credentialId, capUsd: 100, allowed: ['POST /v1/payment_intents'] });
@@ -51,9 +51,9 @@ describe('proxy with the official Stripe SDK (host and port changed only)', () =
     expect(new URLSearchParams(seen.body.toString()).get('amount')).toBe('1234');
 
     // $12.34
-    expect(await eventually(async () => ((await spend(vk.id))?.reserved_micros === '0' ? spend(vk.id) : undefined), 'settle')).toEqual({
-      spent_micros: '12340000',
-      reserved_micros: '0',
+    expect(await eventually(async () => ((await spend(vk.id))?.reserved_nanos === '0' ? spend(vk.id) : undefined), 'settle')).toEqual({
+      spent_nanos: '12340000000',
+      reserved_nanos: '0',
     });
   });
 
@@ -102,9 +102,9 @@ describe('proxy with the official Stripe SDK (host and port changed only)', () =
       const client = new Stripe(vk.token, { host: '127.0.0.1', port: eurProxy.port, protocol: 'http', maxNetworkRetries: 0 });
       await client.paymentIntents.create({ amount: 1000, currency: 'eur' });
       // €10.00 at 1.1 = $11
-      expect(await eventually(async () => ((await spend(vk.id))?.reserved_micros === '0' ? spend(vk.id) : undefined), 'settle')).toEqual({
-        spent_micros: '11000000',
-        reserved_micros: '0',
+      expect(await eventually(async () => ((await spend(vk.id))?.reserved_nanos === '0' ? spend(vk.id) : undefined), 'settle')).toEqual({
+        spent_nanos: '11000000000',
+        reserved_nanos: '0',
       });
     } finally {
       await eurProxy.close();

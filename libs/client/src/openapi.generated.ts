@@ -622,7 +622,7 @@ export interface components {
              */
             credential?: string;
             /**
-             * @description USD per UTC day, above 0, at most 1000000, at most 6 decimals
+             * @description USD per UTC day, above 0, at most 1000000, at most 9 decimals
              * @example 100
              */
             daily_usd_cap: number;
@@ -663,7 +663,10 @@ export interface components {
              */
             credential: string;
             credential_name?: string | null;
-            /** @example 100 */
+            /**
+             * @description USD per UTC day (up to 9 decimals)
+             * @example 100
+             */
             daily_usd_cap: number;
             /**
              * @example [
@@ -679,10 +682,15 @@ export interface components {
             /** @enum {string} */
             status: "active" | "revoked" | "expired";
             /**
-             * @description Spent and reserved in the current UTC day, USD
+             * @description What finished calls cost in the current UTC day, USD (up to 9 decimals)
              * @example 12.34
              */
             spent_today_usd: number;
+            /**
+             * @description USD held against the cap now and not spent: the worst cases of calls in flight and the room proxy instances lease ahead (given back within about a second of traffic stopping). spent_today_usd + reserved_usd never passes daily_usd_cap.
+             * @example 0.05
+             */
+            reserved_usd: number;
             created_at: string;
             revoked_at?: string | null;
             /**
@@ -724,7 +732,10 @@ export interface components {
              */
             credential: string;
             credential_name?: string | null;
-            /** @example 100 */
+            /**
+             * @description USD per UTC day (up to 9 decimals)
+             * @example 100
+             */
             daily_usd_cap: number;
             /**
              * @example [
@@ -740,10 +751,15 @@ export interface components {
             /** @enum {string} */
             status: "active" | "revoked" | "expired";
             /**
-             * @description Spent and reserved in the current UTC day, USD
+             * @description What finished calls cost in the current UTC day, USD (up to 9 decimals)
              * @example 12.34
              */
             spent_today_usd: number;
+            /**
+             * @description USD held against the cap now and not spent: the worst cases of calls in flight and the room proxy instances lease ahead (given back within about a second of traffic stopping). spent_today_usd + reserved_usd never passes daily_usd_cap.
+             * @example 0.05
+             */
+            reserved_usd: number;
             created_at: string;
             revoked_at?: string | null;
         };
@@ -761,7 +777,7 @@ export interface components {
             status: number;
             /** @description Keyvault's error code when it refused the call */
             error_code: string | null;
-            /** @description USD */
+            /** @description What the call cost, USD: exactly its usage times its price (up to 9 decimals) */
             cost_usd: number;
             duration_ms: number;
             run_id: string | null;

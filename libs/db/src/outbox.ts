@@ -44,7 +44,7 @@ export async function enqueueWebhookEvent(
 }
 
 /**
- * After a key's spend for `day` moved from `before` to `after` micro-dollars (inside the same
+ * After a key's spend for `day` moved from `before` to `after` nano-dollars (inside the same
  * transaction), enqueue cap_threshold for every subscribed threshold crossed and cap_reached
  * when the cap is hit. Each fires at most once per key per UTC day.
  */
@@ -61,7 +61,7 @@ export async function enqueueSpendEvents(
       ORDER BY threshold_pct`,
     [s.tenantId],
   );
-  const base = { vault_key_id: s.vaultKeyId, day: s.day, daily_usd_cap_micros: s.cap.toString(), spent_micros: s.after.toString() };
+  const base = { vault_key_id: s.vaultKeyId, day: s.day, daily_usd_cap_nanos: s.cap.toString(), spent_nanos: s.after.toString() };
   for (const { threshold_pct } of thresholds) {
     const mark = (s.cap * BigInt(threshold_pct)) / 100n;
     if (s.before < mark && s.after >= mark) {

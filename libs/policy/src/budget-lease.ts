@@ -22,7 +22,7 @@ export class BudgetLease {
   private rate = 0;
   private lastWorstCase = 0n;
   /** cached target(), refreshed by tick() and by the first draws */
-  private targetMicros = 0n;
+  private targetNanos = 0n;
 
   constructor(now: number) {
     this.lastDrawAt = now;
@@ -61,12 +61,12 @@ export class BudgetLease {
    * slice covers a fraction of a second of traffic, not a fraction of the cap.
    */
   target(): bigint {
-    return this.targetMicros;
+    return this.targetNanos;
   }
 
   /** True when the room has fallen below half the target: time to ask for more, ahead of need. */
   get low(): boolean {
-    return this.room * 2n < this.targetMicros;
+    return this.room * 2n < this.targetNanos;
   }
 
   /** Called every flush with the time since the previous one: updates the rate and the target. */
@@ -82,8 +82,8 @@ export class BudgetLease {
 
   /** Room beyond twice the target (the traffic slowed down): worth giving back. */
   surplus(): bigint {
-    const extra = this.room - 2n * this.targetMicros;
-    return extra > 0n ? this.room - this.targetMicros : 0n;
+    const extra = this.room - 2n * this.targetNanos;
+    return extra > 0n ? this.room - this.targetNanos : 0n;
   }
 
   /** Moves the unsettled cost out, for booking; returns it. */
@@ -97,7 +97,7 @@ export class BudgetLease {
   private refreshTarget(): void {
     const byRate = BigInt(Math.ceil((this.rate * LEASE_HORIZON_MS) / 1000));
     const byCalls = this.lastWorstCase * MIN_LEASE_CALLS;
-    this.targetMicros = byRate > byCalls ? byRate : byCalls;
+    this.targetNanos = byRate > byCalls ? byRate : byCalls;
   }
 }
 

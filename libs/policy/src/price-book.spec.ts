@@ -27,7 +27,7 @@ describe('PriceBook', () => {
   ] as const)('ships a price for %s %s', (vendor, model) => {
     const p = book.model(vendor, model);
     expect(p).toBeDefined();
-    expect(p!.inputMicrosPerMTok).toBeGreaterThan(0n);
+    expect(p!.inputNanosPerToken).toBeGreaterThan(0n);
     expect(p!.maxOutputTokens).toBeGreaterThan(0);
   });
 
@@ -40,33 +40,37 @@ describe('PriceBook', () => {
     expect(book.model('openai', '')).toBeUndefined();
   });
 
-  it('prices tokens exactly in micro-dollars, rounding up', () => {
-    const mini = book.model('openai', 'gpt-4o-mini')!; // $0.15 in, $0.60 out per million
-    expect(book.tokenCost(mini, 1_000_000, 0)).toBe(150_000n);
-    expect(book.tokenCost(mini, 0, 1_000_000)).toBe(600_000n);
-    expect(book.tokenCost(mini, 12, 3)).toBe(4n); // 1.8 + 1.8 = 3.6 micro-dollars → 4
+  it('prices tokens exactly in nano-dollars: usage × price, never rounded', () => {
+    const mini = book.model('openai', 'gpt-4o-mini')!; // $0.15 in, $0.60 out per million: 150 and 600 n$ a token
+    expect(mini).toMatchObject({ inputNanosPerToken: 150n, outputNanosPerToken: 600n });
+    expect(book.tokenCost(mini, 1_000_000, 0)).toBe(150_000_000n);
+    expect(book.tokenCost(mini, 0, 1_000_000)).toBe(600_000_000n);
+    expect(book.tokenCost(mini, 12, 3)).toBe(3_600n); // 3.6 nano-dollars, exactly
+    expect(book.tokenCost(mini, 10, 20)).toBe(13_500n); // the 13.5 µ$ chat
     expect(book.tokenCost(mini, 0, 0)).toBe(0n);
     const gpt4o = book.model('openai', 'gpt-4o')!; // $2.50 / $10
-    expect(book.tokenCost(gpt4o, 1000, 1000)).toBe(12_500n);
+    expect(book.tokenCost(gpt4o, 1000, 1000)).toBe(12_500_000n);
+    // an embedding of 10 tokens at $0.02 per million: 0.2 nano-dollars, not a whole nano-dollar
+    expect(book.tokenCost(book.model('openai', 'text-embedding-3-small')!, 10, 0)).toBe(200n);
   });
 
   it('prices prompt-cache tokens at their own rates, or at the input price when a model has none', () => {
     const sonnet = book.model('anthropic', 'claude-sonnet-4-5')!; // $3 in, $15 out, $3.75 / $6 cache writes, $0.30 reads
-    expect(book.tokensCost(sonnet, { input: 1_000_000, output: 0 })).toBe(3_000_000n);
-    expect(book.tokensCost(sonnet, { input: 0, output: 0, cacheWrite: 1_000_000 })).toBe(3_750_000n);
-    expect(book.tokensCost(sonnet, { input: 0, output: 0, cacheWrite1h: 1_000_000 })).toBe(6_000_000n);
-    expect(book.tokensCost(sonnet, { input: 0, output: 0, cacheRead: 1_000_000 })).toBe(300_000n);
-    expect(book.tokensCost(sonnet, { input: 10, output: 10, cacheWrite: 10, cacheWrite1h: 10, cacheRead: 10 })).toBe(281n); // 280.5 micro-dollars, rounded up
+    expect(book.tokensCost(sonnet, { input: 1_000_000, output: 0 })).toBe(3_000_000_000n);
+    expect(book.tokensCost(sonnet, { input: 0, output: 0, cacheWrite: 1_000_000 })).toBe(3_750_000_000n);
+    expect(book.tokensCost(sonnet, { input: 0, output: 0, cacheWrite1h: 1_000_000 })).toBe(6_000_000_000n);
+    expect(book.tokensCost(sonnet, { input: 0, output: 0, cacheRead: 1_000_000 })).toBe(300_000_000n);
+    expect(book.tokensCost(sonnet, { input: 10, output: 10, cacheWrite: 10, cacheWrite1h: 10, cacheRead: 10 })).toBe(280_500n); // 280.5 nano-dollars, exactly
     expect(book.tokensCost(sonnet, { input: 12, output: 3 })).toBe(book.tokenCost(sonnet, 12, 3));
     const plain = book.model('openai', 'gpt-4o')!;
-    expect(book.tokensCost(plain, { input: 0, output: 0, cacheWrite: 1_000_000, cacheWrite1h: 1_000_000, cacheRead: 1_000_000 })).toBe(7_500_000n);
+    expect(book.tokensCost(plain, { input: 0, output: 0, cacheWrite: 1_000_000, cacheWrite1h: 1_000_000, cacheRead: 1_000_000 })).toBe(7_500_000_000n);
   });
 
   it('prices SMS segments, MMS and emails, and refuses MMS when the deployment sets no price', () => {
-    expect(book.smsSegmentMicros).toBe(8_300n);
-    expect(book.mmsMicros).toBe(22_000n);
-    expect(book.emailMicros).toBe(900n);
-    expect(PriceBook.load(overridesFile({ twilio: { usd_per_mms: null } })).mmsMicros).toBeNull();
+    expect(book.smsSegmentNanos).toBe(8_300_000n);
+    expect(book.mmsNanos).toBe(22_000_000n);
+    expect(book.emailNanos).toBe(900_000n);
+    expect(PriceBook.load(overridesFile({ twilio: { usd_per_mms: null } })).mmsNanos).toBeNull();
     expect(book.isFree('twilio', 'GET', '/2010-04-01/Accounts/AC1/Messages.json')).toBe(true);
     expect(book.isFree('twilio', 'POST', '/2010-04-01/Accounts/AC1/Messages.json')).toBe(false);
     expect(book.isFree('resend', 'POST', '/emails')).toBe(false);
@@ -88,10 +92,10 @@ describe('PriceBook', () => {
   });
 
   it('converts currency amounts with a configured rate only (USD by default)', () => {
-    expect(book.currencyAmountMicros('usd', 100n)).toBe(1_000_000n);
-    expect(book.currencyAmountMicros('USD', 1n)).toBe(10_000n);
-    expect(book.currencyAmountMicros('eur', 100n)).toBeUndefined();
-    expect(book.currencyAmountMicros('usd', -1n)).toBeUndefined();
+    expect(book.currencyAmountNanos('usd', 100n)).toBe(1_000_000_000n);
+    expect(book.currencyAmountNanos('USD', 1n)).toBe(10_000_000n);
+    expect(book.currencyAmountNanos('eur', 100n)).toBeUndefined();
+    expect(book.currencyAmountNanos('usd', -1n)).toBeUndefined();
   });
 
   it('merges a deployment overrides file entry by entry', () => {
@@ -101,21 +105,29 @@ describe('PriceBook', () => {
         stripe: { currencies: { eur: { usd_per_unit: 1.08, minor_unit_digits: 2 }, jpy: { usd_per_unit: 0.0067, minor_unit_digits: 0 } } },
       }),
     );
-    expect(b.model('openai', 'gpt-4o')).toMatchObject({ inputMicrosPerMTok: 5_000_000n, outputMicrosPerMTok: 10_000_000n });
+    expect(b.model('openai', 'gpt-4o')).toMatchObject({ inputNanosPerToken: 5_000n, outputNanosPerToken: 10_000n });
     expect(b.model('openai', 'my-finetune')?.maxOutputTokens).toBe(100);
     expect(b.model('openai', 'gpt-4o-mini')).toBeDefined();
-    expect(b.currencyAmountMicros('eur', 1000n)).toBe(10_800_000n);
-    expect(b.currencyAmountMicros('jpy', 1000n)).toBe(6_700_000n);
-    expect(b.currencyAmountMicros('usd', 100n)).toBe(1_000_000n);
+    expect(b.currencyAmountNanos('eur', 1000n)).toBe(10_800_000_000n);
+    expect(b.currencyAmountNanos('jpy', 1000n)).toBe(6_700_000_000n);
+    expect(b.currencyAmountNanos('usd', 100n)).toBe(1_000_000_000n);
   });
 
   it.each([
     ['not json', /not readable JSON/],
     [{ openai: { models: { x: { input_usd_per_mtok: -1, output_usd_per_mtok: 1, max_output_tokens: 1 } } } }, /openai\.models\.x\.input_usd_per_mtok/],
-    [{ openai: { models: { x: { input_usd_per_mtok: 0.1234567, output_usd_per_mtok: 1, max_output_tokens: 1 } } } }, /6 decimals/],
+    [{ openai: { models: { x: { input_usd_per_mtok: 0.0375, output_usd_per_mtok: 1, max_output_tokens: 1 } } } }, /openai\.models\.x\.input_usd_per_mtok at most 3 decimals/],
+    [{ openai: { models: { x: { input_usd_per_mtok: 0.1 + 0.2, output_usd_per_mtok: 1, max_output_tokens: 1 } } } }, /3 decimals/],
+    [{ twilio: { usd_per_sms_segment: 0.0000000001 } }, /twilio\.usd_per_sms_segment at most 9 decimals/],
+    [{ stripe: { currencies: { eur: { usd_per_unit: 1.123456789, minor_unit_digits: 2 } } } }, /stripe\.currencies\.eur\.usd_per_unit must come to whole nano-dollars/],
     [{ stripe: { money_moving_endpoints: ['payment_intents'] } }, /stripe\.money_moving_endpoints/],
   ])('refuses a bad overrides file %#', (content, message) => {
     expect(() => PriceBook.load(overridesFile(content))).toThrow(message);
+  });
+
+  it('takes the finest token price on the grid: $0.001 per million tokens is 1 nano-dollar a token', () => {
+    const b = PriceBook.load(overridesFile({ openai: { models: { tiny: { input_usd_per_mtok: 0.001, output_usd_per_mtok: 0.035, max_output_tokens: 1 } } } }));
+    expect(b.model('openai', 'tiny')).toMatchObject({ inputNanosPerToken: 1n, outputNanosPerToken: 35n });
   });
 
   it('mergeEntries: objects merge, other values replace', () => {

@@ -2,26 +2,41 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { compileEndpointRules, matchEndpoint, type EndpointRule } from './endpoint-rules';
-import { usdToMicros } from './money';
+import { scaledDecimal, usdToNanos } from './money';
 
 /**
  * What calls cost, from the shipped `prices.json` merged with the deployment's
- * KEYVAULT_PRICES_FILE (whose entries replace the shipped ones, object by object). All
- * arithmetic is integer micro-dollars, rounded up, so a metered cost never undercounts.
+ * KEYVAULT_PRICES_FILE (whose entries replace the shipped ones, object by object).
+ *
+ * Every price is held as a whole number of nano-dollars per billable unit: per token, per SMS
+ * segment, per MMS, per email, per minor unit of a currency. A call's cost is then usage × price
+ * in integers, with no division and no rounding anywhere, so an audit row's cost is exactly its
+ * usage times its price and a key's spend exactly the sum of its rows. The price list is held to
+ * that grid when it is read: a token price has at most 3 decimals in USD per million tokens
+ * ($0.001 per million tokens is 1 nano-dollar per token), a per-item price at most 9, and a
+ * currency rate must come to whole nano-dollars per minor unit. A finer price is refused at start
+ * with a line naming it rather than rounded on every call (docs/budget-leases.md, "Money").
  */
 
-const usd = z.number().nonnegative().refine((v) => usdToMicros(v) !== null, { message: 'at most 6 decimals' });
+const usd = z.number().nonnegative().refine((v) => usdToNanos(v) !== null, { message: 'at most 9 decimals (whole nano-dollars)' });
+/** USD per million tokens, on the nano-dollar-per-token grid */
+const usdPerMTok = z
+  .number()
+  .nonnegative()
+  .refine((v) => scaledDecimal(v, 3) !== null, {
+    message: 'at most 3 decimals: a price finer than $0.001 per million tokens is a fraction of a nano-dollar per token, and Keyvault books whole nano-dollars',
+  });
 const rules = z.array(z.string()).refine((a) => compileEndpointRules(a).length === a.length, {
   message: 'every entry must look like "METHOD /path"',
 });
 const modelPrice = z.object({
-  input_usd_per_mtok: usd,
-  output_usd_per_mtok: usd,
+  input_usd_per_mtok: usdPerMTok,
+  output_usd_per_mtok: usdPerMTok,
   max_output_tokens: z.number().int().nonnegative(),
   /** prompt-cache prices (Anthropic); absent, cache writes and reads cost the input price */
-  cache_write_usd_per_mtok: usd.optional(),
-  cache_write_1h_usd_per_mtok: usd.optional(),
-  cache_read_usd_per_mtok: usd.optional(),
+  cache_write_usd_per_mtok: usdPerMTok.optional(),
+  cache_write_1h_usd_per_mtok: usdPerMTok.optional(),
+  cache_read_usd_per_mtok: usdPerMTok.optional(),
 });
 const llmVendor = z.object({ models: z.record(z.string(), modelPrice), free_endpoints: rules.default([]) });
 
@@ -41,7 +56,12 @@ const priceFile = z.object({
     money_moving_endpoints: rules,
     currencies: z.record(
       z.string().regex(/^[a-z]{3}$/),
-      z.object({ usd_per_unit: usd, minor_unit_digits: z.number().int().min(0).max(4) }),
+      z
+        .object({ usd_per_unit: usd, minor_unit_digits: z.number().int().min(0).max(4) })
+        .refine((c) => usdToNanos(c.usd_per_unit)! % 10n ** BigInt(c.minor_unit_digits) === 0n, {
+          message: 'must come to whole nano-dollars per minor unit (at most 9 - minor_unit_digits decimals)',
+          path: ['usd_per_unit'],
+        }),
     ),
   }),
 });
@@ -53,14 +73,14 @@ export type LlmVendor = 'openai' | 'anthropic' | 'openai_compatible';
 export interface ModelPrice {
   /** the price list's name for the model (a dated snapshot resolves to its family) */
   model: string;
-  /** micro-dollars per million tokens, i.e. pico-dollars per token */
-  inputMicrosPerMTok: bigint;
-  outputMicrosPerMTok: bigint;
+  /** nano-dollars per token (the list's USD per million tokens × 1,000) */
+  inputNanosPerToken: bigint;
+  outputNanosPerToken: bigint;
   maxOutputTokens: number;
-  /** prompt-cache writes (5-minute and 1-hour) and reads, per million tokens */
-  cacheWriteMicrosPerMTok: bigint;
-  cacheWrite1hMicrosPerMTok: bigint;
-  cacheReadMicrosPerMTok: bigint;
+  /** prompt-cache writes (5-minute and 1-hour) and reads, per token */
+  cacheWriteNanosPerToken: bigint;
+  cacheWrite1hNanosPerToken: bigint;
+  cacheReadNanosPerToken: bigint;
 }
 
 /** Tokens of one call by kind, as the vendor's `usage` reports them. */
@@ -72,41 +92,36 @@ export interface TokenCounts {
   cacheRead?: number;
 }
 
-interface CurrencyRate {
-  /** micro-dollars per major unit of the currency */
-  microsPerUnit: bigint;
-  /** 10 ^ digits of the currency's minor unit (100 for cents) */
-  minorPerUnit: bigint;
-}
-
 const SHIPPED = join(__dirname, 'prices.json');
-const MILLION = 1_000_000n;
+/** USD per million tokens → nano-dollars per token: the same digits, 3 decimals */
+const perToken = (usdPerMTok: number): bigint => scaledDecimal(usdPerMTok, 3)!;
 
 export class PriceBook {
   private readonly models = new Map<string, ModelPrice>();
   private readonly free = new Map<string, EndpointRule[]>();
-  private readonly currencies = new Map<string, CurrencyRate>();
+  /** nano-dollars per minor unit (cent) of each currency */
+  private readonly currencies = new Map<string, bigint>();
   private readonly moneyMoving: EndpointRule[];
-  /** micro-dollars per SMS segment (Twilio) */
-  readonly smsSegmentMicros: bigint;
-  /** micro-dollars per MMS (Twilio), or null when messages with media are not priced */
-  readonly mmsMicros: bigint | null;
-  /** micro-dollars per email (Resend) */
-  readonly emailMicros: bigint;
+  /** nano-dollars per SMS segment (Twilio) */
+  readonly smsSegmentNanos: bigint;
+  /** nano-dollars per MMS (Twilio), or null when messages with media are not priced */
+  readonly mmsNanos: bigint | null;
+  /** nano-dollars per email (Resend) */
+  readonly emailNanos: bigint;
 
   constructor(file: PriceFile) {
     for (const vendor of ['openai', 'anthropic', 'openai_compatible'] as const) {
       for (const [model, p] of Object.entries(file[vendor].models)) {
-        const input = usdToMicros(p.input_usd_per_mtok)!;
-        const cacheWrite = p.cache_write_usd_per_mtok === undefined ? input : usdToMicros(p.cache_write_usd_per_mtok)!;
+        const input = perToken(p.input_usd_per_mtok);
+        const cacheWrite = p.cache_write_usd_per_mtok === undefined ? input : perToken(p.cache_write_usd_per_mtok);
         this.models.set(`${vendor}:${model}`, {
           model,
-          inputMicrosPerMTok: input,
-          outputMicrosPerMTok: usdToMicros(p.output_usd_per_mtok)!,
+          inputNanosPerToken: input,
+          outputNanosPerToken: perToken(p.output_usd_per_mtok),
           maxOutputTokens: p.max_output_tokens,
-          cacheWriteMicrosPerMTok: cacheWrite,
-          cacheWrite1hMicrosPerMTok: p.cache_write_1h_usd_per_mtok === undefined ? cacheWrite : usdToMicros(p.cache_write_1h_usd_per_mtok)!,
-          cacheReadMicrosPerMTok: p.cache_read_usd_per_mtok === undefined ? input : usdToMicros(p.cache_read_usd_per_mtok)!,
+          cacheWriteNanosPerToken: cacheWrite,
+          cacheWrite1hNanosPerToken: p.cache_write_1h_usd_per_mtok === undefined ? cacheWrite : perToken(p.cache_write_1h_usd_per_mtok),
+          cacheReadNanosPerToken: p.cache_read_usd_per_mtok === undefined ? input : perToken(p.cache_read_usd_per_mtok),
         });
       }
     }
@@ -115,11 +130,11 @@ export class PriceBook {
     }
     this.moneyMoving = compileEndpointRules(file.stripe.money_moving_endpoints);
     for (const [code, c] of Object.entries(file.stripe.currencies)) {
-      this.currencies.set(code, { microsPerUnit: usdToMicros(c.usd_per_unit)!, minorPerUnit: 10n ** BigInt(c.minor_unit_digits) });
+      this.currencies.set(code, usdToNanos(c.usd_per_unit)! / 10n ** BigInt(c.minor_unit_digits));
     }
-    this.smsSegmentMicros = usdToMicros(file.twilio.usd_per_sms_segment)!;
-    this.mmsMicros = file.twilio.usd_per_mms == null ? null : usdToMicros(file.twilio.usd_per_mms)!;
-    this.emailMicros = usdToMicros(file.resend.usd_per_email)!;
+    this.smsSegmentNanos = usdToNanos(file.twilio.usd_per_sms_segment)!;
+    this.mmsNanos = file.twilio.usd_per_mms == null ? null : usdToNanos(file.twilio.usd_per_mms)!;
+    this.emailNanos = usdToNanos(file.resend.usd_per_email)!;
   }
 
   /** The shipped list merged with an overrides file; throws one line naming the problem. */
@@ -158,21 +173,20 @@ export class PriceBook {
     return family === model ? undefined : this.models.get(`${vendor}:${family}`);
   }
 
-  /** Micro-dollars for a number of tokens at a model's price, rounded up. */
+  /** Nano-dollars for a number of tokens at a model's price: exact, never rounded. */
   tokenCost(price: ModelPrice, inputTokens: number | bigint, outputTokens: number | bigint): bigint {
-    const picos = BigInt(inputTokens) * price.inputMicrosPerMTok + BigInt(outputTokens) * price.outputMicrosPerMTok;
-    return ceilDiv(picos, MILLION);
+    return BigInt(inputTokens) * price.inputNanosPerToken + BigInt(outputTokens) * price.outputNanosPerToken;
   }
 
-  /** Micro-dollars for a call's tokens of every kind (prompt-cache writes and reads included), rounded up. */
+  /** Nano-dollars for a call's tokens of every kind (prompt-cache writes and reads included): exact. */
   tokensCost(price: ModelPrice, t: TokenCounts): bigint {
-    const picos =
-      BigInt(t.input) * price.inputMicrosPerMTok +
-      BigInt(t.output) * price.outputMicrosPerMTok +
-      BigInt(t.cacheWrite ?? 0) * price.cacheWriteMicrosPerMTok +
-      BigInt(t.cacheWrite1h ?? 0) * price.cacheWrite1hMicrosPerMTok +
-      BigInt(t.cacheRead ?? 0) * price.cacheReadMicrosPerMTok;
-    return ceilDiv(picos, MILLION);
+    return (
+      BigInt(t.input) * price.inputNanosPerToken +
+      BigInt(t.output) * price.outputNanosPerToken +
+      BigInt(t.cacheWrite ?? 0) * price.cacheWriteNanosPerToken +
+      BigInt(t.cacheWrite1h ?? 0) * price.cacheWrite1hNanosPerToken +
+      BigInt(t.cacheRead ?? 0) * price.cacheReadNanosPerToken
+    );
   }
 
   /** Endpoints that cost nothing (model lists, token counting, reads). */
@@ -186,15 +200,13 @@ export class PriceBook {
     return matchEndpoint(this.moneyMoving, method, path);
   }
 
-  /** An amount in a currency's minor unit (cents) as micro-dollars, or undefined without a rate. */
-  currencyAmountMicros(currency: string, minorAmount: bigint): bigint | undefined {
+  /** An amount in a currency's minor unit (cents) as nano-dollars (exact), or undefined without a rate. */
+  currencyAmountNanos(currency: string, minorAmount: bigint): bigint | undefined {
     const rate = this.currencies.get(currency.toLowerCase());
-    if (!rate || minorAmount < 0n) return undefined;
-    return ceilDiv(minorAmount * rate.microsPerUnit, rate.minorPerUnit);
+    if (rate === undefined || minorAmount < 0n) return undefined;
+    return minorAmount * rate;
   }
 }
-
-const ceilDiv = (a: bigint, b: bigint): bigint => (a + b - 1n) / b;
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

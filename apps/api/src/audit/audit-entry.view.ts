@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { microsToUsd } from '@keyvault/policy';
+import { nanosToUsd } from '@keyvault/policy';
 import type { AuditRow } from './audit-query';
 
 /** One audit row as the contract shows it (GET /audit and every export line). */
@@ -12,7 +12,7 @@ export class AuditEntryView {
   @ApiProperty({ description: 'The vendor path, without query string' }) path: string;
   @ApiProperty({ description: 'HTTP status returned to the caller' }) status: number;
   @ApiProperty({ nullable: true, type: String, description: "Keyvault's error code when it refused the call" }) error_code: string | null;
-  @ApiProperty({ description: 'USD' }) cost_usd: number;
+  @ApiProperty({ description: 'What the call cost, USD: exactly its usage times its price (up to 9 decimals)' }) cost_usd: number;
   @ApiProperty() duration_ms: number;
   @ApiProperty({ nullable: true, type: String }) run_id: string | null;
   @ApiProperty({ nullable: true, type: String }) conversation_id: string | null;
@@ -30,7 +30,7 @@ export class AuditEntryView {
       path: r.path,
       status: r.status,
       error_code: r.error_code,
-      cost_usd: microsToUsd(r.cost_micros),
+      cost_usd: nanosToUsd(r.cost_nanos),
       duration_ms: r.duration_ms,
       run_id: r.run_id,
       conversation_id: r.conversation_id,

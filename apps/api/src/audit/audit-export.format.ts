@@ -1,4 +1,5 @@
 import { Transform } from 'node:stream';
+import { nanosToUsdText } from '@keyvault/policy';
 import { AuditEntryView } from './audit-entry.view';
 import type { AuditRow } from './audit-query';
 import type { ExportFormat } from './dto/audit-filters.dto';
@@ -43,7 +44,8 @@ export function exportEncoder(format: ExportFormat, onRow: () => void): Transfor
     writableObjectMode: true,
     transform(row: AuditRow, _encoding, done) {
       const view = AuditEntryView.of(row);
-      const line = format === 'jsonl' ? `${JSON.stringify(view)}\n` : csvLine(CSV_COLUMNS.map((c) => view[c]));
+      // a spreadsheet reads `0.0000002` as the amount it is; a number's own text would be `2e-7`
+      const line = format === 'jsonl' ? `${JSON.stringify(view)}\n` : csvLine(CSV_COLUMNS.map((c) => (c === 'cost_usd' ? nanosToUsdText(row.cost_nanos) : view[c])));
       onRow();
       done(null, headerWritten ? line : header() + line);
     },

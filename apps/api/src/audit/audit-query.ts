@@ -15,7 +15,7 @@ export interface AuditFilters {
 
 /** The columns a listing or an export reads, in the order the CSV writes them. */
 export const AUDIT_COLUMNS =
-  'id, vault_key_id, vendor, method, path, status, error_code, cost_micros, duration_ms, run_id, conversation_id, provider_key_id, credential_id, created_at';
+  'id, vault_key_id, vendor, method, path, status, error_code, cost_nanos, duration_ms, run_id, conversation_id, provider_key_id, credential_id, created_at';
 
 export interface AuditRow {
   id: string;
@@ -26,7 +26,7 @@ export interface AuditRow {
   status: number;
   error_code: string | null;
   /** bigint, as pg returns it */
-  cost_micros: string;
+  cost_nanos: string;
   duration_ms: number;
   run_id: string | null;
   conversation_id: string | null;

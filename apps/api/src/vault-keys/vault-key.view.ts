@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { VENDORS } from '@keyvault/config';
-import { microsToUsd } from '@keyvault/policy';
+import { nanosToUsd } from '@keyvault/policy';
 import { iso } from '../common/iso';
 import { VAULT_KEY_STATUSES, type VaultKeyStatus } from './dto/list-vault-keys-query.dto';
 
@@ -10,14 +10,16 @@ export interface VaultKeyRecord {
   vendor: string;
   credentialId: string;
   credentialName: string | null;
-  dailyCapMicros: bigint;
+  dailyCapNanos: bigint;
   allowedEndpoints: string[];
   expiresAt: Date;
   label: string | null;
   metadata: Record<string, string>;
   status: VaultKeyStatus;
-  /** spent + reserved for the current UTC day */
-  spentTodayMicros: bigint;
+  /** what finished calls cost in the current UTC day */
+  spentTodayNanos: bigint;
+  /** what calls in flight and proxy leases hold against the cap now (released as they settle) */
+  reservedNanos: bigint;
   revokedAt: Date | null;
   createdAt: Date;
 }
@@ -28,13 +30,19 @@ export class VaultKeyView {
   @ApiProperty({ enum: VENDORS }) vendor: string;
   @ApiProperty({ example: 'cred_01jd8x0000000000000000000', description: 'The credential profile id' }) credential: string;
   @ApiPropertyOptional({ nullable: true, type: String }) credential_name: string | null;
-  @ApiProperty({ example: 100 }) daily_usd_cap: number;
+  @ApiProperty({ example: 100, description: 'USD per UTC day (up to 9 decimals)' }) daily_usd_cap: number;
   @ApiProperty({ type: [String], example: ['POST /v1/payment_intents'] }) allowed_endpoints: string[];
   @ApiProperty() expires_at: string;
   @ApiPropertyOptional({ nullable: true, type: String }) label: string | null;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) metadata: Record<string, string>;
   @ApiProperty({ enum: VAULT_KEY_STATUSES }) status: VaultKeyStatus;
-  @ApiProperty({ example: 12.34, description: 'Spent and reserved in the current UTC day, USD' }) spent_today_usd: number;
+  @ApiProperty({ example: 12.34, description: 'What finished calls cost in the current UTC day, USD (up to 9 decimals)' }) spent_today_usd: number;
+  @ApiProperty({
+    example: 0.05,
+    description:
+      "USD held against the cap now and not spent: the worst cases of calls in flight and the room proxy instances lease ahead (given back within about a second of traffic stopping). spent_today_usd + reserved_usd never passes daily_usd_cap.",
+  })
+  reserved_usd: number;
   @ApiProperty() created_at: string;
   @ApiPropertyOptional({ nullable: true, type: String }) revoked_at: string | null;
 
@@ -45,13 +53,14 @@ export class VaultKeyView {
       vendor: k.vendor,
       credential: k.credentialId,
       credential_name: k.credentialName,
-      daily_usd_cap: microsToUsd(k.dailyCapMicros),
+      daily_usd_cap: nanosToUsd(k.dailyCapNanos),
       allowed_endpoints: k.allowedEndpoints,
       expires_at: k.expiresAt.toISOString(),
       label: k.label,
       metadata: k.metadata,
       status: k.status,
-      spent_today_usd: microsToUsd(k.spentTodayMicros),
+      spent_today_usd: nanosToUsd(k.spentTodayNanos),
+      reserved_usd: nanosToUsd(k.reservedNanos),
       created_at: k.createdAt.toISOString(),
       revoked_at: iso(k.revokedAt),
     };

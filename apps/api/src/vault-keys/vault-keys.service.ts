@@ -4,7 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { newId, signVaultKey } from '@keyvault/crypto';
 import { preparedQuery, revokeVaultKeys, withTenant } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
-import { formatDuration, parseDuration, parseEndpointRule, usdToMicros } from '@keyvault/policy';
+import { formatDuration, parseDuration, parseEndpointRule, usdToNanos } from '@keyvault/policy';
 import { ApiKeyVerifier } from '../auth/api-key-verifier.service';
 import { SigningKeysService } from '../signing-keys/signing-keys.service';
 import type { CreateVaultKeyDto } from './dto/create-vault-key.dto';
@@ -25,9 +25,9 @@ const STATUS_FILTERS: Record<VaultKeyStatus, string> = {
 
 /** The record plus today's spend (UTC day, as the proxy's ledger keys it) and the profile's name. */
 const SELECT_RECORDS = `
-  SELECT k.id, k.vendor, k.credential_id, c.name AS credential_name, k.daily_cap_micros, k.allowed_endpoints,
+  SELECT k.id, k.vendor, k.credential_id, c.name AS credential_name, k.daily_cap_nanos, k.allowed_endpoints,
          k.expires_at, k.label, k.metadata, k.revoked_at, k.created_at, ${STATUS_SQL} AS status,
-         COALESCE(s.spent_micros + s.reserved_micros, 0) AS spent_today_micros
+         COALESCE(s.spent_nanos, 0) AS spent_today_nanos, COALESCE(s.reserved_nanos, 0) AS reserved_nanos
     FROM vault_keys k
     LEFT JOIN credential_profiles c ON c.id = k.credential_id
     LEFT JOIN vault_key_spend s ON s.vault_key_id = k.id AND s.day = (now() AT TIME ZONE 'UTC')::date`;
@@ -37,7 +37,7 @@ interface RecordRow {
   vendor: string;
   credential_id: string;
   credential_name: string | null;
-  daily_cap_micros: string;
+  daily_cap_nanos: string;
   allowed_endpoints: string[];
   expires_at: Date;
   label: string | null;
@@ -45,7 +45,8 @@ interface RecordRow {
   revoked_at: Date | null;
   created_at: Date;
   status: VaultKeyStatus;
-  spent_today_micros: string;
+  spent_today_nanos: string;
+  reserved_nanos: string;
 }
 
 /**
@@ -70,7 +71,7 @@ const ISSUE_SQL = `
       ) c ON true
      WHERE t.id = $2
   ), inserted AS (
-    INSERT INTO vault_keys (id, tenant_id, credential_id, vendor, daily_cap_micros, allowed_endpoints, expires_at, label, metadata, created_at)
+    INSERT INTO vault_keys (id, tenant_id, credential_id, vendor, daily_cap_nanos, allowed_endpoints, expires_at, label, metadata, created_at)
     SELECT $1, $2, ctx.credential_id, $4, $6::bigint, $7::text[], $8::timestamptz, $9::text, $10::jsonb, $11::timestamptz FROM ctx
      WHERE ctx.api_key_live AND ctx.status = 'active' AND $5::int <= ctx.max_ttl_seconds AND ctx.credential_vendor = $4
     RETURNING 1
@@ -113,19 +114,20 @@ export class VaultKeysService {
     const key: Omit<VaultKeyRecord, 'credentialId' | 'credentialName'> = {
       id: newId('vaultKey', now),
       vendor: dto.vendor,
-      dailyCapMicros: usdToMicros(dto.daily_usd_cap)!,
+      dailyCapNanos: usdToNanos(dto.daily_usd_cap)!,
       allowedEndpoints: dto.allowed_endpoints,
       // the row and the token's exp claim name the same second
       expiresAt: new Date(exp * 1000),
       label: dto.label ?? null,
       metadata: dto.metadata ?? {},
       status: 'active',
-      spentTodayMicros: 0n,
+      spentTodayNanos: 0n,
+      reservedNanos: 0n,
       revokedAt: null,
       createdAt: new Date(now),
     };
     const [ctx] = await preparedQuery<IssueRow>(this.db, 'kv_issue_vault_key', ISSUE_SQL, [
-      key.id, tenantId, dto.credential ?? null, key.vendor, ttlSeconds, key.dailyCapMicros.toString(),
+      key.id, tenantId, dto.credential ?? null, key.vendor, ttlSeconds, key.dailyCapNanos.toString(),
       key.allowedEndpoints, key.expiresAt, key.label, JSON.stringify(key.metadata), key.createdAt, apiKeyId,
     ]);
     // a deleted tenant takes its API keys with it: for a key's caller both read as a deleted key
@@ -257,13 +259,14 @@ function toRecord(r: RecordRow): VaultKeyRecord {
     vendor: r.vendor,
     credentialId: r.credential_id,
     credentialName: r.credential_name,
-    dailyCapMicros: BigInt(r.daily_cap_micros),
+    dailyCapNanos: BigInt(r.daily_cap_nanos),
     allowedEndpoints: r.allowed_endpoints,
     expiresAt: r.expires_at,
     label: r.label,
     metadata: r.metadata,
     status: r.status,
-    spentTodayMicros: BigInt(r.spent_today_micros),
+    spentTodayNanos: BigInt(r.spent_today_nanos),
+    reservedNanos: BigInt(r.reserved_nanos),
     revokedAt: r.revoked_at,
     createdAt: r.created_at,
   };

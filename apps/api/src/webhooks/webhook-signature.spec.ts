@@ -17,7 +17,7 @@ describe('webhook signatures', () => {
       id: 'evt_1',
       type: 'vault_key.cap_threshold',
       created_at: new Date('2026-11-30T10:00:00Z'),
-      payload: { vault_key_id: 'vk_1', day: '2026-11-30', daily_usd_cap_micros: '100000000', spent_micros: '80000001', threshold_pct: 80 },
+      payload: { vault_key_id: 'vk_1', day: '2026-11-30', daily_usd_cap_nanos: '100000000000', spent_nanos: '80000001000', threshold_pct: 80 },
     });
     expect(JSON.parse(body)).toEqual({
       id: 'evt_1',

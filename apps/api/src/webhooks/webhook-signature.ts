@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Secret } from '@keyvault/crypto';
-import { microsToUsd } from '@keyvault/policy';
+import { nanosToUsd } from '@keyvault/policy';
 
 export const SIGNATURE_HEADER = 'Keyvault-Signature';
 export const EVENT_ID_HEADER = 'Keyvault-Event-Id';
@@ -17,12 +17,12 @@ export function signatureHeader(secret: Secret, body: string, unixSeconds: numbe
 
 /**
  * The JSON a receiver gets: `{id, type, created_at, data}`. The outbox stores money as integer
- * micro-dollars; the wire shows USD decimals, as everywhere else in the API.
+ * nano-dollars; the wire shows USD decimals, as everywhere else in the API.
  */
 export function eventBody(event: { id: string; type: string; created_at: Date; payload: Record<string, unknown> }): string {
-  const { daily_usd_cap_micros, spent_micros, ...rest } = event.payload;
+  const { daily_usd_cap_nanos, spent_nanos, ...rest } = event.payload;
   const data: Record<string, unknown> = { ...rest };
-  if (daily_usd_cap_micros !== undefined) data.daily_usd_cap = microsToUsd(String(daily_usd_cap_micros));
-  if (spent_micros !== undefined) data.spent_today_usd = microsToUsd(String(spent_micros));
+  if (daily_usd_cap_nanos !== undefined) data.daily_usd_cap = nanosToUsd(String(daily_usd_cap_nanos));
+  if (spent_nanos !== undefined) data.spent_today_usd = nanosToUsd(String(spent_nanos));
   return JSON.stringify({ id: event.id, type: event.type, created_at: event.created_at.toISOString(), data });
 }

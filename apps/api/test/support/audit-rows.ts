@@ -12,7 +12,7 @@ export interface AuditSeed {
   path?: string;
   status?: number;
   error_code?: string | null;
-  cost_micros?: number;
+  cost_nanos?: number;
   duration_ms?: number;
   run_id?: string | null;
   conversation_id?: string | null;
@@ -33,7 +33,7 @@ export async function insertAuditRows(dbUrl: string, seeds: AuditSeed[]): Promis
     path: s.path ?? '/v1/chat/completions',
     status: s.status ?? 200,
     error_code: s.error_code ?? null,
-    cost_micros: String(s.cost_micros ?? 0),
+    cost_nanos: String(s.cost_nanos ?? 0),
     duration_ms: s.duration_ms ?? 100,
     run_id: s.run_id ?? null,
     conversation_id: s.conversation_id ?? null,
@@ -52,7 +52,7 @@ export async function fillAuditRows(dbUrl: string, tenantId: string, n: number, 
   await queryDb(
     dbUrl,
     `INSERT INTO audit_log (id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,
-                            error_code, cost_micros, duration_ms, run_id, conversation_id, created_at)
+                            error_code, cost_nanos, duration_ms, run_id, conversation_id, created_at)
      SELECT 'aud_' || (SELECT string_agg(substr('0123456789abcdefghjkmnpqrstvwxyz', ((($2::bigint + g) >> (5 * (9 - i))) & 31)::int + 1, 1), '' ORDER BY i)
                          FROM generate_series(0, 9) i) || lpad(g::text, 16, '0'),
             $1, 'vk_fill' || (g % 10), 'cred_fill', 'ck_fill', 'openai', 'POST',

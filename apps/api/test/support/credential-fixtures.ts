@@ -44,8 +44,8 @@ export async function insertVaultKey(
   const id = newId('vaultKey');
   await queryDb(
     dbUrl,
-    `INSERT INTO vault_keys (id, tenant_id, credential_id, vendor, daily_cap_micros, allowed_endpoints, expires_at, revoked_at)
-     VALUES ($1, $2, $3, $4, 100000000, '{"POST /v1/chat/completions"}', now() + make_interval(secs => $5), CASE WHEN $6 THEN now() END)`,
+    `INSERT INTO vault_keys (id, tenant_id, credential_id, vendor, daily_cap_nanos, allowed_endpoints, expires_at, revoked_at)
+     VALUES ($1, $2, $3, $4, 100000000000, '{"POST /v1/chat/completions"}', now() + make_interval(secs => $5), CASE WHEN $6 THEN now() END)`,
     [id, v.tenantId, v.credentialId, v.vendor ?? 'openai', v.expiresInSeconds ?? 3600, v.revoked ?? false],
   );
   return id;

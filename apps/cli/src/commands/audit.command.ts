@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { AuditEntry, AuditListParams, KeyvaultClient } from '@keyvault/client';
+import { usdText } from '@keyvault/policy';
 import { contextFor, intOption } from '../context';
 
 interface TailOptions {
@@ -18,7 +19,7 @@ const FIELDS: { header: string; width: number; value: (e: AuditEntry) => unknown
   { header: 'STATUS', width: 6, value: (e) => e.status },
   { header: 'VENDOR', width: 9, value: (e) => e.vendor },
   { header: 'CALL', width: 36, value: (e) => `${e.method} ${e.path}` },
-  { header: 'COST', width: 10, value: (e) => `$${e.cost_usd}` },
+  { header: 'COST', width: 12, value: (e) => `$${usdText(e.cost_usd)}` },
   { header: 'MS', width: 6, value: (e) => e.duration_ms },
   { header: 'VAULT KEY', width: 30, value: (e) => e.vault_key_id },
   { header: 'RUN', width: 36, value: (e) => e.run_id },

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { IssueVaultKeyParams, VaultKey } from '@keyvault/client';
+import { usdText, usdToNanos } from '@keyvault/policy';
 import { collect, collectPairs, contextFor, intOption, UsageError } from '../context';
 import type { Column } from '../output';
 
@@ -9,14 +10,17 @@ const COLUMNS: Column<VaultKey>[] = [
   { header: 'CREDENTIAL', value: (k) => k.credential_name ?? k.credential },
   { header: 'LABEL', value: (k) => k.label },
   { header: 'STATUS', value: (k) => k.status },
-  { header: 'SPENT TODAY', value: (k) => `$${k.spent_today_usd} / $${k.daily_usd_cap}` },
+  { header: 'SPENT TODAY', value: (k) => `$${usdText(k.spent_today_usd)} / $${usdText(k.daily_usd_cap)}` },
+  { header: 'RESERVED', value: (k) => `$${usdText(k.reserved_usd)}` },
   { header: 'EXPIRES', value: (k) => k.expires_at },
   { header: 'METADATA', value: (k) => k.metadata },
 ];
 
 function usd(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--daily-usd-cap must be an amount in USD above 0, got '${value}'`);
+  if (!Number.isFinite(n) || n <= 0 || usdToNanos(value) === null) {
+    throw new UsageError(`--daily-usd-cap must be an amount in USD above 0 with at most 9 decimals, got '${value}'`);
+  }
   return n;
 }
 

@@ -52,11 +52,16 @@ export function StatusBadge({ status }: { status: string }) {
   return <Badge tone={STATUS_TONE[status] ?? 'muted'}>{status}</Badge>;
 }
 
-export function SpendBar({ spent, cap }: { spent: number; cap: number }) {
+/**
+ * What finished calls cost today against the cap, and, beside it, what calls in flight and proxy
+ * leases hold (reserved: not spent, but not available either until it settles).
+ */
+export function SpendBar({ spent, reserved, cap }: { spent: number; reserved: number; cap: number }) {
   const ratio = spendRatio(spent, cap);
+  const held = Math.min(spendRatio(spent + reserved, cap) - ratio, 1 - ratio);
   const pct = Math.round(ratio * 100);
   return (
-    <div class="spend" title={`${pct}% of the daily cap spent today (UTC)`}>
+    <div class="spend" title={`${pct}% of the daily cap spent today (UTC)${reserved > 0 ? `; ${formatUsd(reserved)} reserved by calls in flight` : ''}`}>
       <div
         class={`spend-bar spend-${spendLevel(ratio)}`}
         role="progressbar"
@@ -66,11 +71,13 @@ export function SpendBar({ spent, cap }: { spent: number; cap: number }) {
         aria-label="Spend today against the daily cap"
       >
         <div class="spend-fill" style={{ width: `${ratio * 100}%` }} />
+        {held > 0 && <div class="spend-held" style={{ width: `${held * 100}%` }} />}
       </div>
       <div class="spend-text">
         <span class="spend-spent">{formatUsd(spent)}</span>
         <span class="muted"> of {formatUsd(cap)}</span>
       </div>
+      {reserved > 0 && <div class="spend-reserved muted">{formatUsd(reserved)} reserved</div>}
     </div>
   );
 }

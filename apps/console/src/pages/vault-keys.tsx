@@ -180,7 +180,7 @@ export function VaultKeysPage({ api, query }: { api: Api; query: URLSearchParams
                       <div class="sub muted">{dateTime(k.expires_at)}</div>
                     </td>
                     <td class="col-spend">
-                      <SpendBar spent={k.spent_today_usd} cap={k.daily_usd_cap} />
+                      <SpendBar spent={k.spent_today_usd} reserved={k.reserved_usd} cap={k.daily_usd_cap} />
                     </td>
                     <td class="col-actions">
                       <a class="btn btn-small" href={href('audit', { vault_key: k.id })} onClick={onLinkClick}>

@@ -18,7 +18,7 @@ export interface AuditRecord {
   status: number;
   /** the refusal's error code, when Keyvault refused the call */
   errorCode: string | null;
-  costMicros: bigint;
+  costNanos: bigint;
   durationMs: number;
   runId: string | null;
   conversationId: string | null;
@@ -35,13 +35,13 @@ const MAX_RETRY_MS = 5_000;
  */
 const INSERT_ROWS = `
   INSERT INTO audit_log (id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,
-                         error_code, cost_micros, duration_ms, run_id, conversation_id, created_at)
+                         error_code, cost_nanos, duration_ms, run_id, conversation_id, created_at)
   SELECT id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,
-         error_code, cost_micros, duration_ms, run_id, conversation_id, to_timestamp(at_ms / 1000.0)
+         error_code, cost_nanos, duration_ms, run_id, conversation_id, to_timestamp(at_ms / 1000.0)
     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                 $9::int[], $10::text[], $11::bigint[], $12::int[], $13::text[], $14::text[], $15::float8[])
          AS r(id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,
-              error_code, cost_micros, duration_ms, run_id, conversation_id, at_ms)
+              error_code, cost_nanos, duration_ms, run_id, conversation_id, at_ms)
   ON CONFLICT (id) DO NOTHING`;
 
 /**
@@ -118,7 +118,7 @@ export class AuditWriter implements OnModuleDestroy {
       const columns: unknown[][] = Array.from({ length: 15 }, () => new Array<unknown>(batch.length));
       batch.forEach(({ id, at, r }, i) => {
         const row = [id, r.tenantId, r.vaultKeyId, r.credentialId, r.providerKeyId, r.vendor, r.method, r.path, r.status, r.errorCode,
-          r.costMicros.toString(), r.durationMs, r.runId, r.conversationId, at];
+          r.costNanos.toString(), r.durationMs, r.runId, r.conversationId, at];
         for (let c = 0; c < row.length; c++) columns[c][i] = row[c];
       });
       try {

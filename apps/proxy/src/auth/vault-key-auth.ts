@@ -13,7 +13,7 @@ export interface VaultKeyState {
   tenantId: string;
   credentialId: string;
   vendor: string;
-  capMicros: bigint;
+  capNanos: bigint;
   rules: EndpointRule[];
   expiresAtMs: number;
   revoked: boolean;
@@ -139,14 +139,14 @@ export class VaultKeyAuth {
       tenant_id: string;
       credential_id: string;
       vendor: string;
-      daily_cap_micros: string;
+      daily_cap_nanos: string;
       allowed_endpoints: string[];
       expires_at: Date;
       revoked_at: Date | null;
       tenant_status: string;
     }>(
       'vault_key_state',
-      `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_micros, v.allowed_endpoints,
+      `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_nanos, v.allowed_endpoints,
               v.expires_at, v.revoked_at, t.status AS tenant_status
          FROM vault_keys v JOIN tenants t ON t.id = v.tenant_id
         WHERE v.id = $1`,
@@ -158,7 +158,7 @@ export class VaultKeyAuth {
       tenantId: row.tenant_id,
       credentialId: row.credential_id,
       vendor: row.vendor,
-      capMicros: BigInt(row.daily_cap_micros),
+      capNanos: BigInt(row.daily_cap_nanos),
       rules: compileEndpointRules(row.allowed_endpoints),
       expiresAtMs: new Date(row.expires_at).getTime(),
       revoked: row.revoked_at !== null,

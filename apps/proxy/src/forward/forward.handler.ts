@@ -50,7 +50,7 @@ export class ForwardHandler {
     const audit: AuditRecord = {
       tenantId: null, vaultKeyId: null, credentialId: null, providerKeyId: null,
       vendor: leadingVendor(rawPath) ?? 'unknown', method, path: rawPath.slice(0, 1024), status: 0, errorCode: null,
-      costMicros: 0n, durationMs: 0,
+      costNanos: 0n, durationMs: 0,
       runId: contextHeader(req.headers, 'x-run-id', 'x-dify-workflow-run-id'),
       conversationId: contextHeader(req.headers, 'x-conversation-id'),
     };
@@ -74,7 +74,7 @@ export class ForwardHandler {
       const request: VendorCall = { method, path, query, headers: req.headers, body, credential };
       const call = adapter.prepare(request);
 
-      const reservation = await this.ledger.reserve(key, call.costMicros);
+      const reservation = await this.ledger.reserve(key, call.costNanos);
       let cost = 0n;
       try {
         const response = await this.send(adapter, credential, request, call, audit);
@@ -82,7 +82,7 @@ export class ForwardHandler {
       } finally {
         this.ledger.settle(reservation, cost);
       }
-      audit.costMicros = cost < call.costMicros ? cost : call.costMicros;
+      audit.costNanos = cost < call.costNanos ? cost : call.costNanos;
     } catch (err) {
       const error = this.refusal(err, res);
       audit.errorCode = error.code;
@@ -145,7 +145,7 @@ const keyRefusedByDefault = (r: UpstreamResponseHead): boolean => r.status === 4
  */
 function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: PreparedCall): Promise<bigint> {
   const head: UpstreamResponseHead = { status: response.statusCode, headers: response.headers };
-  const fallback = isSuccess(head.status) ? call.costMicros : 0n;
+  const fallback = isSuccess(head.status) ? call.costNanos : 0n;
   const { body } = response;
   // undici reports a body destroyed before its end as an 'error' (aborted): expected here
   body.on('error', () => undefined);
@@ -173,9 +173,9 @@ function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: Pre
         res.end();
         return done(fallback);
       }
-      const { tail, costMicros } = meter.finish();
+      const { tail, costNanos } = meter.finish();
       res.end(tail || undefined);
-      done(costMicros ?? call.costMicros);
+      done(costNanos ?? call.costNanos);
     });
     body.on('error', () => {
       res.destroy();

@@ -24,7 +24,7 @@ export const GROW_LEASE = `
   WITH l AS MATERIALIZED (
     SELECT id FROM spend_reservations WHERE id = $1 FOR UPDATE
   ), cur AS MATERIALIZED (
-    SELECT s.spent_micros, s.reserved_micros FROM vault_key_spend s
+    SELECT s.spent_nanos, s.reserved_nanos FROM vault_key_spend s
      WHERE s.vault_key_id = $2 AND s.day = $3::date AND ($4::boolean OR EXISTS (SELECT 1 FROM l))
        FOR UPDATE
   ), g AS (
@@ -32,24 +32,24 @@ export const GROW_LEASE = `
                 WHEN room < $7::bigint THEN room
                 ELSE $7::bigint + extra - extra % $13::bigint END AS granted
       FROM (SELECT room, GREATEST(0, LEAST($8::bigint - $7::bigint, (room - $7::bigint) / $9::bigint)) AS extra
-              FROM (SELECT COALESCE((SELECT $5::bigint - spent_micros - reserved_micros FROM cur), $5::bigint) AS room) c) r
+              FROM (SELECT COALESCE((SELECT $5::bigint - spent_nanos - reserved_nanos FROM cur), $5::bigint) AS room) c) r
   ), s AS (
-    UPDATE vault_key_spend s SET reserved_micros = s.reserved_micros + g.granted, updated_at = now()
+    UPDATE vault_key_spend s SET reserved_nanos = s.reserved_nanos + g.granted, updated_at = now()
       FROM g WHERE s.vault_key_id = $2 AND s.day = $3::date AND g.granted > 0 AND EXISTS (SELECT 1 FROM cur)
     RETURNING g.granted
   ), fresh AS (
-    INSERT INTO vault_key_spend (vault_key_id, day, tenant_id, spent_micros, reserved_micros)
+    INSERT INTO vault_key_spend (vault_key_id, day, tenant_id, spent_nanos, reserved_nanos)
     SELECT $2, $3::date, $10, 0, g.granted FROM g WHERE $4::boolean AND NOT EXISTS (SELECT 1 FROM cur)
     ON CONFLICT (vault_key_id, day) DO NOTHING
-    RETURNING reserved_micros AS granted
+    RETURNING reserved_nanos AS granted
   ), booked AS (
     SELECT granted FROM s UNION ALL SELECT granted FROM fresh
   ), ins AS (
-    INSERT INTO spend_reservations (id, tenant_id, vault_key_id, day, instance_id, amount_micros, expires_at)
+    INSERT INTO spend_reservations (id, tenant_id, vault_key_id, day, instance_id, amount_nanos, expires_at)
     SELECT $1, $10, $2, $3::date, $11, granted, now() + $12::int * interval '1 millisecond' FROM booked WHERE $4::boolean AND granted > 0
   ), upd AS (
     UPDATE spend_reservations r
-       SET amount_micros = r.amount_micros + COALESCE((SELECT granted FROM booked), 0),
+       SET amount_nanos = r.amount_nanos + COALESCE((SELECT granted FROM booked), 0),
            expires_at = now() + $12::int * interval '1 millisecond'
      WHERE r.id = (SELECT id FROM l) AND NOT $4::boolean
   )
@@ -80,11 +80,11 @@ export const SETTLE_LEASES = `
     SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::bigint[], $5::bigint[], $6::bigint[], $7::boolean[])
       AS v(lease_id, vault_key_id, day, cap, used, released, close)
   ), l AS MATERIALIZED (
-    SELECT r.id, r.amount_micros FROM spend_reservations r WHERE r.id IN (SELECT lease_id FROM v) ORDER BY r.id FOR UPDATE
+    SELECT r.id, r.amount_nanos FROM spend_reservations r WHERE r.id IN (SELECT lease_id FROM v) ORDER BY r.id FOR UPDATE
   ), cur AS MATERIALIZED (
-    SELECT v.lease_id, v.vault_key_id, v.day, v.close, s.spent_micros AS spent, v.cap,
-           CASE WHEN v.close THEN l.amount_micros - v.released ELSE v.used END AS booked,
-           CASE WHEN v.close THEN l.amount_micros ELSE v.used + v.released END AS freed
+    SELECT v.lease_id, v.vault_key_id, v.day, v.close, s.spent_nanos AS spent, v.cap,
+           CASE WHEN v.close THEN l.amount_nanos - v.released ELSE v.used END AS booked,
+           CASE WHEN v.close THEN l.amount_nanos ELSE v.used + v.released END AS freed
       FROM v JOIN l ON l.id = v.lease_id
       JOIN vault_key_spend s ON s.vault_key_id = v.vault_key_id AND s.day = v.day
      ORDER BY s.vault_key_id, s.day
@@ -93,14 +93,14 @@ export const SETTLE_LEASES = `
     SELECT * FROM cur WHERE NOT ($8::boolean AND booked > 0 AND ${crossesMark('spent', 'booked', 'cap')})
   ), s AS (
     UPDATE vault_key_spend s
-       SET spent_micros = s.spent_micros + q.booked, reserved_micros = s.reserved_micros - q.freed, updated_at = now()
+       SET spent_nanos = s.spent_nanos + q.booked, reserved_nanos = s.reserved_nanos - q.freed, updated_at = now()
       FROM q WHERE s.vault_key_id = q.vault_key_id AND s.day = q.day
-    RETURNING q.lease_id, s.spent_micros AS after, q.booked
+    RETURNING q.lease_id, s.spent_nanos AS after, q.booked
   ), d AS (
     DELETE FROM spend_reservations r USING q WHERE r.id = q.lease_id AND q.close
   ), u AS (
     UPDATE spend_reservations r
-       SET amount_micros = r.amount_micros - q.freed, expires_at = now() + $9::int * interval '1 millisecond'
+       SET amount_nanos = r.amount_nanos - q.freed, expires_at = now() + $9::int * interval '1 millisecond'
       FROM q WHERE r.id = q.lease_id AND NOT q.close
   )
   SELECT v.lease_id, l.id IS NOT NULL AS found, s.lease_id IS NOT NULL AS applied, s.after::text AS after, s.booked::text AS booked
@@ -116,19 +116,19 @@ export const SETTLE_LEASES = `
 export const RECONCILE_LEASES = `
   WITH d AS (
     DELETE FROM spend_reservations WHERE expires_at < now() OR instance_id = $1 OR id = ANY($2::text[])
-    RETURNING vault_key_id, day, amount_micros
+    RETURNING vault_key_id, day, amount_nanos
   ), a AS MATERIALIZED (
-    SELECT vault_key_id, day, sum(amount_micros)::bigint AS amount FROM d GROUP BY vault_key_id, day
+    SELECT vault_key_id, day, sum(amount_nanos)::bigint AS amount FROM d GROUP BY vault_key_id, day
   ), locked AS MATERIALIZED (
     SELECT s.vault_key_id, s.day, a.amount FROM vault_key_spend s JOIN a ON a.vault_key_id = s.vault_key_id AND a.day = s.day
      ORDER BY s.vault_key_id, s.day
        FOR UPDATE OF s
   ), u AS (
     UPDATE vault_key_spend s
-       SET spent_micros = s.spent_micros + locked.amount, reserved_micros = s.reserved_micros - locked.amount, updated_at = now()
+       SET spent_nanos = s.spent_nanos + locked.amount, reserved_nanos = s.reserved_nanos - locked.amount, updated_at = now()
       FROM locked WHERE s.vault_key_id = locked.vault_key_id AND s.day = locked.day
-    RETURNING s.vault_key_id, s.day, s.tenant_id, s.spent_micros AS after, locked.amount
+    RETURNING s.vault_key_id, s.day, s.tenant_id, s.spent_nanos AS after, locked.amount
   )
   SELECT u.vault_key_id, u.day::text AS day, u.tenant_id, u.after::text AS after, u.amount::text AS amount,
-         k.daily_cap_micros::text AS cap
+         k.daily_cap_nanos::text AS cap
     FROM u JOIN vault_keys k ON k.id = u.vault_key_id`;

@@ -14,21 +14,21 @@ import { GROW_LEASE, RECONCILE_LEASES, SETTLE_LEASES } from './lease-statements'
 export interface Reservation {
   /** the lease the call drew on; null for a free call */
   lease: Lease | null;
-  amountMicros: bigint;
+  amountNanos: bigint;
 }
 
 /** What the ledger needs to know of a vault key. */
 export interface LedgerKey {
   id: string;
   tenantId: string;
-  capMicros: bigint;
+  capNanos: bigint;
 }
 
 /** Settled costs are booked, and unneeded lease money given back, this often. */
 const FLUSH_INTERVAL_MS = 100;
 /** A lease nobody drew on for this long is given back whole. */
 const IDLE_RETURN_MS = 1_000;
-const FREE: Reservation = { lease: null, amountMicros: 0n };
+const FREE: Reservation = { lease: null, amountNanos: 0n };
 const DAY_MS = 86_400_000;
 
 interface Waiter {
@@ -81,7 +81,7 @@ class Lease extends BudgetLease {
  *   when a booking crosses a threshold. A clean shutdown books and gives back everything.
  *
  * Crashes. A lease lives in spend_reservations with this instance's id, and its amount stays in
- * reserved_micros until booked or given back, so a crash never frees money that calls may have
+ * reserved_nanos until booked or given back, so a crash never frees money that calls may have
  * spent. What a dead instance spent of it cannot be known: calls draw on it without telling the
  * database. So the rule is: a lease of a dead instance is settled as fully spent — spent +=
  * amount, where amount is, by construction, what it had not yet booked: the worst case of its
@@ -133,29 +133,29 @@ export class SpendLedger implements OnModuleDestroy {
     this.scheduleReconcile();
   }
 
-  /** Holds `amountMicros` or throws 429 daily_cap_exceeded (Retry-After: the next UTC midnight) / 503. */
-  async reserve(key: LedgerKey, amountMicros: bigint): Promise<Reservation> {
-    if (amountMicros === 0n) return FREE;
+  /** Holds `amountNanos` or throws 429 daily_cap_exceeded (Retry-After: the next UTC midnight) / 503. */
+  async reserve(key: LedgerKey, amountNanos: bigint): Promise<Reservation> {
+    if (amountNanos === 0n) return FREE;
     const lease = this.leaseFor(key);
     const now = performance.now();
-    if (lease.waiters.length === 0 && now < lease.usableUntil && lease.room >= amountMicros) {
-      lease.draw(amountMicros, now);
+    if (lease.waiters.length === 0 && now < lease.usableUntil && lease.room >= amountNanos) {
+      lease.draw(amountNanos, now);
       if (lease.low && now >= lease.prefetchAfter) this.grow(lease);
-      return { lease, amountMicros };
+      return { lease, amountNanos };
     }
     this.metrics.leaseWaits.inc();
     return new Promise((resolve, reject) => {
-      lease.waiters.push({ amount: amountMicros, round: 0, resolve, reject });
+      lease.waiters.push({ amount: amountNanos, round: 0, resolve, reject });
       this.grow(lease);
     });
   }
 
   /** Books the actual cost (capped at what was reserved) at the next flush; 0n releases it all. */
-  settle(r: Reservation, actualMicros: bigint): void {
+  settle(r: Reservation, actualNanos: bigint): void {
     if (!r.lease) return;
-    const spent = actualMicros < 0n ? 0n : actualMicros > r.amountMicros ? r.amountMicros : actualMicros;
+    const spent = actualNanos < 0n ? 0n : actualNanos > r.amountNanos ? r.amountNanos : actualNanos;
     // a dead lease was (or will be) reconciled as fully spent: nothing more to book on it
-    r.lease.finish(r.amountMicros, r.lease.dead ? 0n : spent);
+    r.lease.finish(r.amountNanos, r.lease.dead ? 0n : spent);
   }
 
   /**
@@ -254,7 +254,7 @@ export class SpendLedger implements OnModuleDestroy {
       for (const w of waiting) {
         if (lease.room >= w.amount && now < lease.usableUntil) {
           lease.draw(w.amount, now);
-          w.resolve({ lease, amountMicros: w.amount });
+          w.resolve({ lease, amountNanos: w.amount });
         } else if (w.round === round && shortOfCap) {
           w.reject(capExceeded());
         } else {
@@ -270,7 +270,7 @@ export class SpendLedger implements OnModuleDestroy {
     const { key } = lease;
     for (let attempt = 1; ; attempt++) {
       const [row] = await this.store.query<{ spend_row: boolean; lease_row: boolean; granted: string }>('spend_lease_grow', GROW_LEASE, [
-        lease.id, key.id, lease.day, lease.isNew, key.capMicros.toString(), min.toString(), need.toString(), want.toString(),
+        lease.id, key.id, lease.day, lease.isNew, key.capNanos.toString(), min.toString(), need.toString(), want.toString(),
         LEASE_PREFETCH_DIVISOR.toString(), key.tenantId, this.instanceId, this.ttlMs, unit.toString(),
       ]);
       if (!lease.isNew && !(row.lease_row && row.spend_row)) return 'gone';
@@ -358,7 +358,7 @@ export class SpendLedger implements OnModuleDestroy {
     const sentAt = performance.now();
     const params = (quietOnly: boolean, entries: typeof batch) => [
       entries.map((e) => e.lease.id), entries.map((e) => e.lease.key.id), entries.map((e) => e.lease.day),
-      entries.map((e) => e.lease.key.capMicros.toString()), entries.map((e) => e.used.toString()),
+      entries.map((e) => e.lease.key.capNanos.toString()), entries.map((e) => e.used.toString()),
       entries.map((e) => e.released.toString()), entries.map((e) => e.close), quietOnly, this.ttlMs,
     ];
     type Row = { lease_id: string; found: boolean; applied: boolean; after: string | null; booked: string | null };
@@ -393,7 +393,7 @@ export class SpendLedger implements OnModuleDestroy {
         if (!row?.found || row.after === null || row.booked === null) return;
         const after = BigInt(row.after);
         const { key, day } = e.lease;
-        await enqueueSpendEvents(m, { tenantId: key.tenantId, vaultKeyId: key.id, day, before: after - BigInt(row.booked), after, cap: key.capMicros });
+        await enqueueSpendEvents(m, { tenantId: key.tenantId, vaultKeyId: key.id, day, before: after - BigInt(row.booked), after, cap: key.capNanos });
       });
       if (!e.close) this.renewed(e.lease, sentAt);
     } catch (err) {

@@ -37,12 +37,12 @@ describe('AnthropicAdapter', () => {
   it('reserves every body byte as an input token plus max_tokens at the output price', () => {
     const c = call('/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 1000, messages: [{ role: 'user', content: 'hi' }] });
     // bytes × $3 + 1000 × $15 per million
-    expect(adapter.prepare(c).costMicros).toBe((BigInt(c.body.length) * 3_000_000n + 1000n * 15_000_000n + 999_999n) / 1_000_000n);
+    expect(adapter.prepare(c).costNanos).toBe(BigInt(c.body.length) * 3_000n + 1000n * 15_000n);
     // max_tokens is reserved as asked, even above the listed output limit (betas raise it); absent, the model's limit
     const big = call('/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 128_000 });
-    expect(adapter.prepare(big).costMicros).toBe(prices.tokenCost(sonnet, big.body.length, 128_000));
+    expect(adapter.prepare(big).costNanos).toBe(prices.tokenCost(sonnet, big.body.length, 128_000));
     const bare = call('/v1/messages', { model: 'claude-sonnet-4-5' });
-    expect(adapter.prepare(bare).costMicros).toBe(prices.tokenCost(sonnet, bare.body.length, 64_000));
+    expect(adapter.prepare(bare).costNanos).toBe(prices.tokenCost(sonnet, bare.body.length, 64_000));
   });
 
   it('reserves the input at the dearest cache-write rate when the request marks cache_control, however it is spelled', () => {
@@ -51,11 +51,11 @@ describe('AnthropicAdapter', () => {
       max_tokens: 10,
       system: [{ type: 'text', text: 'long', cache_control: { type: 'ephemeral' } }],
     });
-    expect(adapter.prepare(marked).costMicros).toBe(prices.tokensCost(sonnet, { input: 0, output: 10, cacheWrite1h: marked.body.length }));
+    expect(adapter.prepare(marked).costNanos).toBe(prices.tokensCost(sonnet, { input: 0, output: 10, cacheWrite1h: marked.body.length }));
     const escaped = call('/v1/messages', '{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":[{"type":"text","text":"x","\\u0063ache_control":{"type":"ephemeral"}}]}]}');
-    expect(adapter.prepare(escaped).costMicros).toBe(prices.tokensCost(sonnet, { input: 0, output: 10, cacheWrite1h: escaped.body.length }));
+    expect(adapter.prepare(escaped).costNanos).toBe(prices.tokensCost(sonnet, { input: 0, output: 10, cacheWrite1h: escaped.body.length }));
     const mentioned = call('/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'what is cache_control? caf\u00e9' }] });
-    expect(adapter.prepare(mentioned).costMicros).toBe(prices.tokenCost(sonnet, mentioned.body.length, 10));
+    expect(adapter.prepare(mentioned).costNanos).toBe(prices.tokenCost(sonnet, mentioned.body.length, 10));
   });
 
   it('settles a JSON answer to its usage, cache writes and reads at their prices, and an error answer to nothing', () => {
@@ -66,14 +66,14 @@ describe('AnthropicAdapter', () => {
       usage: { input_tokens: 1000, output_tokens: 100, cache_creation_input_tokens: 2000, cache_read_input_tokens: 10_000 },
     });
     // 1000 × 3 + 100 × 15 + 2000 × 3.75 + 10000 × 0.3 = 3000 + 1500 + 7500 + 3000
-    expect(meterRun(prepared, 200, [doc.slice(0, 7), doc.slice(7)])).toEqual({ out: doc, rewrites: false, costMicros: 15_000n });
+    expect(meterRun(prepared, 200, [doc.slice(0, 7), doc.slice(7)])).toEqual({ out: doc, rewrites: false, costNanos: 15_000_000n });
     // the 1-hour part of cache writes at its own price: 500 × 3.75 + 1500 × 6
     const split = JSON.stringify({
       usage: { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 2000, cache_creation: { ephemeral_5m_input_tokens: 500, ephemeral_1h_input_tokens: 1500 } },
     });
-    expect(meterRun(prepared, 200, [split]).costMicros).toBe(10_875n);
-    expect(meterRun(prepared, 200, ['{"type":"message"}']).costMicros).toBeNull();
-    expect(meterRun(prepared, 529, ['{"type":"error","error":{"type":"overloaded_error"}}']).costMicros).toBe(0n);
+    expect(meterRun(prepared, 200, [split]).costNanos).toBe(10_875_000n);
+    expect(meterRun(prepared, 200, ['{"type":"message"}']).costNanos).toBeNull();
+    expect(meterRun(prepared, 529, ['{"type":"error","error":{"type":"overloaded_error"}}']).costNanos).toBe(0n);
   });
 
   it('reads a stream’s usage from message_start and the cumulative message_delta, passing every byte unchanged', () => {
@@ -94,26 +94,26 @@ describe('AnthropicAdapter', () => {
     for (let i = 0; i < bytes.length; i += 7) out += meter.transform(bytes.subarray(i, i + 7)).toString('latin1');
     expect(Buffer.from(out, 'latin1').toString()).toBe(stream);
     // 1000 × 3 + 200 × 15
-    expect(meter.finish().costMicros).toBe(6_000n);
-    expect(meterRun(prepared, 200, [stream])).toMatchObject({ out: stream, rewrites: false, costMicros: 6_000n });
+    expect(meter.finish().costNanos).toBe(6_000_000n);
+    expect(meterRun(prepared, 200, [stream])).toMatchObject({ out: stream, rewrites: false, costNanos: 6_000_000n });
   });
 
   it('charges the reservation for a stream that ended before any message_delta', () => {
     const prepared = adapter.prepare(call('/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 1000, stream: true }));
     const cut = event('message_start', { message: { usage: { input_tokens: 10, output_tokens: 1 } } }) + event('error', { error: { type: 'overloaded_error' } });
-    expect(meterRun(prepared, 200, [cut]).costMicros).toBeNull();
+    expect(meterRun(prepared, 200, [cut]).costNanos).toBeNull();
   });
 
   it('lets token counting and model lists through for free, and refuses what it cannot price', () => {
-    expect(adapter.prepare(call('/v1/messages/count_tokens', { model: 'claude-sonnet-4-5', messages: [] }))).toEqual({ costMicros: 0n });
-    expect(adapter.prepare(call('/v1/models', '', 'GET'))).toEqual({ costMicros: 0n });
-    expect(adapter.prepare(call('/v1/models/claude-sonnet-4-5', '', 'GET'))).toEqual({ costMicros: 0n });
+    expect(adapter.prepare(call('/v1/messages/count_tokens', { model: 'claude-sonnet-4-5', messages: [] }))).toEqual({ costNanos: 0n });
+    expect(adapter.prepare(call('/v1/models', '', 'GET'))).toEqual({ costNanos: 0n });
+    expect(adapter.prepare(call('/v1/models/claude-sonnet-4-5', '', 'GET'))).toEqual({ costNanos: 0n });
     const unpriced = (c: VendorCall, param?: string) => expect(() => adapter.prepare(c)).toThrow(expect.objectContaining({ code: 'unpriced_request', ...(param ? { param } : {}) }));
     unpriced(call('/v1/messages/batches', { requests: [] }));
     unpriced(call('/v1/complete', { model: 'claude-2', prompt: 'x' }));
     unpriced(call('/v1/messages', { model: 'claude-9-galactic', max_tokens: 1 }), 'model');
     unpriced(call('/v1/messages', { max_tokens: 1 }), 'model');
-    expect(adapter.prepare(call('/v1/messages', { model: 'claude-sonnet-4-5-20250929', max_tokens: 1 })).costMicros).toBeGreaterThan(0n);
+    expect(adapter.prepare(call('/v1/messages', { model: 'claude-sonnet-4-5-20250929', max_tokens: 1 })).costNanos).toBeGreaterThan(0n);
     expect(() => adapter.prepare(call('/v1/messages', '{nope'))).toThrow(expect.objectContaining({ code: 'invalid_json' }));
   });
 });

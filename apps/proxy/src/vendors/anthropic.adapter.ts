@@ -44,7 +44,7 @@ export class AnthropicAdapter implements VendorAdapter {
   }
 
   prepare(call: VendorCall): PreparedCall {
-    if (this.prices.isFree('anthropic', call.method, call.path)) return { costMicros: 0n };
+    if (this.prices.isFree('anthropic', call.method, call.path)) return { costNanos: 0n };
     if (call.method === 'POST' && call.path === '/v1/messages') return this.message(call);
     throw new KeyvaultError('unpriced_request', `${call.method} ${call.path} is not in the price list, so it cannot be metered.`);
   }
@@ -54,18 +54,18 @@ export class AnthropicAdapter implements VendorAdapter {
     const price = this.modelPrice(request.model);
     const output = count(request.max_tokens) ?? price.maxOutputTokens;
     const bytes = call.body.length;
-    let costMicros = this.prices.tokensCost(price, { input: bytes, output });
+    let costNanos = this.prices.tokensCost(price, { input: bytes, output });
     if (marksCacheControl(call.body, request)) {
       for (const write of [{ cacheWrite: bytes }, { cacheWrite1h: bytes }]) {
         const withWrites = this.prices.tokensCost(price, { input: 0, output, ...write });
-        if (withWrites > costMicros) costMicros = withWrites;
+        if (withWrites > costNanos) costNanos = withWrites;
       }
     }
     const settle = (usage: unknown) => this.usageCost(price, usage);
     if (request.stream === true) {
-      return { costMicros, meter: (res) => (isSuccess(res.status) ? new MessageStreamMeter(settle) : fixedCost(0n)) };
+      return { costNanos, meter: (res) => (isSuccess(res.status) ? new MessageStreamMeter(settle) : fixedCost(0n)) };
     }
-    return { costMicros, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => settle(doc.usage)) : fixedCost(0n)) };
+    return { costNanos, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => settle(doc.usage)) : fixedCost(0n)) };
   }
 
   private modelPrice(model: unknown): ModelPrice {
@@ -75,7 +75,7 @@ export class AnthropicAdapter implements VendorAdapter {
     return price;
   }
 
-  /** A Messages `usage` object → micro-dollars, or null when it is missing or malformed. */
+  /** A Messages `usage` object → nano-dollars, or null when it is missing or malformed. */
   private usageCost(price: ModelPrice, usage: unknown): bigint | null {
     if (typeof usage !== 'object' || usage === null) return null;
     const u = usage as Record<string, unknown>;
@@ -117,9 +117,9 @@ export class MessageStreamMeter implements ResponseMeter {
     return chunk;
   }
 
-  finish(): { costMicros: bigint | null } {
+  finish(): { costNanos: bigint | null } {
     this.read(this.events.rest());
-    return { costMicros: this.final ? this.settle(this.usage) : null };
+    return { costNanos: this.final ? this.settle(this.usage) : null };
   }
 
   private read(event: string): void {

@@ -50,13 +50,13 @@ export class JsonBodyMeter implements ResponseMeter {
     return chunk;
   }
 
-  finish(): { costMicros: bigint | null } {
-    if (this.size > MAX_METERED_JSON_BYTES) return { costMicros: null };
+  finish(): { costNanos: bigint | null } {
+    if (this.size > MAX_METERED_JSON_BYTES) return { costNanos: null };
     try {
       const doc: unknown = JSON.parse(Buffer.concat(this.chunks, this.size).toString('utf8'));
-      return { costMicros: typeof doc === 'object' && doc !== null ? this.cost(doc as Record<string, unknown>) : null };
+      return { costNanos: typeof doc === 'object' && doc !== null ? this.cost(doc as Record<string, unknown>) : null };
     } catch {
-      return { costMicros: null };
+      return { costNanos: null };
     }
   }
 }

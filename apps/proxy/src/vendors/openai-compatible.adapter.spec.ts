@@ -34,11 +34,11 @@ describe('OpenAiCompatibleAdapter', () => {
     const c = call('/v1/chat/completions', { model: 'llama-3.1-8b-instant', max_tokens: 100, messages: [] }, 'https://api.groq.com/openai/v1');
     const prepared = adapter.prepare(c);
     expect(prepared.path).toBe('/chat/completions');
-    expect(prepared.costMicros).toBe(prices.tokenCost(prices.model('openai_compatible', 'llama-3.1-8b-instant')!, c.body.length, 100));
+    expect(prepared.costNanos).toBe(prices.tokenCost(prices.model('openai_compatible', 'llama-3.1-8b-instant')!, c.body.length, 100));
     const meter = prepared.meter!({ status: 200, headers: {} });
     meter.transform(Buffer.from(JSON.stringify({ usage: { prompt_tokens: 1_000_000, completion_tokens: 1_000_000 } })));
-    expect(meter.finish().costMicros).toBe(130_000n); // $0.05 + $0.08
-    expect(adapter.prepare(call('/v1/models', {}, 'http://127.0.0.1:8000/v1', 'GET'))).toEqual({ costMicros: 0n, path: '/models' });
+    expect(meter.finish().costNanos).toBe(130_000_000n); // $0.05 + $0.08
+    expect(adapter.prepare(call('/v1/models', {}, 'http://127.0.0.1:8000/v1', 'GET'))).toEqual({ costNanos: 0n, path: '/models' });
   });
 
   it("refuses OpenAI's own models and unknown ones as unpriced", () => {

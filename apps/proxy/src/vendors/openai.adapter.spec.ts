@@ -17,8 +17,8 @@ const call = (path: string, body: unknown, method = 'POST'): VendorCall => ({
 const meterRun = (prepared: PreparedCall, status: number, chunks: string[]) => {
   const meter = prepared.meter!({ status, headers: {} });
   const out = chunks.map((c) => meter.transform(Buffer.from(c)).toString()).join('');
-  const { tail, costMicros } = meter.finish();
-  return { out: out + (tail ?? ''), costMicros, rewrites: meter.rewrites };
+  const { tail, costNanos } = meter.finish();
+  return { out: out + (tail ?? ''), costNanos, rewrites: meter.rewrites };
 };
 const sse = (o: unknown) => `data: ${JSON.stringify(o)}\n\n`;
 
@@ -33,21 +33,21 @@ describe('OpenAiAdapter', () => {
     const body = { model: 'gpt-4o', max_tokens: 100, n: 2, messages: [{ role: 'user', content: 'hi' }] };
     const c = call('/v1/chat/completions', body);
     const gpt4o = prices.model('openai', 'gpt-4o')!;
-    expect(adapter.prepare(c).costMicros).toBe(prices.tokenCost(gpt4o, c.body.length, 200));
+    expect(adapter.prepare(c).costNanos).toBe(prices.tokenCost(gpt4o, c.body.length, 200));
     // max_completion_tokens wins over max_tokens; absent both, the model's output limit
-    expect(adapter.prepare(call('/v1/chat/completions', { model: 'gpt-4o', max_completion_tokens: 10, max_tokens: 1000 })).costMicros).toBe(
+    expect(adapter.prepare(call('/v1/chat/completions', { model: 'gpt-4o', max_completion_tokens: 10, max_tokens: 1000 })).costNanos).toBe(
       prices.tokenCost(gpt4o, JSON.stringify({ model: 'gpt-4o', max_completion_tokens: 10, max_tokens: 1000 }).length, 10),
     );
     const bare = call('/v1/chat/completions', { model: 'gpt-4o' });
-    expect(adapter.prepare(bare).costMicros).toBe(prices.tokenCost(gpt4o, bare.body.length, gpt4o.maxOutputTokens));
+    expect(adapter.prepare(bare).costNanos).toBe(prices.tokenCost(gpt4o, bare.body.length, gpt4o.maxOutputTokens));
   });
 
   it('settles a JSON answer to its usage, and an error answer to nothing', () => {
     const prepared = adapter.prepare(call('/v1/chat/completions', { model: 'gpt-4o-mini', max_tokens: 5 }));
     const doc = JSON.stringify({ choices: [], usage: { prompt_tokens: 1000, completion_tokens: 1000 } });
-    expect(meterRun(prepared, 200, [doc.slice(0, 10), doc.slice(10)])).toEqual({ out: doc, costMicros: 750n, rewrites: false });
-    expect(meterRun(prepared, 200, ['{"no":"usage"}']).costMicros).toBeNull();
-    expect(meterRun(prepared, 400, ['{"error":{}}']).costMicros).toBe(0n);
+    expect(meterRun(prepared, 200, [doc.slice(0, 10), doc.slice(10)])).toEqual({ out: doc, costNanos: 750_000n, rewrites: false });
+    expect(meterRun(prepared, 200, ['{"no":"usage"}']).costNanos).toBeNull();
+    expect(meterRun(prepared, 400, ['{"error":{}}']).costNanos).toBe(0n);
   });
 
   it('asks upstream for stream usage, hides the usage-only chunk from a client that did not ask, and reads it', () => {
@@ -62,25 +62,25 @@ describe('OpenAiAdapter', () => {
     const meter = prepared.meter!({ status: 200, headers: {} });
     const out = [bytes.subarray(0, cut), bytes.subarray(cut, cut + 40), bytes.subarray(cut + 40)].map((b) => meter.transform(b).toString()).join('');
     expect(out + (meter.finish().tail ?? '')).toBe(content + 'data: [DONE]\n\n');
-    expect(meterRun(prepared, 200, [stream]).costMicros).toBe(750n);
-    expect(meterRun(prepared, 200, [content]).costMicros).toBeNull();
+    expect(meterRun(prepared, 200, [stream]).costNanos).toBe(750_000n);
+    expect(meterRun(prepared, 200, [content]).costNanos).toBeNull();
   });
 
   it('passes the usage chunk through, unchanged, to a client that asked for it', () => {
     const prepared = adapter.prepare(call('/v1/chat/completions', { model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true } }));
     expect(prepared.body).toBeUndefined();
     const stream = sse({ choices: [{ delta: { content: 'x' } }] }) + sse({ choices: [], usage: { prompt_tokens: 10, completion_tokens: 0 } });
-    expect(meterRun(prepared, 200, [stream])).toEqual({ out: stream, costMicros: 2n, rewrites: false });
+    expect(meterRun(prepared, 200, [stream])).toEqual({ out: stream, costNanos: 1_500n, rewrites: false });
   });
 
   it('meters embeddings by prompt tokens', () => {
     const prepared = adapter.prepare(call('/v1/embeddings', { model: 'text-embedding-3-small', input: 'hello' }));
-    expect(prepared.costMicros).toBeGreaterThan(0n);
-    expect(meterRun(prepared, 200, [JSON.stringify({ usage: { prompt_tokens: 1_000_000 } })]).costMicros).toBe(20_000n);
+    expect(prepared.costNanos).toBeGreaterThan(0n);
+    expect(meterRun(prepared, 200, [JSON.stringify({ usage: { prompt_tokens: 1_000_000 } })]).costNanos).toBe(20_000_000n);
   });
 
   it('lets free endpoints through at no cost and refuses what it cannot price', () => {
-    expect(adapter.prepare(call('/v1/models', '', 'GET'))).toEqual({ costMicros: 0n });
+    expect(adapter.prepare(call('/v1/models', '', 'GET'))).toEqual({ costNanos: 0n });
     expect(() => adapter.prepare(call('/v1/images/generations', { model: 'dall-e-3' }))).toThrow(expect.objectContaining({ code: 'unpriced_request' }));
     expect(() => adapter.prepare(call('/v1/chat/completions', { model: 'gpt-unknown' }))).toThrow(expect.objectContaining({ code: 'unpriced_request', param: 'model' }));
     expect(() => adapter.prepare(call('/v1/chat/completions', { messages: [] }))).toThrow(expect.objectContaining({ code: 'unpriced_request', param: 'model' }));
@@ -94,6 +94,6 @@ describe('ChatStreamMeter', () => {
     const m = new ChatStreamMeter(true, () => 1n);
     expect(m.transform(Buffer.from('data: {"choices":[{"delta":{}}]}\n\ndata: {"cho'))).toBe('data: {"choices":[{"delta":{}}]}\n\n');
     expect(m.transform(Buffer.from('ices":[1]}\n\n'))).toBe('data: {"choices":[1]}\n\n');
-    expect(m.finish()).toEqual({ tail: '', costMicros: null });
+    expect(m.finish()).toEqual({ tail: '', costNanos: null });
   });
 });

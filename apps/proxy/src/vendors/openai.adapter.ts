@@ -29,7 +29,7 @@ export class OpenAiAdapter implements VendorAdapter {
   }
 
   prepare(call: VendorCall): PreparedCall {
-    if (this.prices.isFree(this.priceList, call.method, call.path)) return { costMicros: 0n };
+    if (this.prices.isFree(this.priceList, call.method, call.path)) return { costNanos: 0n };
     if (call.method === 'POST' && call.path === '/v1/chat/completions') return this.chatCompletion(call);
     if (call.method === 'POST' && call.path === '/v1/embeddings') return this.embedding(call);
     throw new KeyvaultError('unpriced_request', `${call.method} ${call.path} is not in the price list, so it cannot be metered.`);
@@ -41,11 +41,11 @@ export class OpenAiAdapter implements VendorAdapter {
     const requested = count(request.max_completion_tokens) ?? count(request.max_tokens);
     const maxOutput = requested === undefined ? price.maxOutputTokens : Math.min(requested, price.maxOutputTokens || requested);
     const choices = Math.min(Math.max(count(request.n) ?? 1, 1), MAX_CHOICES);
-    const costMicros = this.prices.tokenCost(price, call.body.length, maxOutput * choices);
+    const costNanos = this.prices.tokenCost(price, call.body.length, maxOutput * choices);
     const settle = (usage: unknown) => this.usageCost(price, usage);
 
     if (request.stream !== true) {
-      return { costMicros, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => settle(doc.usage)) : fixedCost(0n)) };
+      return { costNanos, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => settle(doc.usage)) : fixedCost(0n)) };
     }
     // Streams report usage only when asked: ask upstream always, and hide the usage chunk
     // from a client that did not ask for it.
@@ -53,7 +53,7 @@ export class OpenAiAdapter implements VendorAdapter {
     const clientAsked = (options as { include_usage?: unknown }).include_usage === true;
     const body = clientAsked ? undefined : Buffer.from(JSON.stringify({ ...request, stream_options: { ...options, include_usage: true } }));
     return {
-      costMicros,
+      costNanos,
       body,
       meter: (res) => (isSuccess(res.status) ? new ChatStreamMeter(!clientAsked, settle) : fixedCost(0n)),
     };
@@ -63,8 +63,8 @@ export class OpenAiAdapter implements VendorAdapter {
     const request = jsonObject(call.body);
     const price = this.modelPrice(request.model);
     // Inputs are text or token ids; either way a token takes at least one byte of the body.
-    const costMicros = this.prices.tokenCost(price, call.body.length, 0);
-    return { costMicros, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => this.usageCost(price, doc.usage)) : fixedCost(0n)) };
+    const costNanos = this.prices.tokenCost(price, call.body.length, 0);
+    return { costNanos, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => this.usageCost(price, doc.usage)) : fixedCost(0n)) };
   }
 
   protected modelPrice(model: unknown): ModelPrice {
@@ -74,7 +74,7 @@ export class OpenAiAdapter implements VendorAdapter {
     return price;
   }
 
-  /** `usage` → micro-dollars, or null when it is missing or malformed. */
+  /** `usage` → nano-dollars, or null when it is missing or malformed. */
   protected usageCost(price: ModelPrice, usage: unknown): bigint | null {
     if (typeof usage !== 'object' || usage === null) return null;
     const u = usage as { prompt_tokens?: unknown; completion_tokens?: unknown };
@@ -116,10 +116,10 @@ export class ChatStreamMeter implements ResponseMeter {
     return out;
   }
 
-  finish(): { tail?: string; costMicros: bigint | null } {
+  finish(): { tail?: string; costNanos: bigint | null } {
     const rest = this.events.rest();
     if (rest) this.isUsageOnly(rest);
-    return { tail: this.hideUsage ? rest : undefined, costMicros: this.cost };
+    return { tail: this.hideUsage ? rest : undefined, costNanos: this.cost };
   }
 
   /** Reads usage from an event; true when the event is the usage-only chunk. */

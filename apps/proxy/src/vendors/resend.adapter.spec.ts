@@ -5,7 +5,7 @@ import { ResendAdapter } from './resend.adapter';
 import type { OutgoingHeaders, PreparedCall, VendorCall } from './vendor-adapter';
 
 const adapter = new ResendAdapter(PriceBook.load());
-const EMAIL = 900n; // $0.0009
+const EMAIL = 900_000n; // $0.0009
 const call = (method: string, path: string, body: unknown = ''): VendorCall => ({
   method,
   path,
@@ -18,7 +18,7 @@ const email = (fields: Record<string, unknown>) => ({ from: 'Acme <onboarding@re
 const settle = (prepared: PreparedCall, status: number, answer: unknown) => {
   const meter = prepared.meter!({ status, headers: {} });
   meter.transform(Buffer.from(JSON.stringify(answer)));
-  return meter.finish().costMicros;
+  return meter.finish().costNanos;
 };
 
 describe('ResendAdapter', () => {
@@ -36,7 +36,7 @@ describe('ResendAdapter', () => {
     [{ to: 'a@x.io, b@x.io,c@x.io' }, 3],
     [{ to: 'A <a@x.io>', cc: [], bcc: null }, 1],
   ])('counts every recipient of an email as one: %j', (fields, n) => {
-    expect(adapter.prepare(call('POST', '/emails', email(fields)))).toEqual({ costMicros: BigInt(n) * EMAIL });
+    expect(adapter.prepare(call('POST', '/emails', email(fields)))).toEqual({ costNanos: BigInt(n) * EMAIL });
   });
 
   it.each([
@@ -52,7 +52,7 @@ describe('ResendAdapter', () => {
   it('sums a batch over its emails, and settles a permissive batch to the emails that were sent', () => {
     const batch = [email({ to: 'a@x.io' }), email({ to: ['b@x.io', 'c@x.io'], bcc: 'd@x.io' }), email({ to: 'e@x.io', cc: 'f@x.io' })];
     const prepared = adapter.prepare(call('POST', '/emails/batch', batch));
-    expect(prepared.costMicros).toBe(6n * EMAIL);
+    expect(prepared.costNanos).toBe(6n * EMAIL);
     expect(settle(prepared, 200, { data: [{ id: '1' }, { id: '2' }, { id: '3' }] })).toBe(6n * EMAIL);
     // permissive mode: the second email failed validation and was not sent
     expect(settle(prepared, 200, { data: [{ id: '1' }, { id: '3' }], errors: [{ index: 1, message: 'Invalid `to` field.' }] })).toBe(3n * EMAIL);
@@ -68,7 +68,7 @@ describe('ResendAdapter', () => {
 
   it('lets reads, deletions, rescheduling and cancelling through for free; other writes are unpriced', () => {
     for (const [method, path] of [['GET', '/emails/e_1'], ['GET', '/domains'], ['DELETE', '/domains/d_1'], ['PATCH', '/emails/e_1'], ['POST', '/emails/e_1/cancel']]) {
-      expect(adapter.prepare(call(method, path, method === 'PATCH' ? { scheduled_at: 'in 1 hour' } : ''))).toEqual({ costMicros: 0n });
+      expect(adapter.prepare(call(method, path, method === 'PATCH' ? { scheduled_at: 'in 1 hour' } : ''))).toEqual({ costNanos: 0n });
     }
     for (const path of ['/broadcasts', '/broadcasts/b_1/send', '/api-keys', '/domains']) {
       expect(() => adapter.prepare(call('POST', path, {}))).toThrow(expect.objectContaining({ code: 'unpriced_request' }));

@@ -22,8 +22,8 @@ export class ResendAdapter implements VendorAdapter {
   }
 
   prepare(call: VendorCall): PreparedCall {
-    if (this.prices.isFree('resend', call.method, call.path)) return { costMicros: 0n };
-    if (call.method === 'POST' && call.path === '/emails') return { costMicros: this.emailCost(jsonObject(call.body), '') };
+    if (this.prices.isFree('resend', call.method, call.path)) return { costNanos: 0n };
+    if (call.method === 'POST' && call.path === '/emails') return { costNanos: this.emailCost(jsonObject(call.body), '') };
     if (call.method === 'POST' && call.path === '/emails/batch') return this.batch(call);
     throw new KeyvaultError('unpriced_request', `${call.method} ${call.path} is not in the price list, so it cannot be metered.`);
   }
@@ -35,9 +35,9 @@ export class ResendAdapter implements VendorAdapter {
       }
       return this.emailCost(email as Record<string, unknown>, `[${i}].`);
     });
-    const costMicros = costs.reduce((a, b) => a + b, 0n);
+    const costNanos = costs.reduce((a, b) => a + b, 0n);
     return {
-      costMicros,
+      costNanos,
       meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => sentCost(doc, costs)) : fixedCost(0n)),
     };
   }
@@ -45,7 +45,7 @@ export class ResendAdapter implements VendorAdapter {
   private emailCost(email: Record<string, unknown>, param: string): bigint {
     const n = recipients(email.to, `${param}to`) + recipients(email.cc, `${param}cc`) + recipients(email.bcc, `${param}bcc`);
     if (n === 0) throw new KeyvaultError('unpriced_request', 'An email without recipients cannot be priced.', `${param}to`);
-    return BigInt(n) * this.prices.emailMicros;
+    return BigInt(n) * this.prices.emailNanos;
   }
 }
 

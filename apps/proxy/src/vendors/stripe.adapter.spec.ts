@@ -21,15 +21,15 @@ describe('StripeAdapter', () => {
     expect(headers.authorization).toBe('Bearer sk_live_x');
   });
 
-  it('counts the amount of a money-moving call in USD micro-dollars, with no meter', () => {
-    expect(adapter.prepare(call('POST', '/v1/payment_intents', 'amount=1999&currency=usd&metadata[order]=1'))).toEqual({ costMicros: 19_990_000n });
-    expect(adapter.prepare(call('POST', '/v1/charges', 'amount=100&currency=USD'))).toEqual({ costMicros: 1_000_000n });
-    expect(adapter.prepare(call('POST', '/v1/payment_intents', JSON.stringify({ amount: 50, currency: 'usd' }), 'application/json'))).toEqual({ costMicros: 500_000n });
+  it('counts the amount of a money-moving call in USD nano-dollars, exactly, with no meter', () => {
+    expect(adapter.prepare(call('POST', '/v1/payment_intents', 'amount=1999&currency=usd&metadata[order]=1'))).toEqual({ costNanos: 19_990_000_000n });
+    expect(adapter.prepare(call('POST', '/v1/charges', 'amount=100&currency=USD'))).toEqual({ costNanos: 1_000_000_000n });
+    expect(adapter.prepare(call('POST', '/v1/payment_intents', JSON.stringify({ amount: 50, currency: 'usd' }), 'application/json'))).toEqual({ costNanos: 500_000_000n });
   });
 
   it('costs nothing for calls that move no money', () => {
-    expect(adapter.prepare(call('GET', '/v1/payment_intents'))).toEqual({ costMicros: 0n });
-    expect(adapter.prepare(call('POST', '/v1/customers', 'email=a@b.c'))).toEqual({ costMicros: 0n });
+    expect(adapter.prepare(call('GET', '/v1/payment_intents'))).toEqual({ costNanos: 0n });
+    expect(adapter.prepare(call('POST', '/v1/customers', 'email=a@b.c'))).toEqual({ costNanos: 0n });
   });
 
   it.each([

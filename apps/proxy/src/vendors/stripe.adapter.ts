@@ -20,17 +20,17 @@ export class StripeAdapter implements VendorAdapter {
   }
 
   prepare(call: VendorCall): PreparedCall {
-    if (!this.prices.isMoneyMoving(call.method, call.path)) return { costMicros: 0n };
+    if (!this.prices.isMoneyMoving(call.method, call.path)) return { costNanos: 0n };
     const { amount, currency } = moneyParams(call);
     if (amount === undefined || !/^\d{1,15}$/.test(amount)) {
       throw new KeyvaultError('unpriced_request', `${call.method} ${call.path} moves money: an integer amount is required to meter it.`, 'amount');
     }
     if (currency === undefined) throw new KeyvaultError('unpriced_request', 'A currency is required to meter this call.', 'currency');
-    const costMicros = this.prices.currencyAmountMicros(currency, BigInt(amount));
-    if (costMicros === undefined) {
+    const costNanos = this.prices.currencyAmountNanos(currency, BigInt(amount));
+    if (costNanos === undefined) {
       throw new KeyvaultError('unpriced_request', `Currency '${currency}' has no configured USD rate.`, 'currency');
     }
-    return { costMicros };
+    return { costNanos };
   }
 }
 

@@ -57,17 +57,17 @@ describe('TwilioAdapter', () => {
     ['ç'.repeat(71), 2],
     ['😀'.repeat(100), 4],
   ])('prices an SMS by its segments: %#', (body, segments) => {
-    expect(adapter.prepare(call('POST', messages, { To: '+15005550006', From: '+15005550001', Body: body }))).toEqual({ costMicros: BigInt(segments) * 8_300n });
+    expect(adapter.prepare(call('POST', messages, { To: '+15005550006', From: '+15005550001', Body: body }))).toEqual({ costNanos: BigInt(segments) * 8_300_000n });
   });
 
   it('prices a message with media as one MMS, and refuses it when no MMS price is configured', () => {
     const mms = { To: '+15005550006', Body: 'a'.repeat(500), MediaUrl: ['https://example.com/a.png', 'https://example.com/b.png'] };
-    expect(adapter.prepare(call('POST', messages, mms))).toEqual({ costMicros: 22_000n });
+    expect(adapter.prepare(call('POST', messages, mms))).toEqual({ costNanos: 22_000_000n });
     const overrides = join(mkdtempSync(join(tmpdir(), 'kv-prices-')), 'prices.json');
     writeFileSync(overrides, JSON.stringify({ twilio: { usd_per_mms: null } }));
     const noMms = new TwilioAdapter(PriceBook.load(overrides));
     expect(() => noMms.prepare(call('POST', messages, mms))).toThrow(expect.objectContaining({ code: 'unpriced_request', param: 'MediaUrl' }));
-    expect(noMms.prepare(call('POST', messages, { To: '+15005550006', Body: 'hi' }))).toEqual({ costMicros: 8_300n });
+    expect(noMms.prepare(call('POST', messages, { To: '+15005550006', Body: 'hi' }))).toEqual({ costNanos: 8_300_000n });
   });
 
   it.each([
@@ -79,10 +79,10 @@ describe('TwilioAdapter', () => {
   });
 
   it('lets reads, deletions and message updates through for free; other writes are unpriced', () => {
-    expect(adapter.prepare(call('GET', messages))).toEqual({ costMicros: 0n });
-    expect(adapter.prepare(call('GET', `/2010-04-01/Accounts/${OTHER}.json`))).toEqual({ costMicros: 0n });
-    expect(adapter.prepare(call('DELETE', `/2010-04-01/Accounts/${OTHER}/Messages/SM1.json`))).toEqual({ costMicros: 0n });
-    expect(adapter.prepare(call('POST', `/2010-04-01/Accounts/${OTHER}/Messages/SM1.json`, { Body: '' }))).toEqual({ costMicros: 0n });
+    expect(adapter.prepare(call('GET', messages))).toEqual({ costNanos: 0n });
+    expect(adapter.prepare(call('GET', `/2010-04-01/Accounts/${OTHER}.json`))).toEqual({ costNanos: 0n });
+    expect(adapter.prepare(call('DELETE', `/2010-04-01/Accounts/${OTHER}/Messages/SM1.json`))).toEqual({ costNanos: 0n });
+    expect(adapter.prepare(call('POST', `/2010-04-01/Accounts/${OTHER}/Messages/SM1.json`, { Body: '' }))).toEqual({ costNanos: 0n });
     for (const path of ['/Calls.json', '/IncomingPhoneNumbers.json', '.json', '/Messages.xml']) {
       expect(() => adapter.prepare(call('POST', `/2010-04-01/Accounts/${OTHER}${path}`, { To: '+1', Body: 'x' }))).toThrow(expect.objectContaining({ code: 'unpriced_request' }));
     }

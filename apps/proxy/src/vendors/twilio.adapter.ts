@@ -39,8 +39,8 @@ export class TwilioAdapter implements VendorAdapter {
     if (!ACCOUNT_PREFIX.test(call.path)) {
       throw new KeyvaultError('endpoint_not_allowed', "Twilio calls must stay in the profile's account: /2010-04-01/Accounts/{AccountSid}/...");
     }
-    if (this.prices.isFree('twilio', call.method, call.path)) return { costMicros: 0n };
-    if (call.method === 'POST' && MESSAGE_CREATE.test(call.path)) return { costMicros: this.messageCost(new URLSearchParams(call.body.toString('utf8'))) };
+    if (this.prices.isFree('twilio', call.method, call.path)) return { costNanos: 0n };
+    if (call.method === 'POST' && MESSAGE_CREATE.test(call.path)) return { costNanos: this.messageCost(new URLSearchParams(call.body.toString('utf8'))) };
     throw new KeyvaultError('unpriced_request', `${call.method} ${call.path} is not in the price list, so it cannot be metered.`);
   }
 
@@ -49,15 +49,15 @@ export class TwilioAdapter implements VendorAdapter {
     const channel = /^([a-z]+):/i.exec(to);
     if (channel) throw new KeyvaultError('unpriced_request', `Messages to ${channel[1]} addresses are not priced: only SMS and MMS are.`, 'To');
     if (form.getAll('MediaUrl').length > 0) {
-      if (this.prices.mmsMicros === null) throw new KeyvaultError('unpriced_request', 'Messages with media (MMS) have no price configured.', 'MediaUrl');
-      return this.prices.mmsMicros;
+      if (this.prices.mmsNanos === null) throw new KeyvaultError('unpriced_request', 'Messages with media (MMS) have no price configured.', 'MediaUrl');
+      return this.prices.mmsNanos;
     }
     const body = form.get('Body');
     if (body === null) {
       const param = form.has('ContentSid') ? 'ContentSid' : 'Body';
       throw new KeyvaultError('unpriced_request', 'Only a message with a Body (or MediaUrl) can be priced.', param);
     }
-    return BigInt(smsSegments(body)) * this.prices.smsSegmentMicros;
+    return BigInt(smsSegments(body)) * this.prices.smsSegmentNanos;
   }
 }
 

@@ -61,20 +61,20 @@ export interface VendorCall {
 
 export interface PreparedCall {
   /**
-   * Micro-dollars to reserve against the key's daily cap before the call: the exact cost when it
+   * Nano-dollars to reserve against the key's daily cap before the call: the exact cost when it
    * is known up front (a Stripe amount, an SMS, an email), the worst case for LLM calls, 0n for
    * free calls (no reservation is made then, and the call passes even on a spent cap).
    */
-  costMicros: bigint;
+  costNanos: bigint;
   /** a replacement request body (e.g. stream_options added); the received body when absent */
   body?: Buffer;
   /** a replacement vendor path to send (e.g. a base_url that already ends in /v1) */
   path?: string;
   /**
-   * Reads the actual cost from the response. Absent: the cost is `costMicros` when the upstream
+   * Reads the actual cost from the response. Absent: the cost is `costNanos` when the upstream
    * answers 2xx and 0 otherwise. Present: the upstream is asked for an uncompressed body
    * (accept-encoding: identity) and the meter sees every chunk of it. The settled amount never
-   * exceeds `costMicros`.
+   * exceeds `costNanos`.
    */
   meter?: (response: UpstreamResponseHead) => ResponseMeter;
 }
@@ -95,18 +95,18 @@ export interface ResponseMeter {
    */
   transform(chunk: Buffer): Buffer | string;
   /**
-   * The body ended. `tail`: bytes still held back, sent before the response ends. `costMicros`:
+   * The body ended. `tail`: bytes still held back, sent before the response ends. `costNanos`:
    * the actual cost, or null when it could not be read (the reserved worst case is then charged).
    */
-  finish(): { tail?: string; costMicros: bigint | null };
+  finish(): { tail?: string; costNanos: bigint | null };
 }
 
 /** Headers sent upstream (lowercase names). */
 export type OutgoingHeaders = Record<string, string | string[] | undefined>;
 
 /** A meter for answers that cost a fixed amount (typically 0 for errors). */
-export function fixedCost(costMicros: bigint): ResponseMeter {
-  return { rewrites: false, transform: (chunk) => chunk, finish: () => ({ costMicros }) };
+export function fixedCost(costNanos: bigint): ResponseMeter {
+  return { rewrites: false, transform: (chunk) => chunk, finish: () => ({ costNanos }) };
 }
 
 export const isSuccess = (status: number): boolean => status >= 200 && status < 300;

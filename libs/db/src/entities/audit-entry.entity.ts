@@ -1,5 +1,5 @@
 import { Column, Entity, Index } from 'typeorm';
-import { CreatedAt, IdColumn, MicrosColumn, RefColumn } from './columns';
+import { CreatedAt, IdColumn, NanosColumn, RefColumn } from './columns';
 
 /**
  * One proxied call, refused ones included. Ids are time-ordered, so `(tenant_id, id DESC)`
@@ -26,7 +26,7 @@ export class AuditEntry {
   @Column({ type: 'integer' }) status: number;
   /** the refusal's error code, when Keyvault refused the call */
   @Column({ type: 'text', name: 'error_code', nullable: true }) errorCode: string | null;
-  @MicrosColumn({ name: 'cost_micros' }) costMicros: bigint;
+  @NanosColumn({ name: 'cost_nanos' }) costNanos: bigint;
   @Column({ type: 'integer', name: 'duration_ms' }) durationMs: number;
   @Column({ type: 'text', name: 'run_id', nullable: true }) runId: string | null;
   @Column({ type: 'text', name: 'conversation_id', nullable: true }) conversationId: string | null;

@@ -1,9 +1,9 @@
 import { Column, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
-import { MicrosColumn, RefColumn } from './columns';
+import { NanosColumn, RefColumn } from './columns';
 
 /**
  * One vault key's spend for one UTC day: the ledger the cap is enforced on.
- * `reserved_micros` is money held for calls in flight (or leased to a proxy instance); a call
+ * `reserved_nanos` is money held for calls in flight (or leased to a proxy instance); a call
  * that never finished leaves its reservation counted, never silently dropped.
  */
 @Entity('vault_key_spend')
@@ -11,7 +11,7 @@ export class VaultKeySpend {
   @PrimaryColumn({ type: 'text', collation: 'C', name: 'vault_key_id' }) vaultKeyId: string;
   @PrimaryColumn({ type: 'date' }) day: string;
   @RefColumn({ name: 'tenant_id' }) tenantId: string;
-  @MicrosColumn({ name: 'spent_micros' }) spentMicros: bigint;
-  @MicrosColumn({ name: 'reserved_micros' }) reservedMicros: bigint;
+  @NanosColumn({ name: 'spent_nanos' }) spentNanos: bigint;
+  @NanosColumn({ name: 'reserved_nanos' }) reservedNanos: bigint;
   @UpdateDateColumn({ type: 'timestamptz', name: 'updated_at' }) updatedAt: Date;
 }

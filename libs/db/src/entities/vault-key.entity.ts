@@ -1,5 +1,5 @@
 import { Column, Entity, Index } from 'typeorm';
-import { CreatedAt, IdColumn, MicrosColumn, RefColumn } from './columns';
+import { CreatedAt, IdColumn, NanosColumn, RefColumn } from './columns';
 
 /** A vault key's record. The token itself is never stored: only its id is. */
 @Entity('vault_keys')
@@ -11,7 +11,7 @@ export class VaultKey {
   @RefColumn({ name: 'tenant_id' }) tenantId: string;
   @RefColumn({ name: 'credential_id' }) credentialId: string;
   @Column({ type: 'text' }) vendor: string;
-  @MicrosColumn({ name: 'daily_cap_micros', default: undefined }) dailyCapMicros: bigint;
+  @NanosColumn({ name: 'daily_cap_nanos', default: undefined }) dailyCapNanos: bigint;
   @Column({ type: 'text', name: 'allowed_endpoints', array: true }) allowedEndpoints: string[];
   @Column({ type: 'timestamptz', name: 'expires_at' }) expiresAt: Date;
   @Column({ type: 'text', nullable: true }) label: string | null;

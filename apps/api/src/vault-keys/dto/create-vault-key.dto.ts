@@ -19,7 +19,7 @@ export class CreateVaultKeyDto {
   @Length(1, 200)
   credential?: string;
 
-  @ApiProperty({ example: 100, description: 'USD per UTC day, above 0, at most 1000000, at most 6 decimals' })
+  @ApiProperty({ example: 100, description: 'USD per UTC day, above 0, at most 1000000, at most 9 decimals' })
   @Validate(IsUsdCap)
   daily_usd_cap: number;
 

@@ -1,17 +1,17 @@
 import { ValidatorConstraint, ValidatorConstraintInterface, ValidationArguments } from 'class-validator';
-import { usdToMicros } from '@keyvault/policy';
+import { usdToNanos } from '@keyvault/policy';
 
 export const MAX_DAILY_USD_CAP = 1_000_000;
 
-/** A positive USD amount that converts exactly to micro-dollars (at most 6 decimals). */
+/** A positive USD amount that converts exactly to nano-dollars (at most 9 decimals). */
 @ValidatorConstraint({ name: 'isUsdCap' })
 export class IsUsdCap implements ValidatorConstraintInterface {
   validate(value: unknown): boolean {
     if (typeof value !== 'number' || !(value > 0) || value > MAX_DAILY_USD_CAP) return false;
-    const micros = usdToMicros(value);
-    return micros !== null && micros > 0n;
+    const nanos = usdToNanos(value);
+    return nanos !== null && nanos > 0n;
   }
   defaultMessage(args: ValidationArguments): string {
-    return `${args.property} must be a number of USD above 0 and at most ${MAX_DAILY_USD_CAP}, with at most 6 decimals`;
+    return `${args.property} must be a number of USD above 0 and at most ${MAX_DAILY_USD_CAP}, with at most 9 decimals`;
   }
 }
