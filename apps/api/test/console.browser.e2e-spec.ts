@@ -224,6 +224,7 @@ describe('operator console (headless Chromium)', () => {
     await screenshot(page, SHOTS, '06-revoke-confirm');
     await dialog.getByRole('button', { name: 'Revoke key' }).click();
     await row.getByText('revoked', { exact: true }).waitFor();
+    await dialog.waitFor({ state: 'hidden' });
     expect(await row.getByRole('button', { name: 'Revoke' }).count()).toBe(0);
 
     const refused = await payment(vk.vault_key, 100, 'run-3');
@@ -304,6 +305,9 @@ describe('operator console (headless Chromium)', () => {
     expect(await refusal.locator('.error-code').textContent()).toBe(direct.body.error.code);
     await screenshot(page, SHOTS, '08-api-error-in-dialog');
     await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+    // the modal closes in an effect after the render; until then the page behind it is inert and
+    // typing into it is lost
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
 
     await card.getByPlaceholder(/New openai key/).fill('sk-proj-console-bbbb2222');
     await card.getByRole('button', { name: 'Add key' }).click();
