@@ -78,7 +78,20 @@ const proxySchema = z.object({
   KEYVAULT_UPSTREAM_TWILIO: httpUrl.default('https://api.twilio.com'),
   KEYVAULT_UPSTREAM_RESEND: httpUrl.default('https://api.resend.com'),
   KEYVAULT_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
+  /** Time to the response headers of a non-LLM vendor (Stripe, Twilio, Resend), and the bound on connecting to any upstream. */
   KEYVAULT_UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(120_000),
+  /** Time to the response headers of an LLM vendor (a non-streamed completion answers only once it is generated). */
+  KEYVAULT_UPSTREAM_LLM_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(600_000),
+  /** Longest silence between two chunks of a response body; a body that keeps arriving is never cut (no total timeout). */
+  KEYVAULT_UPSTREAM_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(120_000),
+  /** Upstream connections per origin; empty: no limit (one connection per call in flight, no hidden queue). */
+  KEYVAULT_UPSTREAM_MAX_CONNECTIONS: z
+    .string()
+    .default('')
+    .refine((v) => v === '' || (/^\d{1,7}$/.test(v) && Number(v) >= 1), { message: 'must be a whole number of at least 1, or empty for no limit' })
+    .transform((v) => (v === '' ? null : Number(v))),
+  /** How long a call past KEYVAULT_UPSTREAM_MAX_CONNECTIONS waits for a connection before 503 upstream_busy. */
+  KEYVAULT_UPSTREAM_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(0),
   /** Optional JSON file whose entries replace those of the shipped price list. */
   KEYVAULT_PRICES_FILE: z.string().optional(),
   /** Names this proxy instance's budget leases; a restart under the same id reconciles what it left (unique per live instance). */

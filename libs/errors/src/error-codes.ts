@@ -61,6 +61,7 @@ export const ERROR_CODES = {
   // Upstream and our own availability
   upstream_unreachable: { status: 502, type: 'api_error' },
   upstream_timeout: { status: 504, type: 'api_error' },
+  upstream_busy: { status: 503, type: 'api_error' },
   vault_unavailable: { status: 503, type: 'api_error' },
   internal_error: { status: 500, type: 'api_error' },
 } as const satisfies Record<string, ErrorSpec>;
