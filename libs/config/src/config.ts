@@ -92,6 +92,10 @@ const proxySchema = z.object({
     .transform((v) => (v === '' ? null : Number(v))),
   /** How long a call past KEYVAULT_UPSTREAM_MAX_CONNECTIONS waits for a connection before 503 upstream_busy. */
   KEYVAULT_UPSTREAM_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(0),
+  /** Offer HTTP/2 to TLS upstreams (ALPN); many calls then share one connection. HTTP/1.1 when off or not offered. */
+  KEYVAULT_UPSTREAM_HTTP2: bool,
+  /** A PEM file of certificates trusted for upstream TLS in addition to the system's (a private CA, tests). */
+  KEYVAULT_UPSTREAM_CA_FILE: z.string().optional().transform((v) => v || undefined),
   /** Optional JSON file whose entries replace those of the shipped price list. */
   KEYVAULT_PRICES_FILE: z.string().optional(),
   /** Names this proxy instance's budget leases; a restart under the same id reconciles what it left (unique per live instance). */

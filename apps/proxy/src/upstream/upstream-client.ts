@@ -1,7 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { rootCertificates } from 'node:tls';
 import type { LookupFunction } from 'node:net';
-import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
+import type { TLSSocket } from 'node:tls';
+import { Client, Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import { upstreamFor, type ProxyConfig, type Vendor } from '@keyvault/config';
 import { KeyvaultError } from '@keyvault/errors';
 import { resolveSafeTarget, UnsafeUrlError } from '@keyvault/net';
@@ -39,6 +42,8 @@ const NOT_SENT_CODES = new Set([
 ]);
 
 const MAX_POOLS = 256;
+/** Calls one HTTP/2 connection carries at once before the pool opens another (a Node server's default limit). */
+const H2_STREAMS_PER_CONNECTION = 100;
 /**
  * How long a checked base_url answer is reused. Whatever the cache, connections only ever go to
  * an address that passed the check (pinned), so a DNS answer changed afterwards cannot redirect
@@ -57,12 +62,15 @@ export class UpstreamClient {
   private readonly pools = new Map<string, { pool: Pool; gate: UpstreamGate | null }>();
   private readonly configured = new Map<string, UpstreamTarget>();
   private readonly checked = new Map<string, { target: UpstreamTarget; until: number }>();
+  /** the trusted roots for upstream TLS when KEYVAULT_UPSTREAM_CA_FILE adds some (undefined: the system's) */
+  private readonly ca: string[] | undefined;
 
   constructor(
     @Inject(PROXY_CONFIG) private readonly config: ProxyConfig,
     private readonly metrics: ProxyMetrics,
   ) {
     metrics.watchUpstream(() => this.stats());
+    this.ca = config.KEYVAULT_UPSTREAM_CA_FILE ? [...rootCertificates, readFileSync(config.KEYVAULT_UPSTREAM_CA_FILE, 'utf8')] : undefined;
   }
 
   /** Upstream connections open and calls waiting for one, across every origin (read at each /metrics scrape). */
@@ -136,6 +144,9 @@ export class UpstreamClient {
         headersTimeout: target.headersTimeout,
         bodyTimeout: this.config.KEYVAULT_UPSTREAM_IDLE_TIMEOUT_MS,
         signal,
+        // undici keeps a POST off an HTTP/2 connection that carries others unless told it may be
+        // retried; nothing here retries, and the body is a buffer, so streams may share it
+        ...(this.config.KEYVAULT_UPSTREAM_HTTP2 ? { idempotent: true } : {}),
       });
     } catch (err) {
       gate?.release();
@@ -170,10 +181,16 @@ export class UpstreamClient {
     const max = this.config.KEYVAULT_UPSTREAM_MAX_CONNECTIONS;
     const pool = new Pool(origin, {
       connections: max,
+      allowH2: this.config.KEYVAULT_UPSTREAM_HTTP2,
+      ...(this.config.KEYVAULT_UPSTREAM_HTTP2 ? { factory: multiplexingClient } : {}),
       keepAliveTimeout: 30_000,
       headersTimeout: this.config.KEYVAULT_UPSTREAM_TIMEOUT_MS,
       bodyTimeout: this.config.KEYVAULT_UPSTREAM_IDLE_TIMEOUT_MS,
-      connect: { timeout: Math.min(this.config.KEYVAULT_UPSTREAM_TIMEOUT_MS, 10_000), ...(pinnedAddress ? { lookup: pinnedLookup(pinnedAddress) } : {}) },
+      connect: {
+        timeout: Math.min(this.config.KEYVAULT_UPSTREAM_TIMEOUT_MS, 10_000),
+        ...(this.ca ? { ca: this.ca } : {}),
+        ...(pinnedAddress ? { lookup: pinnedLookup(pinnedAddress) } : {}),
+      },
     });
     const gate = max === null ? null : new UpstreamGate(max, this.config.KEYVAULT_UPSTREAM_QUEUE_TIMEOUT_MS, () => this.metrics.upstreamBusy.inc());
     entry = { pool, gate };
@@ -184,6 +201,28 @@ export class UpstreamClient {
   private headersTimeout(vendor: string): number {
     return LLM_VENDORS.has(vendor) ? this.config.KEYVAULT_UPSTREAM_LLM_TIMEOUT_MS : this.config.KEYVAULT_UPSTREAM_TIMEOUT_MS;
   }
+}
+
+/**
+ * A pool member that carries many calls at once on a connection that negotiated HTTP/2, and one
+ * at a time (no HTTP/1.1 pipelining) on any other: undici's clients run one call per connection
+ * unless told otherwise, whatever the protocol.
+ */
+function multiplexingClient(origin: URL | string, options: Pool.Options): Dispatcher {
+  const connect = options.connect as (opts: object, callback: (err: Error | null, socket: unknown) => void) => void;
+  let h2 = false;
+  const client: Client = new Client(origin, {
+    ...(options as Client.Options),
+    connect: (opts: object, callback: (err: Error | null, socket: unknown) => void) =>
+      connect(opts, (err, socket) => {
+        h2 = !err && (socket as TLSSocket).alpnProtocol === 'h2';
+        callback(err, socket);
+      }),
+  } as Client.Options);
+  client.on('connect', () => {
+    client.pipelining = h2 ? H2_STREAMS_PER_CONNECTION : 1;
+  });
+  return client;
 }
 
 /** A DNS lookup that always answers the address that was checked (no rebinding after the check). */
