@@ -4,7 +4,7 @@ import { LoggerModule } from 'nestjs-pino';
 import type { ProxyConfig } from '@keyvault/config';
 import { MasterKeyring } from '@keyvault/crypto';
 import { dataSourceOptions } from '@keyvault/db';
-import { FailedAuthLimiter } from '@keyvault/net';
+import { FailedAuthLimiter, TrustedProxies } from '@keyvault/net';
 import { HealthModule, loggerParams, MetricsModule, OPS_ROUTES } from '@keyvault/observability';
 import { PriceBook } from '@keyvault/policy';
 import { AuditWriter } from './audit/audit-writer';
@@ -49,6 +49,7 @@ export class ProxyModule {
         { provide: PriceBook, useValue: PriceBook.load(config.KEYVAULT_PRICES_FILE) },
         ProxyMetrics,
         { provide: FailedAuthLimiter, useValue: new FailedAuthLimiter({ points: config.KEYVAULT_FAILED_AUTH_LIMIT }) },
+        { provide: TrustedProxies, useValue: new TrustedProxies(config.KEYVAULT_TRUSTED_PROXIES) },
         ProxyStore,
         SigningKeys,
         VaultKeyAuth,
