@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { errors as undiciErrors, type Dispatcher } from 'undici';
 import type { ProxyConfig } from '@keyvault/config';
 import { KeyvaultError, toKeyvaultError } from '@keyvault/errors';
+import { TrustedProxies } from '@keyvault/net';
 import { matchEndpoint } from '@keyvault/policy';
 import { AuditWriter, type AuditRecord } from '../audit/audit-writer';
 import { presentedVaultKey, queryCarriesVaultKey } from '../auth/presented-vault-key';
@@ -40,6 +41,7 @@ export class ForwardHandler {
     private readonly upstream: UpstreamClient,
     private readonly audit: AuditWriter,
     private readonly metrics: ProxyMetrics,
+    private readonly trustedProxies: TrustedProxies,
   ) {}
 
   /** Serves one call; never throws. */
@@ -59,7 +61,8 @@ export class ForwardHandler {
     };
     try {
       if (queryCarriesVaultKey(query)) throw new KeyvaultError('invalid_vault_key', 'A vault key is never accepted in the URL: send it in a header.');
-      const key = await this.auth.authenticate(presentedVaultKey(req.headers), req.socket.remoteAddress);
+      const client = this.trustedProxies.clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+      const key = await this.auth.authenticate(presentedVaultKey(req.headers), client);
       audit.tenantId = key.tenantId;
       audit.vaultKeyId = key.id;
       audit.credentialId = key.credentialId;
