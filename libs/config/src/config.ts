@@ -84,6 +84,12 @@ const apiSchema = z.object({
   /** Timeout of one delivery attempt, DNS included; a claimed delivery is leased for twice this. */
   KEYVAULT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   KEYVAULT_PUBLIC_PROXY_URL: httpUrl.optional(),
+  /** Where people reach this api (and its console): alerts link to it. */
+  KEYVAULT_PUBLIC_API_URL: httpUrl.optional(),
+  /** SMTP server for email webhooks (smtp:// or smtps://, credentials in the URL); unset: no email webhooks. */
+  KEYVAULT_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  /** The From of alert emails. */
+  KEYVAULT_SMTP_FROM: z.string().min(3).default('Keyvault <keyvault@localhost>'),
 });
 
 const proxySchema = z.object({

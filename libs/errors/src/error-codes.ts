@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   no_default_credential: invalid(422),
   unpriced_request: invalid(422),
   unsafe_url: invalid(422),
+  smtp_not_configured: invalid(422),
+  delivery_in_progress: invalid(409),
 
   // Callers of the api
   invalid_api_key: { status: 401, type: 'authentication_error' },
