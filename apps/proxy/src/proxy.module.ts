@@ -8,6 +8,7 @@ import { FailedAuthLimiter } from '@keyvault/net';
 import { HealthModule, loggerParams, MetricsModule } from '@keyvault/observability';
 import { PriceBook } from '@keyvault/policy';
 import { AuditWriter } from './audit/audit-writer';
+import { GatewayAuth } from './auth/gateway-auth';
 import { SigningKeys } from './auth/signing-keys';
 import { VaultKeyAuth } from './auth/vault-key-auth';
 import { CredentialsService } from './credentials/credentials.service';
@@ -53,6 +54,7 @@ export class ProxyModule {
         { provide: FailedAuthLimiter, useValue: new FailedAuthLimiter({ points: config.KEYVAULT_FAILED_AUTH_LIMIT }) },
         ProxyStore,
         SigningKeys,
+        GatewayAuth,
         VaultKeyAuth,
         CredentialsService,
         VendorAdapters,

@@ -56,7 +56,14 @@ export class ForwardHandler {
     };
     try {
       if (queryCarriesVaultKey(query)) throw new KeyvaultError('invalid_vault_key', 'A vault key is never accepted in the URL: send it in a header.');
-      const key = await this.auth.authenticate(presentedVaultKey(req.headers), req.socket.remoteAddress);
+      // read at most once: a gateway key's binding may read it (and strip its prompt line) first
+      let body: Promise<Buffer> | null = null;
+      const readOnce = () => (body ??= readBody(req, this.config.KEYVAULT_MAX_BODY_BYTES));
+      const key = await this.auth.authenticate(presentedVaultKey(req.headers), req.socket.remoteAddress, {
+        headers: req.headers,
+        readBody: readOnce,
+        replaceBody: (b) => void (body = Promise.resolve(b)),
+      });
       audit.tenantId = key.tenantId;
       audit.vaultKeyId = key.id;
       audit.credentialId = key.credentialId;
@@ -69,9 +76,9 @@ export class ForwardHandler {
       }
       const adapter = this.vendors.get(key.vendor);
       if (!adapter) throw new KeyvaultError('unpriced_request', `The proxy cannot meter ${key.vendor} calls yet.`);
-      const body = await readBody(req, this.config.KEYVAULT_MAX_BODY_BYTES);
+      const requestBody = await readOnce();
       const credential = await this.credentials.get(key.credentialId);
-      const request: VendorCall = { method, path, query, headers: req.headers, body, credential };
+      const request: VendorCall = { method, path, query, headers: req.headers, body: requestBody, credential };
       const call = adapter.prepare(request);
 
       const reservation = await this.ledger.reserve(key, call.costNanos);
