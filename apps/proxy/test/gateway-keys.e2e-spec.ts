@@ -202,4 +202,29 @@ describe('gateway keys', () => {
     const [row] = await auditRows(vk.id);
     expect(row).toMatchObject({ tenant_id: tenantId, credential_id: credB, status: 200, cost_nanos: '3600' });
   });
+
+  it("answers Dify's credentials check itself (the ping it sends when the provider is saved), calling no vendor", async () => {
+    // dify_plugin OAICompatLargeLanguageModel.validate_credentials: this body, plain and with stream mode auth
+    const ping = (apiKey: string, stream = false) =>
+      fetch(`${proxy.url}/openai/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${apiKey}` },
+        body: JSON.stringify({ model: 'gpt-4o-mini', max_tokens: stream ? 10 : 5, messages: [{ role: 'user', content: 'ping' }], ...(stream ? { stream: true } : {}) }),
+      });
+    stub.clear();
+    const plain = await ping(gatewayKey);
+    expect(plain.status).toBe(200);
+    expect(await plain.json()).toMatchObject({ object: 'chat.completion', choices: [{ message: { role: 'assistant' } }] });
+    const streamed = await ping(gatewayKey, true);
+    expect(streamed.status).toBe(200);
+    expect(await streamed.text()).toContain('data: [DONE]');
+    expect(stub.seen()).toHaveLength(0);
+    // a wrong key fails the check, as Dify must see it
+    expect((await ping('kv_gw_' + '0'.repeat(58))).status).toBe(401);
+    // anything else without a vault key id is still refused
+    expect(await refusal(client().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'ping' }], max_tokens: 500 }))).toEqual({
+      status: 401,
+      code: 'vault_key_required',
+    });
+  });
 });

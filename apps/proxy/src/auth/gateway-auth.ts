@@ -5,9 +5,12 @@ import { CHANNELS, type GatewayKeysNotice } from '@keyvault/db';
 import { KeyvaultError } from '@keyvault/errors';
 import { ProxyStore } from '../store/proxy-store';
 import { bindGatewayCall } from './gateway-binding';
+import { GatewayCheck, GatewayCheckCall } from './gateway-check';
 
 /** What a gateway-key call offers to bind: its headers, and its body (read once, replaceable). */
 export interface GatewayCall {
+  /** the request path as sent (the credentials check is recognised by it) */
+  path: string;
   headers: IncomingHttpHeaders;
   readBody(): Promise<Buffer>;
   replaceBody(body: Buffer): void;
@@ -56,9 +59,12 @@ export class GatewayAuth {
   async bind(token: string, call: GatewayCall): Promise<{ tenantId: string; vaultKeyId: string }> {
     const verdict = await this.verify(token);
     if (!verdict) throw invalidGatewayKey();
-    const binding = bindGatewayCall(call.headers, await call.readBody());
+    const body = await call.readBody();
+    const binding = bindGatewayCall(call.headers, body);
     if (binding.rewrittenBody) call.replaceBody(binding.rewrittenBody);
     if (!binding.vaultKeyId) {
+      const check = GatewayCheck.of(call.path, body);
+      if (check) throw new GatewayCheckCall(check, verdict.tenantId);
       throw new KeyvaultError(
         'vault_key_required',
         "A gateway key acts only for one of its tenant's vault keys: name it with the X-Vault-Key-Id header, the body's user, or a first system-prompt line X-Vault-Key-Id: vk_...",

@@ -6,6 +6,7 @@ import type { ProxyConfig } from '@keyvault/config';
 import { KeyvaultError, toKeyvaultError } from '@keyvault/errors';
 import { matchEndpoint } from '@keyvault/policy';
 import { AuditWriter, type AuditRecord } from '../audit/audit-writer';
+import { GatewayCheckCall } from '../auth/gateway-check';
 import { presentedVaultKey, queryCarriesVaultKey } from '../auth/presented-vault-key';
 import { VaultKeyAuth } from '../auth/vault-key-auth';
 import { CredentialsService, type LoadedCredential } from '../credentials/credentials.service';
@@ -60,6 +61,7 @@ export class ForwardHandler {
       let body: Promise<Buffer> | null = null;
       const readOnce = () => (body ??= readBody(req, this.config.KEYVAULT_MAX_BODY_BYTES));
       const key = await this.auth.authenticate(presentedVaultKey(req.headers), req.socket.remoteAddress, {
+        path: rawPath,
         headers: req.headers,
         readBody: readOnce,
         replaceBody: (b) => void (body = Promise.resolve(b)),
@@ -91,8 +93,14 @@ export class ForwardHandler {
       }
       audit.costNanos = cost < call.costNanos ? cost : call.costNanos;
     } catch (err) {
-      const error = this.refusal(err, res);
-      audit.errorCode = error.code;
+      if (err instanceof GatewayCheckCall) {
+        // Dify's credentials check with a gateway key: answered here, nothing forwarded
+        audit.tenantId = err.tenantId;
+        err.check.answer(res);
+      } else {
+        const error = this.refusal(err, res);
+        audit.errorCode = error.code;
+      }
     }
     audit.status = res.statusCode;
     audit.durationMs = Math.round(performance.now() - started);
