@@ -627,6 +627,19 @@ export interface components {
              */
             daily_usd_cap: number;
             /**
+             * @description USD: a call whose known cost (Stripe amount, Twilio message, Resend email) or LLM worst case is above it is refused (403 per_call_limit_exceeded) before anything is sent
+             * @example 100
+             */
+            max_usd_per_call?: number;
+            /**
+             * @description LLM vendors only: globs (`*` any characters) matched on the body's `model`; any other model is refused (403 model_not_allowed)
+             * @example [
+             *       "gpt-4o-mini",
+             *       "claude-3-5-haiku-*"
+             *     ]
+             */
+            allowed_models?: string[];
+            /**
              * @example [
              *       "POST /v1/payment_intents"
              *     ]
@@ -668,6 +681,18 @@ export interface components {
              * @example 100
              */
             daily_usd_cap: number;
+            /**
+             * @description USD: the largest call (known cost or LLM worst case) admitted; null: no limit
+             * @example 100
+             */
+            max_usd_per_call: number | null;
+            /**
+             * @description Model globs admitted for LLM calls; null: any priced model
+             * @example [
+             *       "gpt-4o-mini"
+             *     ]
+             */
+            allowed_models: string[] | null;
             /**
              * @example [
              *       "POST /v1/payment_intents"
@@ -737,6 +762,18 @@ export interface components {
              * @example 100
              */
             daily_usd_cap: number;
+            /**
+             * @description USD: the largest call (known cost or LLM worst case) admitted; null: no limit
+             * @example 100
+             */
+            max_usd_per_call: number | null;
+            /**
+             * @description Model globs admitted for LLM calls; null: any priced model
+             * @example [
+             *       "gpt-4o-mini"
+             *     ]
+             */
+            allowed_models: string[] | null;
             /**
              * @example [
              *       "POST /v1/payment_intents"

@@ -8,6 +8,7 @@ import { matchEndpoint } from '@keyvault/policy';
 import { AuditWriter, type AuditRecord } from '../audit/audit-writer';
 import { presentedVaultKey, queryCarriesVaultKey } from '../auth/presented-vault-key';
 import { VaultKeyAuth } from '../auth/vault-key-auth';
+import { GuardrailChecks } from '../guardrails/guardrails';
 import { CredentialsService, type LoadedCredential } from '../credentials/credentials.service';
 import { retryAfterSeconds } from '../credentials/key-rotation';
 import { SpendLedger } from '../ledger/spend-ledger';
@@ -21,6 +22,7 @@ import { clientHeaders, contextHeader, leadingVendor, readBody, sendError, upstr
 /**
  * The hot path: one proxied call, top to bottom. Key → path → allowlist → body → credential →
  * price → reserve → forward (next key when one is refused) → stream back → settle → audit.
+ * Guardrails (per-call limit, models, duplicates, rate) come after pricing, before the reservation.
  * Every refusal is a KeyvaultError rendered in the contract's shape, and every call, refused or
  * not, leaves one audit row. No Nest pipeline and no per-call logging here.
  */
@@ -37,6 +39,7 @@ export class ForwardHandler {
     private readonly upstream: UpstreamClient,
     private readonly audit: AuditWriter,
     private readonly metrics: ProxyMetrics,
+    private readonly guardrails: GuardrailChecks,
   ) {}
 
   /** Serves one call; never throws. */
@@ -74,13 +77,20 @@ export class ForwardHandler {
       const request: VendorCall = { method, path, query, headers: req.headers, body, credential };
       const call = adapter.prepare(request);
 
-      const reservation = await this.ledger.reserve(key, call.costNanos);
+      // guardrails (issue 19): refusals before anything is reserved or sent
+      const admission = await this.guardrails.admit(key, request, call, audit);
       let cost = 0n;
       try {
-        const response = await this.send(adapter, credential, request, call, audit);
-        cost = await relay(response, res, call);
+        const reservation = await this.ledger.reserve(key, call.costNanos);
+        try {
+          const response = await this.send(adapter, credential, request, call, audit);
+          admission.status = response.statusCode;
+          cost = await relay(response, res, call);
+        } finally {
+          this.ledger.settle(reservation, cost);
+        }
       } finally {
-        this.ledger.settle(reservation, cost);
+        this.guardrails.finish(admission);
       }
       audit.costNanos = cost < call.costNanos ? cost : call.costNanos;
     } catch (err) {
