@@ -52,8 +52,9 @@ describe('vault keys', () => {
       const key = res.body;
       createdSecrets.add(key.vault_key);
       expect(Object.keys(key)).toEqual([
-        'id', 'object', 'vault_key', 'vendor', 'credential', 'credential_name', 'daily_usd_cap', 'allowed_endpoints',
-        'expires_at', 'label', 'metadata', 'status', 'spent_today_usd', 'reserved_usd', 'created_at', 'revoked_at',
+        'id', 'object', 'vault_key', 'vendor', 'credential', 'credential_name', 'daily_usd_cap',
+        'max_usd_per_call', 'allowed_models',
+        'allowed_endpoints', 'expires_at', 'label', 'metadata', 'status', 'spent_today_usd', 'reserved_usd', 'created_at', 'revoked_at',
       ]);
       expect(key).toMatchObject({
         object: 'vault_key',

@@ -27,6 +27,9 @@ export interface VaultKey {
   status: VaultKeyStatus;
   expires_at: string;
   daily_usd_cap: number;
+  // guardrails (issue 19)
+  max_usd_per_call?: number | null;
+  allowed_models?: string[] | null;
   /** what finished calls cost today (UTC) */
   spent_today_usd: number;
   /** what calls in flight and proxy leases hold against the cap, not spent */

@@ -13,6 +13,7 @@ import { SigningKeys } from './auth/signing-keys';
 import { VaultKeyAuth } from './auth/vault-key-auth';
 import { CredentialsService } from './credentials/credentials.service';
 import { ForwardHandler } from './forward/forward.handler';
+import { GuardrailChecks } from './guardrails/guardrails';
 import { SpendLedger } from './ledger/spend-ledger';
 import { PROXY_CONFIG } from './proxy.config';
 import { ProxyMetrics } from './proxy-metrics';
@@ -60,6 +61,7 @@ export class ProxyModule {
         SpendLedger,
         AuditWriter,
         UpstreamClient,
+        GuardrailChecks,
         ForwardHandler,
       ],
       exports: [PROXY_CONFIG, MasterKeyring],

@@ -11,6 +11,9 @@ export interface VaultKeyRecord {
   credentialId: string;
   credentialName: string | null;
   dailyCapNanos: bigint;
+  // guardrails (issue 19)
+  maxCallNanos: bigint | null;
+  allowedModels: string[] | null;
   allowedEndpoints: string[];
   expiresAt: Date;
   label: string | null;
@@ -31,6 +34,11 @@ export class VaultKeyView {
   @ApiProperty({ example: 'cred_01jd8x0000000000000000000', description: 'The credential profile id' }) credential: string;
   @ApiPropertyOptional({ nullable: true, type: String }) credential_name: string | null;
   @ApiProperty({ example: 100, description: 'USD per UTC day (up to 9 decimals)' }) daily_usd_cap: number;
+  // guardrails (issue 19)
+  @ApiProperty({ nullable: true, type: Number, example: 100, description: 'USD: the largest call (known cost or LLM worst case) admitted; null: no limit' })
+  max_usd_per_call: number | null;
+  @ApiProperty({ nullable: true, type: [String], example: ['gpt-4o-mini'], description: 'Model globs admitted for LLM calls; null: any priced model' })
+  allowed_models: string[] | null;
   @ApiProperty({ type: [String], example: ['POST /v1/payment_intents'] }) allowed_endpoints: string[];
   @ApiProperty() expires_at: string;
   @ApiPropertyOptional({ nullable: true, type: String }) label: string | null;
@@ -54,6 +62,8 @@ export class VaultKeyView {
       credential: k.credentialId,
       credential_name: k.credentialName,
       daily_usd_cap: nanosToUsd(k.dailyCapNanos),
+      max_usd_per_call: k.maxCallNanos === null ? null : nanosToUsd(k.maxCallNanos),
+      allowed_models: k.allowedModels,
       allowed_endpoints: k.allowedEndpoints,
       expires_at: k.expiresAt.toISOString(),
       label: k.label,

@@ -10,6 +10,7 @@ import { SigningKeysService } from '../signing-keys/signing-keys.service';
 import type { CreateVaultKeyDto } from './dto/create-vault-key.dto';
 import type { ListVaultKeysQueryDto, VaultKeyStatus } from './dto/list-vault-keys-query.dto';
 import type { RevokeVaultKeysDto } from './dto/revoke-vault-keys.dto';
+import { issuedGuardrails } from './guardrails';
 import type { VaultKeyRecord } from './vault-key.view';
 
 /** Recorded as revoked_reason and sent in the vault_key.revoked webhook. */
@@ -26,6 +27,7 @@ const STATUS_FILTERS: Record<VaultKeyStatus, string> = {
 /** The record plus today's spend (UTC day, as the proxy's ledger keys it) and the profile's name. */
 const SELECT_RECORDS = `
   SELECT k.id, k.vendor, k.credential_id, c.name AS credential_name, k.daily_cap_nanos, k.allowed_endpoints,
+         k.max_call_nanos, k.allowed_models,
          k.expires_at, k.label, k.metadata, k.revoked_at, k.created_at, ${STATUS_SQL} AS status,
          COALESCE(s.spent_nanos, 0) AS spent_today_nanos, COALESCE(s.reserved_nanos, 0) AS reserved_nanos
     FROM vault_keys k
@@ -38,6 +40,8 @@ interface RecordRow {
   credential_id: string;
   credential_name: string | null;
   daily_cap_nanos: string;
+  max_call_nanos: string | null;
+  allowed_models: string[] | null;
   allowed_endpoints: string[];
   expires_at: Date;
   label: string | null;
@@ -54,7 +58,7 @@ interface RecordRow {
  * the profile named or the vendor's default) and inserts the key only when all of it allows;
  * the caller learns which check failed from the context returned. $1 id, $2 tenant, $3
  * credential name or id (null: the default), $4 vendor, $5 TTL seconds, $6..$11 the row's
- * policy, $12 the calling tenant API key (null: the admin token).
+ * policy, $12 the calling tenant API key (null: the admin token), $13.. the guardrails.
  */
 const ISSUE_SQL = `
   WITH ctx AS (
@@ -71,8 +75,10 @@ const ISSUE_SQL = `
       ) c ON true
      WHERE t.id = $2
   ), inserted AS (
-    INSERT INTO vault_keys (id, tenant_id, credential_id, vendor, daily_cap_nanos, allowed_endpoints, expires_at, label, metadata, created_at)
-    SELECT $1, $2, ctx.credential_id, $4, $6::bigint, $7::text[], $8::timestamptz, $9::text, $10::jsonb, $11::timestamptz FROM ctx
+    INSERT INTO vault_keys (id, tenant_id, credential_id, vendor, daily_cap_nanos, allowed_endpoints, expires_at, label, metadata, created_at,
+                            max_call_nanos, allowed_models)
+    SELECT $1, $2, ctx.credential_id, $4, $6::bigint, $7::text[], $8::timestamptz, $9::text, $10::jsonb, $11::timestamptz,
+           $13::bigint, $14::text[] FROM ctx
      WHERE ctx.api_key_live AND ctx.status = 'active' AND $5::int <= ctx.max_ttl_seconds AND ctx.credential_vendor = $4
     RETURNING 1
   )
@@ -107,6 +113,7 @@ export class VaultKeysService {
    */
   async issue(tenantId: string, dto: CreateVaultKeyDto, apiKeyId: string | null): Promise<{ key: VaultKeyRecord; token: string }> {
     checkEndpointRules(dto.allowed_endpoints);
+    const guardrails = issuedGuardrails(dto);
     const ttlSeconds = parseDuration(dto.expires_in)!;
     const now = Date.now();
     const iat = Math.floor(now / 1000);
@@ -115,6 +122,7 @@ export class VaultKeysService {
       id: newId('vaultKey', now),
       vendor: dto.vendor,
       dailyCapNanos: usdToNanos(dto.daily_usd_cap)!,
+      ...guardrails,
       allowedEndpoints: dto.allowed_endpoints,
       // the row and the token's exp claim name the same second
       expiresAt: new Date(exp * 1000),
@@ -129,6 +137,7 @@ export class VaultKeysService {
     const [ctx] = await preparedQuery<IssueRow>(this.db, 'kv_issue_vault_key', ISSUE_SQL, [
       key.id, tenantId, dto.credential ?? null, key.vendor, ttlSeconds, key.dailyCapNanos.toString(),
       key.allowedEndpoints, key.expiresAt, key.label, JSON.stringify(key.metadata), key.createdAt, apiKeyId,
+      guardrails.maxCallNanos?.toString() ?? null, guardrails.allowedModels,
     ]);
     // a deleted tenant takes its API keys with it: for a key's caller both read as a deleted key
     if (apiKeyId !== null && !ctx?.api_key_live) {
@@ -260,6 +269,8 @@ function toRecord(r: RecordRow): VaultKeyRecord {
     credentialId: r.credential_id,
     credentialName: r.credential_name,
     dailyCapNanos: BigInt(r.daily_cap_nanos),
+    maxCallNanos: r.max_call_nanos === null ? null : BigInt(r.max_call_nanos),
+    allowedModels: r.allowed_models,
     allowedEndpoints: r.allowed_endpoints,
     expiresAt: r.expires_at,
     label: r.label,

@@ -5,6 +5,8 @@ import { ProxyStore } from '../store/proxy-store';
 
 /** One proxied call, refused ones included. */
 export interface AuditRecord {
+  /** the row's id when the call needed it before it ended (a duplicate claim names it); new otherwise */
+  id?: string;
   /** null when the caller could not be tied to a tenant (no or forged key) */
   tenantId: string | null;
   vaultKeyId: string | null;
@@ -65,7 +67,7 @@ export class AuditWriter implements OnModuleDestroy {
 
   record(r: AuditRecord): void {
     const at = Date.now();
-    this.buffer.push({ id: newId('audit', at), at, r });
+    this.buffer.push({ id: r.id ?? newId('audit', at), at, r });
     this.trim();
     if (this.buffer.length >= MAX_ROWS_PER_INSERT && !this.flushing) this.flushNow();
     else this.schedule(FLUSH_AFTER_MS);

@@ -3,7 +3,7 @@ import { verifyVaultKey, type VaultKeyClaims } from '@keyvault/crypto';
 import { CHANNELS, type VaultKeysNotice } from '@keyvault/db';
 import { KeyvaultError } from '@keyvault/errors';
 import { FailedAuthLimiter } from '@keyvault/net';
-import { compileEndpointRules, type EndpointRule } from '@keyvault/policy';
+import { compileEndpointRules, type EndpointRule, type Guardrails } from '@keyvault/policy';
 import { ProxyStore } from '../store/proxy-store';
 import { GatewayAuth, type GatewayCall } from './gateway-auth';
 import { SigningKeys } from './signing-keys';
@@ -16,6 +16,8 @@ export interface VaultKeyState {
   vendor: string;
   capNanos: bigint;
   rules: EndpointRule[];
+  /** the key's guardrails (issue 19) */
+  guardrails: Guardrails;
   expiresAtMs: number;
   revoked: boolean;
   tenantDisabled: boolean;
@@ -152,12 +154,15 @@ export class VaultKeyAuth {
       vendor: string;
       daily_cap_nanos: string;
       allowed_endpoints: string[];
+      max_call_nanos: string | null;
+      allowed_models: string[] | null;
       expires_at: Date;
       revoked_at: Date | null;
       tenant_status: string;
     }>(
       'vault_key_state',
       `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_nanos, v.allowed_endpoints,
+              v.max_call_nanos, v.allowed_models,
               v.expires_at, v.revoked_at, t.status AS tenant_status
          FROM vault_keys v JOIN tenants t ON t.id = v.tenant_id
         WHERE v.id = $1`,
@@ -171,6 +176,12 @@ export class VaultKeyAuth {
       vendor: row.vendor,
       capNanos: BigInt(row.daily_cap_nanos),
       rules: compileEndpointRules(row.allowed_endpoints),
+      guardrails: {
+        maxCallNanos: row.max_call_nanos === null ? null : BigInt(row.max_call_nanos),
+        allowedModels: row.allowed_models,
+        duplicateWindowSeconds: 0,
+        maxCallsPerMinute: null,
+      },
       expiresAtMs: new Date(row.expires_at).getTime(),
       revoked: row.revoked_at !== null,
       tenantDisabled: row.tenant_status !== 'active',

@@ -10,6 +10,7 @@ import { AuditWriter, type AuditRecord } from '../audit/audit-writer';
 import { GatewayCheckCall } from '../auth/gateway-check';
 import { presentedVaultKey, queryCarriesVaultKey } from '../auth/presented-vault-key';
 import { VaultKeyAuth } from '../auth/vault-key-auth';
+import { GuardrailChecks } from '../guardrails/guardrails';
 import { CredentialsService, type LoadedCredential } from '../credentials/credentials.service';
 import { retryAfterSeconds } from '../credentials/key-rotation';
 import { SpendLedger } from '../ledger/spend-ledger';
@@ -26,6 +27,7 @@ const CLIENT_CLOSED = 'client_closed';
 /**
  * The hot path: one proxied call, top to bottom. Key → path → allowlist → body → credential →
  * price → reserve → forward (next key when one is refused) → stream back → settle → audit.
+ * Guardrails (per-call limit, models, duplicates, rate) come after pricing, before the reservation.
  * Every refusal is a KeyvaultError rendered in the contract's shape, and every call, refused or
  * not, leaves one audit row. No Nest pipeline and no per-call logging here.
  */
@@ -43,6 +45,7 @@ export class ForwardHandler {
     private readonly audit: AuditWriter,
     private readonly metrics: ProxyMetrics,
     private readonly trustedProxies: TrustedProxies,
+    private readonly guardrails: GuardrailChecks,
   ) {}
 
   /** Serves one call; never throws. */
@@ -89,31 +92,38 @@ export class ForwardHandler {
       const request: VendorCall = { method, path, query, headers: req.headers, body: requestBody, credential };
       const call = adapter.prepare(request);
 
-      const reservation = await this.ledger.reserve(key, call.costNanos);
-      // Booked: 0 when nothing reached the upstream; the worst case when the request went out
-      // and no answer came back (the vendor may have done the work); the answer's own cost else.
+      // guardrails (issue 19): refusals before anything is reserved or sent
+      const admission = await this.guardrails.admit(key, request, call, audit);
       let cost = 0n;
       // a client that hangs up while the upstream thinks aborts the upstream request at once
       const hangUp = new AbortController();
       const onHangUp = () => hangUp.abort();
       res.once('close', onHangUp);
       try {
-        let response: Dispatcher.ResponseData;
+        const reservation = await this.ledger.reserve(key, call.costNanos);
+        // Booked: 0 when nothing reached the upstream; the worst case when the request went out
+        // and no answer came back (the vendor may have done the work); the answer's own cost else.
         try {
-          response = await this.send(adapter, credential, request, call, audit, hangUp.signal);
-        } catch (err) {
-          if (err instanceof UpstreamFailure && err.requestSent) cost = call.costNanos;
-          if (hangUp.signal.aborted) audit.errorCode = CLIENT_CLOSED;
-          throw err;
+          let response: Dispatcher.ResponseData;
+          try {
+            response = await this.send(adapter, credential, request, call, audit, hangUp.signal);
+          } catch (err) {
+            if (err instanceof UpstreamFailure && err.requestSent) cost = call.costNanos;
+            if (hangUp.signal.aborted) audit.errorCode = CLIENT_CLOSED;
+            throw err;
+          } finally {
+            res.off('close', onHangUp);
+          }
+          admission.status = response.statusCode;
+          const relayed = await relay(response, res, call);
+          cost = relayed.cost;
+          audit.errorCode = relayed.errorCode;
         } finally {
-          res.off('close', onHangUp);
+          this.ledger.settle(reservation, cost);
+          audit.costNanos = cost < call.costNanos ? cost : call.costNanos;
         }
-        const relayed = await relay(response, res, call);
-        cost = relayed.cost;
-        audit.errorCode = relayed.errorCode;
       } finally {
-        this.ledger.settle(reservation, cost);
-        audit.costNanos = cost < call.costNanos ? cost : call.costNanos;
+        this.guardrails.finish(admission);
       }
     } catch (err) {
       if (err instanceof GatewayCheckCall) {

@@ -12,6 +12,9 @@ export class VaultKey {
   @RefColumn({ name: 'credential_id' }) credentialId: string;
   @Column({ type: 'text' }) vendor: string;
   @NanosColumn({ name: 'daily_cap_nanos', default: undefined }) dailyCapNanos: bigint;
+  // guardrails (issue 19)
+  @NanosColumn({ name: 'max_call_nanos', nullable: true, default: undefined }) maxCallNanos: bigint | null;
+  @Column({ type: 'text', name: 'allowed_models', array: true, nullable: true }) allowedModels: string[] | null;
   @Column({ type: 'text', name: 'allowed_endpoints', array: true }) allowedEndpoints: string[];
   @Column({ type: 'timestamptz', name: 'expires_at' }) expiresAt: Date;
   @Column({ type: 'text', nullable: true }) label: string | null;

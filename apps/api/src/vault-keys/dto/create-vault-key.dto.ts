@@ -23,6 +23,28 @@ export class CreateVaultKeyDto {
   @Validate(IsUsdCap)
   daily_usd_cap: number;
 
+  // guardrails (issue 19): each checked again by the service, which reports the field at fault
+  @ApiPropertyOptional({
+    example: 100,
+    description: 'USD: a call whose known cost (Stripe amount, Twilio message, Resend email) or LLM worst case is above it is refused (403 per_call_limit_exceeded) before anything is sent',
+  })
+  @IsOptional()
+  @Validate(IsUsdCap)
+  max_usd_per_call?: number;
+
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['gpt-4o-mini', 'claude-3-5-haiku-*'],
+    description: "LLM vendors only: globs (`*` any characters) matched on the body's `model`; any other model is refused (403 model_not_allowed)",
+    minItems: 1,
+    maxItems: 50,
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(50)
+  allowed_models?: string[];
+
   /** Each entry is checked by the policy parser in the service, which reports `allowed_endpoints.N`. */
   @ApiProperty({ example: ['POST /v1/payment_intents'], type: [String], minItems: 1, maxItems: 100 })
   @IsArray()

@@ -1,0 +1,30 @@
+import { KeyvaultError } from '@keyvault/errors';
+import { isModelGlob, MONEY_VENDORS, usdToNanos } from '@keyvault/policy';
+import type { CreateVaultKeyDto } from './dto/create-vault-key.dto';
+
+/** The guardrail columns of a vault key being issued (issue 19). */
+export interface IssuedGuardrails {
+  maxCallNanos: bigint | null;
+  allowedModels: string[] | null;
+}
+
+/** Reads and checks the guardrail fields of an issue request; the first bad one is reported by name. */
+export function issuedGuardrails(dto: CreateVaultKeyDto): IssuedGuardrails {
+  return {
+    maxCallNanos: dto.max_usd_per_call === undefined ? null : usdToNanos(dto.max_usd_per_call)!,
+    allowedModels: allowedModels(dto),
+  };
+}
+
+function allowedModels(dto: CreateVaultKeyDto): string[] | null {
+  if (dto.allowed_models === undefined) return null;
+  if (MONEY_VENDORS.includes(dto.vendor)) {
+    throw new KeyvaultError('parameter_invalid', `allowed_models applies to LLM vendors, not ${dto.vendor}.`, 'allowed_models');
+  }
+  dto.allowed_models.forEach((entry, i) => {
+    if (!isModelGlob(entry)) {
+      throw new KeyvaultError('parameter_invalid', `allowed_models.${i} must be a model name or glob (letters, digits, . _ - : / @ and *)`, `allowed_models.${i}`);
+    }
+  });
+  return dto.allowed_models;
+}
