@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
@@ -36,7 +37,23 @@ const common = {
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   /** failed authentications per client address per minute before it is refused (429) for 5 minutes */
   KEYVAULT_FAILED_AUTH_LIMIT: z.coerce.number().int().min(1).max(100_000).default(30),
+  /**
+   * Reverse proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For names the
+   * client; empty: the client is the TCP peer and X-Forwarded-For is ignored.
+   */
+  KEYVAULT_TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.string().refine(isAddressOrRange, { message: 'must list IP addresses or CIDR ranges, comma-separated (10.0.0.0/8, ::1)' }))),
 };
+
+function isAddressOrRange(entry: string): boolean {
+  const [ip, prefix, extra] = entry.split('/');
+  const family = isIP(ip);
+  if (!family || extra !== undefined) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
 
 const apiSchema = z.object({
   ...common,
@@ -67,6 +84,12 @@ const apiSchema = z.object({
   /** Timeout of one delivery attempt, DNS included; a claimed delivery is leased for twice this. */
   KEYVAULT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   KEYVAULT_PUBLIC_PROXY_URL: httpUrl.optional(),
+  /** Where people reach this api (and its console): alerts link to it. */
+  KEYVAULT_PUBLIC_API_URL: httpUrl.optional(),
+  /** SMTP server for email webhooks (smtp:// or smtps://, credentials in the URL); unset: no email webhooks. */
+  KEYVAULT_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  /** The From of alert emails. */
+  KEYVAULT_SMTP_FROM: z.string().min(3).default('Keyvault <keyvault@localhost>'),
 });
 
 const proxySchema = z.object({

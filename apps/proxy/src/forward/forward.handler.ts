@@ -4,8 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { errors as undiciErrors, type Dispatcher } from 'undici';
 import type { ProxyConfig } from '@keyvault/config';
 import { KeyvaultError, toKeyvaultError } from '@keyvault/errors';
+import { TrustedProxies } from '@keyvault/net';
 import { matchEndpoint } from '@keyvault/policy';
 import { AuditWriter, type AuditRecord } from '../audit/audit-writer';
+import { GatewayCheckCall } from '../auth/gateway-check';
 import { presentedVaultKey, queryCarriesVaultKey } from '../auth/presented-vault-key';
 import { VaultKeyAuth } from '../auth/vault-key-auth';
 import { CredentialsService, type LoadedCredential } from '../credentials/credentials.service';
@@ -40,6 +42,7 @@ export class ForwardHandler {
     private readonly upstream: UpstreamClient,
     private readonly audit: AuditWriter,
     private readonly metrics: ProxyMetrics,
+    private readonly trustedProxies: TrustedProxies,
   ) {}
 
   /** Serves one call; never throws. */
@@ -59,7 +62,16 @@ export class ForwardHandler {
     };
     try {
       if (queryCarriesVaultKey(query)) throw new KeyvaultError('invalid_vault_key', 'A vault key is never accepted in the URL: send it in a header.');
-      const key = await this.auth.authenticate(presentedVaultKey(req.headers), req.socket.remoteAddress);
+      const client = this.trustedProxies.clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+      // read at most once: a gateway key's binding may read it (and strip its prompt line) first
+      let body: Promise<Buffer> | null = null;
+      const readOnce = () => (body ??= readBody(req, this.config.KEYVAULT_MAX_BODY_BYTES));
+      const key = await this.auth.authenticate(presentedVaultKey(req.headers), client, {
+        path: rawPath,
+        headers: req.headers,
+        readBody: readOnce,
+        replaceBody: (b) => void (body = Promise.resolve(b)),
+      });
       audit.tenantId = key.tenantId;
       audit.vaultKeyId = key.id;
       audit.credentialId = key.credentialId;
@@ -72,9 +84,9 @@ export class ForwardHandler {
       }
       const adapter = this.vendors.get(key.vendor);
       if (!adapter) throw new KeyvaultError('unpriced_request', `The proxy cannot meter ${key.vendor} calls yet.`);
-      const body = await readBody(req, this.config.KEYVAULT_MAX_BODY_BYTES);
+      const requestBody = await readOnce();
       const credential = await this.credentials.get(key.credentialId);
-      const request: VendorCall = { method, path, query, headers: req.headers, body, credential };
+      const request: VendorCall = { method, path, query, headers: req.headers, body: requestBody, credential };
       const call = adapter.prepare(request);
 
       const reservation = await this.ledger.reserve(key, call.costNanos);
@@ -104,8 +116,14 @@ export class ForwardHandler {
         audit.costNanos = cost < call.costNanos ? cost : call.costNanos;
       }
     } catch (err) {
-      const error = this.refusal(err, res);
-      audit.errorCode ??= error.code;
+      if (err instanceof GatewayCheckCall) {
+        // Dify's credentials check with a gateway key: answered here, nothing forwarded
+        audit.tenantId = err.tenantId;
+        err.check.answer(res);
+      } else {
+        const error = this.refusal(err, res);
+        audit.errorCode ??= error.code;
+      }
     }
     audit.status = res.statusCode;
     audit.durationMs = Math.round(performance.now() - started);

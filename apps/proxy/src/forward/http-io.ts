@@ -10,6 +10,7 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authe
 const NOT_FORWARDED = new Set([
   ...HOP_BY_HOP, 'host', 'content-length', 'expect', 'authorization', 'x-api-key',
   'x-run-id', 'x-dify-workflow-run-id', 'x-conversation-id',
+  'x-vault-key-id',
 ]);
 const NOT_RETURNED = new Set(HOP_BY_HOP);
 
