@@ -18,8 +18,8 @@
 //                  streams-h2: the same streams through one Keyvault instance to the stub over TLS,
 //                  with HTTP/1.1 and with KEYVAULT_UPSTREAM_HTTP2 (certificate made by openssl)
 //   BENCH_API_WORKERS  API_WORKERS of the second api that issuance is measured on (default auto)
-//   BENCH_PROFILE  a directory: CPU profiles of proxy 1 (first keyvault round at 50 connections)
-//                  and of the api (issuance) are written there; read them with
+//   BENCH_PROFILE  a directory: CPU profiles of proxy 1 (first keyvault round at 50 connections),
+//                  of the api (issuance) and of the first streams instance are written there; read them with
 //                  `node bench/profile-top.mjs <file> [n] [callee]`
 import autocannon from 'autocannon';
 import { execFileSync, spawn } from 'node:child_process';
@@ -383,7 +383,7 @@ async function main() {
       const bare = start(join(shared, 'bench/bare-proxy.mjs'), [String(ports.streamBare), String(ports.streamStub)]);
       const streamEnv = { ...env, KEYVAULT_UPSTREAM_OPENAI: `http://127.0.0.1:${ports.streamStub}` };
       const kv = [
-        start(proxy, [], { ...streamEnv, PROXY_PORT: String(ports.streamProxy), KEYVAULT_INSTANCE_ID: 'bench-streams-1' }),
+        start(proxy, [], { ...streamEnv, PROXY_PORT: String(ports.streamProxy), KEYVAULT_INSTANCE_ID: 'bench-streams-1' }, 'proxy-streams'),
         start(proxy, [], { ...streamEnv, PROXY_PORT: String(ports.streamProxy2), KEYVAULT_INSTANCE_ID: 'bench-streams-2' }),
       ];
       await waitFor(`http://127.0.0.1:${ports.streamStub}/__ready`);
@@ -407,7 +407,7 @@ async function main() {
       await drive('keyvault', 20);
       const bareRun = await drive('bare', STREAMS.n);
       log(`streams bare: ${bareRun.completed}/${STREAMS.n} completed, first chunk p99 ${fmt(bareRun.firstP99)} ms`);
-      const kvRun = await drive('keyvault', STREAMS.n);
+      const kvRun = await profiled(kv[0], () => drive('keyvault', STREAMS.n));
       log(`streams keyvault: ${kvRun.completed}/${STREAMS.n} completed, first chunk p99 ${fmt(kvRun.firstP99)} ms`);
       results.streams = { bare: bareRun, keyvault: kvRun };
     }
