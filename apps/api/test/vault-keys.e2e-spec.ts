@@ -53,7 +53,7 @@ describe('vault keys', () => {
       createdSecrets.add(key.vault_key);
       expect(Object.keys(key)).toEqual([
         'id', 'object', 'vault_key', 'vendor', 'credential', 'credential_name', 'daily_usd_cap', 'allowed_endpoints',
-        'expires_at', 'label', 'metadata', 'status', 'spent_today_usd', 'reserved_usd', 'created_at', 'revoked_at',
+        'allowed_headers', 'expires_at', 'label', 'metadata', 'status', 'spent_today_usd', 'reserved_usd', 'created_at', 'revoked_at',
       ]);
       expect(key).toMatchObject({
         object: 'vault_key',
@@ -95,6 +95,7 @@ describe('vault keys', () => {
         vendor: 'stripe',
         daily_cap_nanos: '100000000000',
         allowed_endpoints: ['POST /v1/payment_intents'],
+        allowed_headers: [],
         expires_at: new Date(key.expires_at),
         label: 'dify-chat-42-s1',
         metadata: {},

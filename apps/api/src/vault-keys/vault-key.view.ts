@@ -12,6 +12,8 @@ export interface VaultKeyRecord {
   credentialName: string | null;
   dailyCapNanos: bigint;
   allowedEndpoints: string[];
+  // issue 22: header allowlist
+  allowedHeaders: string[];
   expiresAt: Date;
   label: string | null;
   metadata: Record<string, string>;
@@ -32,6 +34,8 @@ export class VaultKeyView {
   @ApiPropertyOptional({ nullable: true, type: String }) credential_name: string | null;
   @ApiProperty({ example: 100, description: 'USD per UTC day (up to 9 decimals)' }) daily_usd_cap: number;
   @ApiProperty({ type: [String], example: ['POST /v1/payment_intents'] }) allowed_endpoints: string[];
+  // issue 22: header allowlist
+  @ApiProperty({ type: [String], example: [], description: "Header names let through beyond the vendor's allowlist (lowercase)" }) allowed_headers: string[];
   @ApiProperty() expires_at: string;
   @ApiPropertyOptional({ nullable: true, type: String }) label: string | null;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) metadata: Record<string, string>;
@@ -55,6 +59,7 @@ export class VaultKeyView {
       credential_name: k.credentialName,
       daily_usd_cap: nanosToUsd(k.dailyCapNanos),
       allowed_endpoints: k.allowedEndpoints,
+      allowed_headers: k.allowedHeaders,
       expires_at: k.expiresAt.toISOString(),
       label: k.label,
       metadata: k.metadata,

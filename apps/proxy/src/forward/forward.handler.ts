@@ -17,6 +17,7 @@ import { ProxyMetrics } from '../proxy-metrics';
 import { UpstreamClient } from '../upstream/upstream-client';
 import { isSuccess, type PreparedCall, type UpstreamResponseHead, type VendorAdapter, type VendorCall } from '../vendors/vendor-adapter';
 import { VendorAdapters } from '../vendors/vendor-adapters';
+import { headerTests, withAllowed, type HeaderTest } from '../vendors/header-allowlist';
 import { clientHeaders, contextHeader, leadingVendor, readBody, sendError, upstreamHeaders, vendorPath } from './http-io';
 
 /**
@@ -80,8 +81,9 @@ export class ForwardHandler {
       const reservation = await this.ledger.reserve(key, call.costNanos);
       let cost = 0n;
       try {
-        const response = await this.send(adapter, credential, request, call, audit);
-        cost = await relay(response, res, call);
+        const allowed = headerTests(adapter.headers);
+        const response = await this.send(adapter, credential, request, call, audit, withAllowed(allowed.up, key.allowedHeaders));
+        cost = await relay(response, res, call, withAllowed(allowed.down, key.allowedHeaders));
       } finally {
         this.ledger.settle(reservation, cost);
       }
@@ -101,9 +103,16 @@ export class ForwardHandler {
    * (quota, rate limit, revoked) rests and the same request goes out with the next one; the
    * last key's answer is returned whatever it is.
    */
-  private async send(adapter: VendorAdapter, credential: LoadedCredential, request: VendorCall, call: PreparedCall, audit: AuditRecord): Promise<Dispatcher.ResponseData> {
+  private async send(
+    adapter: VendorAdapter,
+    credential: LoadedCredential,
+    request: VendorCall,
+    call: PreparedCall,
+    audit: AuditRecord,
+    headersUp: HeaderTest,
+  ): Promise<Dispatcher.ResponseData> {
     const target = await this.upstream.target(credential.vendor, credential.baseUrl);
-    const headers = upstreamHeaders(request.headers);
+    const headers = upstreamHeaders(request.headers, headersUp);
     // a metered body must be readable, so it is asked for uncompressed
     if (call.meter) headers['accept-encoding'] = 'identity';
     const path = call.path ?? request.path;
@@ -146,7 +155,7 @@ const keyRefusedByDefault = (r: UpstreamResponseHead): boolean => r.status === 4
  * response cut short on either side is charged as if complete when it was a success (what the
  * vendor billed cannot be known), and not at all otherwise.
  */
-function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: PreparedCall): Promise<bigint> {
+function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: PreparedCall, headersDown: HeaderTest): Promise<bigint> {
   const head: UpstreamResponseHead = { status: response.statusCode, headers: response.headers };
   const fallback = isSuccess(head.status) ? call.costNanos : 0n;
   const { body } = response;
@@ -157,7 +166,7 @@ function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: Pre
     return Promise.resolve(fallback);
   }
   const meter = call.meter?.(head);
-  res.writeHead(head.status, clientHeaders(head.headers, meter?.rewrites ?? false));
+  res.writeHead(head.status, clientHeaders(head.headers, meter?.rewrites ?? false, headersDown));
   return new Promise((resolve) => {
     let settled = false;
     const done = (cost: bigint) => {

@@ -13,6 +13,8 @@ export class VaultKey {
   @Column({ type: 'text' }) vendor: string;
   @NanosColumn({ name: 'daily_cap_nanos', default: undefined }) dailyCapNanos: bigint;
   @Column({ type: 'text', name: 'allowed_endpoints', array: true }) allowedEndpoints: string[];
+  // issue 22: header allowlist
+  @Column({ type: 'text', name: 'allowed_headers', array: true, default: () => "'{}'" }) allowedHeaders: string[];
   @Column({ type: 'timestamptz', name: 'expires_at' }) expiresAt: Date;
   @Column({ type: 'text', nullable: true }) label: string | null;
   @Index('ix_vault_keys_metadata', { synchronize: false })
