@@ -10,6 +10,7 @@ import { AuthModule } from './auth/auth.module';
 import { configProviders } from './config.providers';
 import { CredentialsModule } from './credentials/credentials.module';
 import { ConsoleModule } from './console/console.module';
+import { GatewayKeysModule } from './gateway-keys/gateway-keys.module';
 import { MeController } from './me/me.controller';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { TenantKeysModule } from './tenant-keys/tenant-keys.module';
@@ -41,6 +42,7 @@ export class AppModule {
         WebhooksModule,
         ConsoleModule,
         IntegrationsModule,
+        GatewayKeysModule,
       ],
       controllers: [MeController],
       providers: [

@@ -8,6 +8,7 @@ import { FailedAuthLimiter, TrustedProxies } from '@keyvault/net';
 import { HealthModule, loggerParams, MetricsModule, OPS_ROUTES } from '@keyvault/observability';
 import { PriceBook } from '@keyvault/policy';
 import { AuditWriter } from './audit/audit-writer';
+import { GatewayAuth } from './auth/gateway-auth';
 import { SigningKeys } from './auth/signing-keys';
 import { VaultKeyAuth } from './auth/vault-key-auth';
 import { CredentialsService } from './credentials/credentials.service';
@@ -52,6 +53,7 @@ export class ProxyModule {
         { provide: TrustedProxies, useValue: new TrustedProxies(config.KEYVAULT_TRUSTED_PROXIES) },
         ProxyStore,
         SigningKeys,
+        GatewayAuth,
         VaultKeyAuth,
         CredentialsService,
         VendorAdapters,

@@ -3,6 +3,8 @@ import { AuditStatusIndex1796021578794 } from './1796021578794-AuditStatusIndex'
 import { TenantRowLevelSecurity1796024330897 } from './1796024330897-TenantRowLevelSecurity';
 import { SpendLeaseExpiry1796024584317 } from './1796024584317-SpendLeaseExpiry';
 import { NanoDollars1796532401065 } from './1796532401065-NanoDollars';
+import { GatewayKeys1797020000000 } from './1797020000000-GatewayKeys';
+import { WebhookKindsAndAttempts1797021000000 } from './1797021000000-WebhookKindsAndAttempts';
 import { VaultKeyAllowedHeaders1797022000000 } from './1797022000000-VaultKeyAllowedHeaders';
 
 /**
@@ -10,4 +12,8 @@ import { VaultKeyAllowedHeaders1797022000000 } from './1797022000000-VaultKeyAll
  * compiled JavaScript, the TypeORM CLI and the TypeScript test runner alike.
  * After `migration:generate`, add the new class here; migrations.spec.ts checks none is missing.
  */
-export const MIGRATIONS = [Initial1796019812151, AuditStatusIndex1796021578794, TenantRowLevelSecurity1796024330897, SpendLeaseExpiry1796024584317, NanoDollars1796532401065, VaultKeyAllowedHeaders1797022000000];
+export const MIGRATIONS = [Initial1796019812151, AuditStatusIndex1796021578794, TenantRowLevelSecurity1796024330897, SpendLeaseExpiry1796024584317, NanoDollars1796532401065,
+  GatewayKeys1797020000000,
+  WebhookKindsAndAttempts1797021000000,
+  VaultKeyAllowedHeaders1797022000000,
+];
