@@ -54,7 +54,7 @@ describe('vault keys', () => {
       expect(Object.keys(key)).toEqual([
         'id', 'object', 'vault_key', 'vendor', 'credential', 'credential_name', 'daily_usd_cap',
         'max_usd_per_call', 'allowed_models',
-        'allowed_endpoints', 'expires_at', 'label', 'metadata', 'status', 'spent_today_usd', 'reserved_usd', 'created_at', 'revoked_at',
+        'allowed_endpoints', 'allowed_headers', 'expires_at', 'label', 'metadata', 'status', 'spent_today_usd', 'reserved_usd', 'created_at', 'revoked_at',
       ]);
       expect(key).toMatchObject({
         object: 'vault_key',
@@ -96,6 +96,7 @@ describe('vault keys', () => {
         vendor: 'stripe',
         daily_cap_nanos: '100000000000',
         allowed_endpoints: ['POST /v1/payment_intents'],
+        allowed_headers: [],
         expires_at: new Date(key.expires_at),
         label: 'dify-chat-42-s1',
         metadata: {},

@@ -15,6 +15,8 @@ export interface VaultKeyRecord {
   maxCallNanos: bigint | null;
   allowedModels: string[] | null;
   allowedEndpoints: string[];
+  // issue 22: header allowlist
+  allowedHeaders: string[];
   expiresAt: Date;
   label: string | null;
   metadata: Record<string, string>;
@@ -40,6 +42,8 @@ export class VaultKeyView {
   @ApiProperty({ nullable: true, type: [String], example: ['gpt-4o-mini'], description: 'Model globs admitted for LLM calls; null: any priced model' })
   allowed_models: string[] | null;
   @ApiProperty({ type: [String], example: ['POST /v1/payment_intents'] }) allowed_endpoints: string[];
+  // issue 22: header allowlist
+  @ApiProperty({ type: [String], example: [], description: "Header names let through beyond the vendor's allowlist (lowercase)" }) allowed_headers: string[];
   @ApiProperty() expires_at: string;
   @ApiPropertyOptional({ nullable: true, type: String }) label: string | null;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) metadata: Record<string, string>;
@@ -65,6 +69,7 @@ export class VaultKeyView {
       max_usd_per_call: k.maxCallNanos === null ? null : nanosToUsd(k.maxCallNanos),
       allowed_models: k.allowedModels,
       allowed_endpoints: k.allowedEndpoints,
+      allowed_headers: k.allowedHeaders,
       expires_at: k.expiresAt.toISOString(),
       label: k.label,
       metadata: k.metadata,

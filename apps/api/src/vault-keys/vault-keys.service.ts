@@ -26,7 +26,7 @@ const STATUS_FILTERS: Record<VaultKeyStatus, string> = {
 
 /** The record plus today's spend (UTC day, as the proxy's ledger keys it) and the profile's name. */
 const SELECT_RECORDS = `
-  SELECT k.id, k.vendor, k.credential_id, c.name AS credential_name, k.daily_cap_nanos, k.allowed_endpoints,
+  SELECT k.id, k.vendor, k.credential_id, c.name AS credential_name, k.daily_cap_nanos, k.allowed_endpoints, k.allowed_headers,
          k.max_call_nanos, k.allowed_models,
          k.expires_at, k.label, k.metadata, k.revoked_at, k.created_at, ${STATUS_SQL} AS status,
          COALESCE(s.spent_nanos, 0) AS spent_today_nanos, COALESCE(s.reserved_nanos, 0) AS reserved_nanos
@@ -43,6 +43,7 @@ interface RecordRow {
   max_call_nanos: string | null;
   allowed_models: string[] | null;
   allowed_endpoints: string[];
+  allowed_headers: string[];
   expires_at: Date;
   label: string | null;
   metadata: Record<string, string>;
@@ -114,6 +115,7 @@ export class VaultKeysService {
   async issue(tenantId: string, dto: CreateVaultKeyDto, apiKeyId: string | null): Promise<{ key: VaultKeyRecord; token: string }> {
     checkEndpointRules(dto.allowed_endpoints);
     const guardrails = issuedGuardrails(dto);
+    const allowedHeaders = checkAllowedHeaders(dto.allowed_headers ?? []);
     const ttlSeconds = parseDuration(dto.expires_in)!;
     const now = Date.now();
     const iat = Math.floor(now / 1000);
@@ -124,6 +126,7 @@ export class VaultKeysService {
       dailyCapNanos: usdToNanos(dto.daily_usd_cap)!,
       ...guardrails,
       allowedEndpoints: dto.allowed_endpoints,
+      allowedHeaders,
       // the row and the token's exp claim name the same second
       expiresAt: new Date(exp * 1000),
       label: dto.label ?? null,
@@ -146,6 +149,11 @@ export class VaultKeysService {
     }
     if (!ctx) throw notFound('tenant', tenantId);
     if (!ctx.inserted) throw refusal(ctx, dto, ttlSeconds);
+    // issue 22: a second statement only for the rare key that allows more headers; the token
+    // does not exist before it ran, and until then the key would only have allowed fewer
+    if (allowedHeaders.length > 0) {
+      await this.db.query('UPDATE vault_keys SET allowed_headers = $2 WHERE id = $1 AND tenant_id = $3', [key.id, allowedHeaders, tenantId]);
+    }
     const token = await signVaultKey(this.signingKeys.signer(), { sub: key.id, ten: tenantId, ven: key.vendor, exp, iat });
     return { key: { ...key, credentialId: ctx.credential_id!, credentialName: ctx.credential_name }, token };
   }
@@ -262,6 +270,28 @@ function checkEndpointRules(entries: readonly unknown[]): void {
   });
 }
 
+/** Never allowed through, whatever a key says: credential carriers, what the proxy sets itself, hop-by-hop headers. */
+const NEVER_ALLOWED = new Set([
+  'authorization', 'x-api-key', 'proxy-authorization', 'proxy-authenticate', 'host', 'content-length', 'expect',
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'x-run-id', 'x-dify-workflow-run-id', 'x-conversation-id',
+]);
+
+/** allowed_headers entries, lowercased and deduplicated; the first bad one is reported by index. */
+function checkAllowedHeaders(entries: readonly string[]): string[] {
+  const names = entries.map((entry, i) => {
+    const name = entry.toLowerCase();
+    if (!/^[a-z0-9!#$%&'*+.^_`|~-]{1,100}$/.test(name)) {
+      throw new KeyvaultError('parameter_invalid', `allowed_headers.${i} must be an HTTP header name`, `allowed_headers.${i}`);
+    }
+    if (NEVER_ALLOWED.has(name)) {
+      throw new KeyvaultError('parameter_invalid', `allowed_headers.${i} (${name}) can never be let through`, `allowed_headers.${i}`);
+    }
+    return name;
+  });
+  return [...new Set(names)];
+}
+
 function toRecord(r: RecordRow): VaultKeyRecord {
   return {
     id: r.id,
@@ -272,6 +302,7 @@ function toRecord(r: RecordRow): VaultKeyRecord {
     maxCallNanos: r.max_call_nanos === null ? null : BigInt(r.max_call_nanos),
     allowedModels: r.allowed_models,
     allowedEndpoints: r.allowed_endpoints,
+    allowedHeaders: r.allowed_headers,
     expiresAt: r.expires_at,
     label: r.label,
     metadata: r.metadata,

@@ -18,6 +18,8 @@ export interface VaultKeyState {
   rules: EndpointRule[];
   /** the key's guardrails (issue 19) */
   guardrails: Guardrails;
+  /** header names this key lets through beyond its vendor adapter's allowlist (both directions) */
+  allowedHeaders: string[];
   expiresAtMs: number;
   revoked: boolean;
   tenantDisabled: boolean;
@@ -156,12 +158,13 @@ export class VaultKeyAuth {
       allowed_endpoints: string[];
       max_call_nanos: string | null;
       allowed_models: string[] | null;
+      allowed_headers: string[];
       expires_at: Date;
       revoked_at: Date | null;
       tenant_status: string;
     }>(
       'vault_key_state',
-      `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_nanos, v.allowed_endpoints,
+      `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_nanos, v.allowed_endpoints, v.allowed_headers,
               v.max_call_nanos, v.allowed_models,
               v.expires_at, v.revoked_at, t.status AS tenant_status
          FROM vault_keys v JOIN tenants t ON t.id = v.tenant_id
@@ -182,6 +185,7 @@ export class VaultKeyAuth {
         duplicateWindowSeconds: 0,
         maxCallsPerMinute: null,
       },
+      allowedHeaders: row.allowed_headers,
       expiresAtMs: new Date(row.expires_at).getTime(),
       revoked: row.revoked_at !== null,
       tenantDisabled: row.tenant_status !== 'active',

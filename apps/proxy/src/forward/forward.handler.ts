@@ -19,6 +19,7 @@ import { ProxyMetrics } from '../proxy-metrics';
 import { UpstreamClient, UpstreamFailure } from '../upstream/upstream-client';
 import { isSuccess, type PreparedCall, type UpstreamResponseHead, type VendorAdapter, type VendorCall } from '../vendors/vendor-adapter';
 import { VendorAdapters } from '../vendors/vendor-adapters';
+import { headerTests, withAllowed, type HeaderTest } from '../vendors/header-allowlist';
 import { clientHeaders, contextHeader, isEventStream, leadingVendor, readBody, sendError, sseErrorEvent, upstreamHeaders, vendorPath } from './http-io';
 
 /** The audit's error code of a call whose client went away before its answer was complete. */
@@ -104,9 +105,10 @@ export class ForwardHandler {
         // Booked: 0 when nothing reached the upstream; the worst case when the request went out
         // and no answer came back (the vendor may have done the work); the answer's own cost else.
         try {
+          const allowed = headerTests(adapter.headers);
           let response: Dispatcher.ResponseData;
           try {
-            response = await this.send(adapter, credential, request, call, audit, hangUp.signal);
+            response = await this.send(adapter, credential, request, call, audit, withAllowed(allowed.up, key.allowedHeaders), hangUp.signal);
           } catch (err) {
             if (err instanceof UpstreamFailure && err.requestSent) cost = call.costNanos;
             if (hangUp.signal.aborted) audit.errorCode = CLIENT_CLOSED;
@@ -115,7 +117,7 @@ export class ForwardHandler {
             res.off('close', onHangUp);
           }
           admission.status = response.statusCode;
-          const relayed = await relay(response, res, call);
+          const relayed = await relay(response, res, call, withAllowed(allowed.down, key.allowedHeaders));
           cost = relayed.cost;
           audit.errorCode = relayed.errorCode;
         } finally {
@@ -152,10 +154,11 @@ export class ForwardHandler {
     request: VendorCall,
     call: PreparedCall,
     audit: AuditRecord,
+    headersUp: HeaderTest,
     signal: AbortSignal,
   ): Promise<Dispatcher.ResponseData> {
     const target = await this.upstream.target(credential.vendor, credential.baseUrl);
-    const headers = upstreamHeaders(request.headers);
+    const headers = upstreamHeaders(request.headers, headersUp);
     // a metered body must be readable, so it is asked for uncompressed
     if (call.meter) headers['accept-encoding'] = 'identity';
     const path = call.path ?? request.path;
@@ -209,7 +212,7 @@ interface Relayed {
  * KEYVAULT_UPSTREAM_IDLE_TIMEOUT_MS, or breaks, ends an event stream with an SSE `error` event
  * and any other body by closing it; a client that hangs up aborts the upstream at once.
  */
-function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: PreparedCall): Promise<Relayed> {
+function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: PreparedCall, headersDown: HeaderTest): Promise<Relayed> {
   const head: UpstreamResponseHead = { status: response.statusCode, headers: response.headers };
   const { body } = response;
   // undici reports a body destroyed before its end as an 'error' (aborted): expected here
@@ -220,7 +223,7 @@ function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: Pre
     body.destroy();
     return Promise.resolve({ cost: cutCost(), errorCode: CLIENT_CLOSED });
   }
-  res.writeHead(head.status, clientHeaders(head.headers, meter?.rewrites ?? false));
+  res.writeHead(head.status, clientHeaders(head.headers, meter?.rewrites ?? false, headersDown));
   return new Promise((resolve) => {
     let settled = false;
     const done = (cost: bigint, errorCode: string | null) => {

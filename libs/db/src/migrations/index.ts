@@ -6,6 +6,7 @@ import { NanoDollars1796532401065 } from './1796532401065-NanoDollars';
 import { GuardrailsPerCallAndModels1797019000000 } from './1797019000000-GuardrailsPerCallAndModels';
 import { GatewayKeys1797020000000 } from './1797020000000-GatewayKeys';
 import { WebhookKindsAndAttempts1797021000000 } from './1797021000000-WebhookKindsAndAttempts';
+import { VaultKeyAllowedHeaders1797022000000 } from './1797022000000-VaultKeyAllowedHeaders';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so that the same list works from
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   GuardrailsPerCallAndModels1797019000000,
   GatewayKeys1797020000000,
   WebhookKindsAndAttempts1797021000000,
+  VaultKeyAllowedHeaders1797022000000,
 ];

@@ -52,6 +52,21 @@ export class CreateVaultKeyDto {
   @ArrayMaxSize(100)
   allowed_endpoints: string[];
 
+  // issue 22: header allowlist
+  /** Each entry is checked in the service (a header name, not a credential carrier), which reports `allowed_headers.N`. */
+  @ApiPropertyOptional({
+    type: [String],
+    maxItems: 20,
+    example: ['anthropic-beta'],
+    description:
+      "Header names (case-insensitive) this key lets through in both directions beyond its vendor's allowlist, e.g. anthropic-beta. Never authorization, x-api-key, host or hop-by-hop headers. Default: none.",
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsString({ each: true })
+  allowed_headers?: string[];
+
   @ApiProperty({ example: '2h', description: "30m, 2h, 72h, 7d...; at most the tenant's max_vault_key_ttl" })
   @Validate(IsDuration)
   expires_in: string;
