@@ -54,6 +54,7 @@ describe('vault keys', () => {
       expect(Object.keys(key)).toEqual([
         'id', 'object', 'vault_key', 'vendor', 'credential', 'credential_name', 'daily_usd_cap', 'allowed_endpoints',
         'expires_at', 'label', 'metadata', 'status', 'spent_today_usd', 'reserved_usd', 'created_at', 'revoked_at',
+        'key_group', 'fallback_to_shared',
       ]);
       expect(key).toMatchObject({
         object: 'vault_key',
@@ -101,6 +102,8 @@ describe('vault keys', () => {
         revoked_at: null,
         revoked_reason: null,
         created_at: new Date(key.created_at),
+        key_group: null,
+        fallback_to_shared: false,
       });
       const [, payload, signature] = jws.split('.');
       for (const value of Object.values(row)) {

@@ -10,7 +10,7 @@ import { GatewayCheckCall } from '../auth/gateway-check';
 import { presentedVaultKey, queryCarriesVaultKey } from '../auth/presented-vault-key';
 import { VaultKeyAuth } from '../auth/vault-key-auth';
 import { CredentialsService, type LoadedCredential } from '../credentials/credentials.service';
-import { retryAfterSeconds } from '../credentials/key-rotation';
+import { retryAfterSeconds, type KeyPool } from '../credentials/key-rotation';
 import { SpendLedger } from '../ledger/spend-ledger';
 import { PROXY_CONFIG } from '../proxy.config';
 import { ProxyMetrics } from '../proxy-metrics';
@@ -86,7 +86,7 @@ export class ForwardHandler {
       const reservation = await this.ledger.reserve(key, call.costNanos);
       let cost = 0n;
       try {
-        const response = await this.send(adapter, credential, request, call, audit);
+        const response = await this.send(adapter, credential, key.keyPool, request, call, audit);
         cost = await relay(response, res, call);
       } finally {
         this.ledger.settle(reservation, cost);
@@ -113,14 +113,16 @@ export class ForwardHandler {
    * (quota, rate limit, revoked) rests and the same request goes out with the next one; the
    * last key's answer is returned whatever it is.
    */
-  private async send(adapter: VendorAdapter, credential: LoadedCredential, request: VendorCall, call: PreparedCall, audit: AuditRecord): Promise<Dispatcher.ResponseData> {
+  private async send(
+    adapter: VendorAdapter, credential: LoadedCredential, pool: KeyPool, request: VendorCall, call: PreparedCall, audit: AuditRecord,
+  ): Promise<Dispatcher.ResponseData> {
     const target = await this.upstream.target(credential.vendor, credential.baseUrl);
     const headers = upstreamHeaders(request.headers);
     // a metered body must be readable, so it is asked for uncompressed
     if (call.meter) headers['accept-encoding'] = 'identity';
     const path = call.path ?? request.path;
     const outgoing = { method: request.method, path, query: request.query, headers, body: call.body ?? request.body };
-    const keys = this.credentials.attemptOrder(credential);
+    const keys = this.credentials.attemptOrder(credential, pool);
     for (let i = 0; ; i++) {
       adapter.authorize(headers, keys[i].secret);
       if (adapter.pathFor) outgoing.path = adapter.pathFor(path, keys[i].secret);

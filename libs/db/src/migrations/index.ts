@@ -4,6 +4,7 @@ import { TenantRowLevelSecurity1796024330897 } from './1796024330897-TenantRowLe
 import { SpendLeaseExpiry1796024584317 } from './1796024584317-SpendLeaseExpiry';
 import { NanoDollars1796532401065 } from './1796532401065-NanoDollars';
 import { GatewayKeys1797020000000 } from './1797020000000-GatewayKeys';
+import { KeyGroups1797020100000 } from './1797020100000-KeyGroups';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so that the same list works from
@@ -12,4 +13,5 @@ import { GatewayKeys1797020000000 } from './1797020000000-GatewayKeys';
  */
 export const MIGRATIONS = [Initial1796019812151, AuditStatusIndex1796021578794, TenantRowLevelSecurity1796024330897, SpendLeaseExpiry1796024584317, NanoDollars1796532401065,
   GatewayKeys1797020000000,
+  KeyGroups1797020100000,
 ];
