@@ -59,25 +59,24 @@ export class VaultKeyAuth {
   }
 
   /**
-   * The key behind a presented token, or a 401/429/503 KeyvaultError. A client address whose
-   * invalid keys passed the limit is refused before its token is looked at; the limiter is
-   * consulted only for addresses that failed recently, so valid callers never wait on it.
+   * The key behind a presented token, or a 401/429/503 KeyvaultError. A token that verifies is
+   * never refused by the failed-auth limiter, whatever its address did: the limiter is consulted
+   * only once a token failed, and past the limit such failures are answered 429, not 401.
    * `call` lets a gateway key (kv_gw_...) name its vault key from the request (see GatewayAuth).
    */
   async authenticate(token: string | null, clientAddress = 'unknown', call?: GatewayCall): Promise<VaultKeyState> {
-    if (this.failedAuth.mayBeBlocked(clientAddress)) {
-      const wait = await this.failedAuth.blockedFor(clientAddress);
-      if (wait > 0) {
-        throw new KeyvaultError('too_many_failed_authentications', 'Too many invalid vault keys from this address.').withHeaders({
-          'Retry-After': String(wait),
-        });
-      }
-    }
     try {
       return await this.check(token, call);
     } catch (err) {
       // Only guesses count: an expired or revoked key is a real one, sent by a client to fix.
-      if (err instanceof KeyvaultError && err.code === 'invalid_vault_key') await this.failedAuth.recordFailure(clientAddress);
+      if (err instanceof KeyvaultError && err.code === 'invalid_vault_key') {
+        const wait = await this.failedAuth.failed(clientAddress);
+        if (wait > 0) {
+          throw new KeyvaultError('too_many_failed_authentications', 'Too many invalid vault keys from this address.').withHeaders({
+            'Retry-After': String(wait),
+          });
+        }
+      }
       throw err;
     }
   }

@@ -11,12 +11,14 @@ import { VaultKey } from './vault-key.entity';
 import { VaultKeySpend } from './vault-key-spend.entity';
 import { Webhook } from './webhook.entity';
 import { WebhookDelivery } from './webhook-delivery.entity';
+import { WebhookDeliveryAttempt } from './webhook-delivery-attempt.entity';
 import { WebhookEvent } from './webhook-event.entity';
 
 export * from './columns';
 export {
   AuditEntry, CredentialKey, CredentialProfile, GatewayKey, IdempotencyRecord, SigningKey, SpendReservation,
   Tenant, TenantApiKey, VaultKey, VaultKeySpend, Webhook, WebhookDelivery, WebhookEvent,
+  WebhookDeliveryAttempt,
 };
 export * from './tenant.entity';
 export * from './tenant-api-key.entity';
@@ -28,4 +30,5 @@ export * from './webhook-delivery.entity';
 export const ENTITIES = [
   AuditEntry, CredentialKey, CredentialProfile, GatewayKey, IdempotencyRecord, SigningKey, SpendReservation,
   Tenant, TenantApiKey, VaultKey, VaultKeySpend, Webhook, WebhookDelivery, WebhookEvent,
+  WebhookDeliveryAttempt,
 ];

@@ -5,6 +5,7 @@ import { SpendLeaseExpiry1796024584317 } from './1796024584317-SpendLeaseExpiry'
 import { NanoDollars1796532401065 } from './1796532401065-NanoDollars';
 import { GatewayKeys1797020000000 } from './1797020000000-GatewayKeys';
 import { KeyGroups1797020100000 } from './1797020100000-KeyGroups';
+import { WebhookKindsAndAttempts1797021000000 } from './1797021000000-WebhookKindsAndAttempts';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so that the same list works from
@@ -14,4 +15,5 @@ import { KeyGroups1797020100000 } from './1797020100000-KeyGroups';
 export const MIGRATIONS = [Initial1796019812151, AuditStatusIndex1796021578794, TenantRowLevelSecurity1796024330897, SpendLeaseExpiry1796024584317, NanoDollars1796532401065,
   GatewayKeys1797020000000,
   KeyGroups1797020100000,
+  WebhookKindsAndAttempts1797021000000,
 ];
