@@ -55,6 +55,7 @@ describe('vault keys', () => {
         'id', 'object', 'vault_key', 'vendor', 'credential', 'credential_name', 'daily_usd_cap',
         'max_usd_per_call', 'allowed_models',
         'allowed_endpoints', 'allowed_headers', 'expires_at', 'label', 'metadata', 'status', 'spent_today_usd', 'reserved_usd', 'created_at', 'revoked_at',
+        'key_group', 'fallback_to_shared',
       ]);
       expect(key).toMatchObject({
         object: 'vault_key',
@@ -103,6 +104,8 @@ describe('vault keys', () => {
         revoked_at: null,
         revoked_reason: null,
         created_at: new Date(key.created_at),
+        key_group: null,
+        fallback_to_shared: false,
       });
       const [, payload, signature] = jws.split('.');
       for (const value of Object.values(row)) {

@@ -612,6 +612,11 @@ export interface components {
             status: "active" | "retired";
             created_at: string;
             retired_at?: string | null;
+            /**
+             * @description null: a shared key; else only vault keys naming this key_group use it
+             * @example team-a
+             */
+            group: string | null;
         };
         CredentialView: {
             /** @example cred_01jd8x0000000000000000000 */
@@ -644,6 +649,11 @@ export interface components {
         AddCredentialKeyDto: {
             /** @description One more real provider key (8 to 4096 characters, no whitespace). Add the new key, then retire the old one: rotation without downtime. */
             key: string;
+            /**
+             * @description Only vault keys naming this key_group use this key (one user's or one team's own key). Absent: a shared key.
+             * @example team-a
+             */
+            group?: string;
         };
         DeletedCredentialView: {
             id: string;
@@ -749,6 +759,16 @@ export interface components {
             metadata?: {
                 [key: string]: string;
             };
+            /**
+             * @description Use only the profile's provider keys of this group (round robin or failover within it). Absent: the profile's shared keys (those without a group). Unknown in the profile: 422 unknown_key_group.
+             * @example team-a
+             */
+            key_group?: string;
+            /**
+             * @description With key_group: use the profile's shared keys once the group's keys are all cooling down (quota, rate limit).
+             * @default false
+             */
+            fallback_to_shared?: boolean;
         };
         IssuedVaultKeyView: {
             /** @example vk_01jd8x0000000000000000000 */
@@ -810,6 +830,13 @@ export interface components {
             reserved_usd: number;
             created_at: string;
             revoked_at?: string | null;
+            /**
+             * @description The provider keys this key's calls use: that group's; null: the profile's shared keys
+             * @example team-a
+             */
+            key_group: string | null;
+            /** @description With key_group: use the profile's shared keys once the group's keys are all cooling down */
+            fallback_to_shared: boolean;
             /**
              * @description The vault key itself. Shown only in this response.
              * @example vault_key_eyJhbGciOiJFZERTQSIs...
@@ -896,6 +923,13 @@ export interface components {
             reserved_usd: number;
             created_at: string;
             revoked_at?: string | null;
+            /**
+             * @description The provider keys this key's calls use: that group's; null: the profile's shared keys
+             * @example team-a
+             */
+            key_group: string | null;
+            /** @description With key_group: use the profile's shared keys once the group's keys are all cooling down */
+            fallback_to_shared: boolean;
         };
         AuditEntryView: {
             /** @example aud_01jd8x0000000000000000000 */

@@ -27,6 +27,8 @@ export interface VaultKeyRecord {
   reservedNanos: bigint;
   revokedAt: Date | null;
   createdAt: Date;
+  keyGroup: string | null;
+  fallbackToShared: boolean;
 }
 
 export class VaultKeyView {
@@ -57,6 +59,10 @@ export class VaultKeyView {
   reserved_usd: number;
   @ApiProperty() created_at: string;
   @ApiPropertyOptional({ nullable: true, type: String }) revoked_at: string | null;
+  @ApiProperty({ nullable: true, type: String, example: 'team-a', description: "The provider keys this key's calls use: that group's; null: the profile's shared keys" })
+  key_group: string | null;
+  @ApiProperty({ description: "With key_group: use the profile's shared keys once the group's keys are all cooling down" })
+  fallback_to_shared: boolean;
 
   static of(k: VaultKeyRecord): VaultKeyView {
     return {
@@ -78,6 +84,8 @@ export class VaultKeyView {
       reserved_usd: nanosToUsd(k.reservedNanos),
       created_at: k.createdAt.toISOString(),
       revoked_at: iso(k.revokedAt),
+      key_group: k.keyGroup,
+      fallback_to_shared: k.fallbackToShared,
     };
   }
 }

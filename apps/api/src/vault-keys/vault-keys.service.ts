@@ -29,6 +29,7 @@ const SELECT_RECORDS = `
   SELECT k.id, k.vendor, k.credential_id, c.name AS credential_name, k.daily_cap_nanos, k.allowed_endpoints, k.allowed_headers,
          k.max_call_nanos, k.allowed_models,
          k.expires_at, k.label, k.metadata, k.revoked_at, k.created_at, ${STATUS_SQL} AS status,
+         k.key_group, k.fallback_to_shared,
          COALESCE(s.spent_nanos, 0) AS spent_today_nanos, COALESCE(s.reserved_nanos, 0) AS reserved_nanos
     FROM vault_keys k
     LEFT JOIN credential_profiles c ON c.id = k.credential_id
@@ -52,6 +53,8 @@ interface RecordRow {
   status: VaultKeyStatus;
   spent_today_nanos: string;
   reserved_nanos: string;
+  key_group: string | null;
+  fallback_to_shared: boolean;
 }
 
 /**
@@ -59,13 +62,16 @@ interface RecordRow {
  * the profile named or the vendor's default) and inserts the key only when all of it allows;
  * the caller learns which check failed from the context returned. $1 id, $2 tenant, $3
  * credential name or id (null: the default), $4 vendor, $5 TTL seconds, $6..$11 the row's
- * policy, $12 the calling tenant API key (null: the admin token), $13.. the guardrails.
+ * policy, $12 the calling tenant API key (null: the admin token), $13–$14 the guardrails,
+ * $15 key_group (null: the shared keys; else the profile must hold an active key of that group),
+ * $16 fallback_to_shared.
  */
 const ISSUE_SQL = `
   WITH ctx AS (
     SELECT t.status, t.max_vault_key_ttl_seconds AS max_ttl_seconds,
            c.id AS credential_id, c.name AS credential_name, c.vendor AS credential_vendor,
-           ($12::text IS NULL OR EXISTS (SELECT 1 FROM tenant_api_keys a WHERE a.id = $12 AND a.tenant_id = t.id)) AS api_key_live
+           ($12::text IS NULL OR EXISTS (SELECT 1 FROM tenant_api_keys a WHERE a.id = $12 AND a.tenant_id = t.id)) AS api_key_live,
+           ($15::text IS NULL OR EXISTS (SELECT 1 FROM credential_keys g WHERE g.credential_id = c.id AND g.status = 'active' AND g.key_group = $15)) AS key_group_known
       FROM tenants t
       LEFT JOIN LATERAL (
         SELECT p.id, p.name, p.vendor FROM credential_profiles p
@@ -77,10 +83,11 @@ const ISSUE_SQL = `
      WHERE t.id = $2
   ), inserted AS (
     INSERT INTO vault_keys (id, tenant_id, credential_id, vendor, daily_cap_nanos, allowed_endpoints, expires_at, label, metadata, created_at,
-                            max_call_nanos, allowed_models)
+                            max_call_nanos, allowed_models, key_group, fallback_to_shared)
     SELECT $1, $2, ctx.credential_id, $4, $6::bigint, $7::text[], $8::timestamptz, $9::text, $10::jsonb, $11::timestamptz,
-           $13::bigint, $14::text[] FROM ctx
+           $13::bigint, $14::text[], $15::text, $16::boolean FROM ctx
      WHERE ctx.api_key_live AND ctx.status = 'active' AND $5::int <= ctx.max_ttl_seconds AND ctx.credential_vendor = $4
+       AND ctx.key_group_known
     RETURNING 1
   )
   SELECT ctx.*, EXISTS (SELECT 1 FROM inserted) AS inserted FROM ctx`;
@@ -92,6 +99,7 @@ interface IssueRow {
   credential_name: string | null;
   credential_vendor: string | null;
   api_key_live: boolean;
+  key_group_known: boolean;
   inserted: boolean;
 }
 
@@ -136,11 +144,17 @@ export class VaultKeysService {
       reservedNanos: 0n,
       revokedAt: null,
       createdAt: new Date(now),
+      keyGroup: dto.key_group ?? null,
+      fallbackToShared: dto.fallback_to_shared ?? false,
     };
+    if (key.fallbackToShared && key.keyGroup === null) {
+      throw new KeyvaultError('parameter_invalid', 'fallback_to_shared needs a key_group to fall back from.', 'fallback_to_shared');
+    }
     const [ctx] = await preparedQuery<IssueRow>(this.db, 'kv_issue_vault_key', ISSUE_SQL, [
       key.id, tenantId, dto.credential ?? null, key.vendor, ttlSeconds, key.dailyCapNanos.toString(),
       key.allowedEndpoints, key.expiresAt, key.label, JSON.stringify(key.metadata), key.createdAt, apiKeyId,
       guardrails.maxCallNanos?.toString() ?? null, guardrails.allowedModels,
+      key.keyGroup, key.fallbackToShared,
     ]);
     // a deleted tenant takes its API keys with it: for a key's caller both read as a deleted key
     if (apiKeyId !== null && !ctx?.api_key_live) {
@@ -253,6 +267,9 @@ function refusal(ctx: IssueRow, dto: CreateVaultKeyDto, ttlSeconds: number): Key
       'credential',
     );
   }
+  if (!ctx.key_group_known) {
+    return new KeyvaultError('unknown_key_group', `Credential profile '${ctx.credential_name}' has no active key in group '${dto.key_group}'.`, 'key_group');
+  }
   throw new Error('vault key insert refused for no known reason');
 }
 
@@ -311,5 +328,7 @@ function toRecord(r: RecordRow): VaultKeyRecord {
     reservedNanos: BigInt(r.reserved_nanos),
     revokedAt: r.revoked_at,
     createdAt: r.created_at,
+    keyGroup: r.key_group,
+    fallbackToShared: r.fallback_to_shared,
   };
 }

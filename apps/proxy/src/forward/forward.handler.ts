@@ -12,7 +12,7 @@ import { presentedVaultKey, queryCarriesVaultKey } from '../auth/presented-vault
 import { VaultKeyAuth } from '../auth/vault-key-auth';
 import { GuardrailChecks } from '../guardrails/guardrails';
 import { CredentialsService, type LoadedCredential } from '../credentials/credentials.service';
-import { retryAfterSeconds } from '../credentials/key-rotation';
+import { retryAfterSeconds, type KeyPool } from '../credentials/key-rotation';
 import { SpendLedger } from '../ledger/spend-ledger';
 import { PROXY_CONFIG } from '../proxy.config';
 import { ProxyMetrics } from '../proxy-metrics';
@@ -108,7 +108,7 @@ export class ForwardHandler {
           const allowed = headerTests(adapter.headers);
           let response: Dispatcher.ResponseData;
           try {
-            response = await this.send(adapter, credential, request, call, audit, withAllowed(allowed.up, key.allowedHeaders), hangUp.signal);
+            response = await this.send(adapter, credential, key.keyPool, request, call, audit, withAllowed(allowed.up, key.allowedHeaders), hangUp.signal);
           } catch (err) {
             if (err instanceof UpstreamFailure && err.requestSent) cost = call.costNanos;
             if (hangUp.signal.aborted) audit.errorCode = CLIENT_CLOSED;
@@ -151,6 +151,7 @@ export class ForwardHandler {
   private async send(
     adapter: VendorAdapter,
     credential: LoadedCredential,
+    pool: KeyPool,
     request: VendorCall,
     call: PreparedCall,
     audit: AuditRecord,
@@ -163,7 +164,7 @@ export class ForwardHandler {
     if (call.meter) headers['accept-encoding'] = 'identity';
     const path = call.path ?? request.path;
     const outgoing = { method: request.method, path, query: request.query, headers, body: call.body ?? request.body };
-    const keys = this.credentials.attemptOrder(credential);
+    const keys = this.credentials.attemptOrder(credential, pool);
     for (let i = 0; ; i++) {
       adapter.authorize(headers, keys[i].secret);
       if (adapter.pathFor) outgoing.path = adapter.pathFor(path, keys[i].secret);

@@ -25,5 +25,10 @@ export class VaultKey {
   metadata: Record<string, string>;
   @Column({ type: 'timestamptz', name: 'revoked_at', nullable: true }) revokedAt: Date | null;
   @Column({ type: 'text', name: 'revoked_reason', nullable: true }) revokedReason: string | null;
+  // key groups (issue 20): which of the profile's provider keys this key's calls may use
+  /** null: the profile's shared keys (those without a group) */
+  @Column({ type: 'text', name: 'key_group', nullable: true }) keyGroup: string | null;
+  /** with key_group: use the shared keys once the group's keys are all cooling down */
+  @Column({ type: 'boolean', name: 'fallback_to_shared', default: false }) fallbackToShared: boolean;
   @CreatedAt() createdAt: Date;
 }

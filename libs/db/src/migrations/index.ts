@@ -5,6 +5,7 @@ import { SpendLeaseExpiry1796024584317 } from './1796024584317-SpendLeaseExpiry'
 import { NanoDollars1796532401065 } from './1796532401065-NanoDollars';
 import { GuardrailsPerCallAndModels1797019000000 } from './1797019000000-GuardrailsPerCallAndModels';
 import { GatewayKeys1797020000000 } from './1797020000000-GatewayKeys';
+import { KeyGroups1797020100000 } from './1797020100000-KeyGroups';
 import { WebhookKindsAndAttempts1797021000000 } from './1797021000000-WebhookKindsAndAttempts';
 import { VaultKeyAllowedHeaders1797022000000 } from './1797022000000-VaultKeyAllowedHeaders';
 
@@ -21,6 +22,7 @@ export const MIGRATIONS = [
   NanoDollars1796532401065,
   GuardrailsPerCallAndModels1797019000000,
   GatewayKeys1797020000000,
+  KeyGroups1797020100000,
   WebhookKindsAndAttempts1797021000000,
   VaultKeyAllowedHeaders1797022000000,
 ];

@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsString, Length, Validate } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, Length, Matches, Validate } from 'class-validator';
 import { VENDORS, type Vendor } from '@keyvault/config';
 import { IsDuration } from '../../common/is-duration.validator';
+import { KEY_GROUP, KEY_GROUP_MESSAGE } from '../../credentials/dto/key-group';
 import { IsMetadata } from './metadata.validator';
 import { IsUsdCap } from './usd-amount.validator';
 
@@ -86,4 +87,19 @@ export class CreateVaultKeyDto {
   @IsOptional()
   @IsMetadata()
   metadata?: Record<string, string>;
+
+  // key groups (issue 20)
+  @ApiPropertyOptional({
+    example: 'team-a',
+    description: "Use only the profile's provider keys of this group (round robin or failover within it). Absent: the profile's shared keys (those without a group). Unknown in the profile: 422 unknown_key_group.",
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(KEY_GROUP, { message: KEY_GROUP_MESSAGE })
+  key_group?: string;
+
+  @ApiPropertyOptional({ default: false, description: "With key_group: use the profile's shared keys once the group's keys are all cooling down (quota, rate limit)." })
+  @IsOptional()
+  @IsBoolean()
+  fallback_to_shared?: boolean;
 }
