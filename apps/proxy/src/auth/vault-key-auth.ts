@@ -145,13 +145,14 @@ export class VaultKeyAuth {
       allowed_endpoints: string[];
       max_call_nanos: string | null;
       allowed_models: string[] | null;
+      duplicate_window_seconds: number;
       expires_at: Date;
       revoked_at: Date | null;
       tenant_status: string;
     }>(
       'vault_key_state',
       `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_nanos, v.allowed_endpoints,
-              v.max_call_nanos, v.allowed_models,
+              v.max_call_nanos, v.allowed_models, v.duplicate_window_seconds,
               v.expires_at, v.revoked_at, t.status AS tenant_status
          FROM vault_keys v JOIN tenants t ON t.id = v.tenant_id
         WHERE v.id = $1`,
@@ -168,7 +169,7 @@ export class VaultKeyAuth {
       guardrails: {
         maxCallNanos: row.max_call_nanos === null ? null : BigInt(row.max_call_nanos),
         allowedModels: row.allowed_models,
-        duplicateWindowSeconds: 0,
+        duplicateWindowSeconds: row.duplicate_window_seconds,
         maxCallsPerMinute: null,
       },
       expiresAtMs: new Date(row.expires_at).getTime(),

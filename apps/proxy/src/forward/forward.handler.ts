@@ -82,6 +82,7 @@ export class ForwardHandler {
       let cost = 0n;
       try {
         const reservation = await this.ledger.reserve(key, call.costNanos);
+        admission.sent = true;
         try {
           const response = await this.send(adapter, credential, request, call, audit);
           admission.status = response.statusCode;

@@ -1,6 +1,7 @@
 import { AuditEntry } from './audit-entry.entity';
 import { CredentialKey } from './credential-key.entity';
 import { CredentialProfile } from './credential-profile.entity';
+import { DuplicateCall } from './duplicate-call.entity';
 import { IdempotencyRecord } from './idempotency-record.entity';
 import { SigningKey } from './signing-key.entity';
 import { SpendReservation } from './spend-reservation.entity';
@@ -14,7 +15,7 @@ import { WebhookEvent } from './webhook-event.entity';
 
 export * from './columns';
 export {
-  AuditEntry, CredentialKey, CredentialProfile, IdempotencyRecord, SigningKey, SpendReservation,
+  AuditEntry, CredentialKey, CredentialProfile, DuplicateCall, IdempotencyRecord, SigningKey, SpendReservation,
   Tenant, TenantApiKey, VaultKey, VaultKeySpend, Webhook, WebhookDelivery, WebhookEvent,
 };
 export * from './tenant.entity';
@@ -25,6 +26,6 @@ export * from './webhook.entity';
 export * from './webhook-delivery.entity';
 
 export const ENTITIES = [
-  AuditEntry, CredentialKey, CredentialProfile, IdempotencyRecord, SigningKey, SpendReservation,
+  AuditEntry, CredentialKey, CredentialProfile, DuplicateCall, IdempotencyRecord, SigningKey, SpendReservation,
   Tenant, TenantApiKey, VaultKey, VaultKeySpend, Webhook, WebhookDelivery, WebhookEvent,
 ];

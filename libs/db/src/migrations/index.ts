@@ -4,10 +4,11 @@ import { TenantRowLevelSecurity1796024330897 } from './1796024330897-TenantRowLe
 import { SpendLeaseExpiry1796024584317 } from './1796024584317-SpendLeaseExpiry';
 import { NanoDollars1796532401065 } from './1796532401065-NanoDollars';
 import { GuardrailsPerCallAndModels1797019000000 } from './1797019000000-GuardrailsPerCallAndModels';
+import { GuardrailsDuplicateWindow1797019100000 } from './1797019100000-GuardrailsDuplicateWindow';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so that the same list works from
  * compiled JavaScript, the TypeORM CLI and the TypeScript test runner alike.
  * After `migration:generate`, add the new class here; migrations.spec.ts checks none is missing.
  */
-export const MIGRATIONS = [Initial1796019812151, AuditStatusIndex1796021578794, TenantRowLevelSecurity1796024330897, SpendLeaseExpiry1796024584317, NanoDollars1796532401065, GuardrailsPerCallAndModels1797019000000];
+export const MIGRATIONS = [Initial1796019812151, AuditStatusIndex1796021578794, TenantRowLevelSecurity1796024330897, SpendLeaseExpiry1796024584317, NanoDollars1796532401065, GuardrailsPerCallAndModels1797019000000, GuardrailsDuplicateWindow1797019100000];
