@@ -404,6 +404,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks/{id}/deliveries/{delivery_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["WebhooksController_delivery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["WebhooksController_redeliver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/integrations/dify/openapi.json": {
         parameters: {
             query?: never;
@@ -414,6 +446,54 @@ export interface paths {
         get: operations["IntegrationsController_difyTool"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/gateway-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["GatewayKeysController_list"];
+        put?: never;
+        post: operations["GatewayKeysController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/gateway-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["GatewayKeysController_get"];
+        put?: never;
+        post?: never;
+        delete: operations["GatewayKeysController_revoke"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/gateway-keys/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["GatewayKeysController_revokeByPost"];
         delete?: never;
         options?: never;
         head?: never;
@@ -840,10 +920,23 @@ export interface components {
         };
         CreateWebhookDto: {
             /**
-             * @description https, on a public address
+             * @description signed JSON to `url`, a Slack incoming webhook at `url`, or email to `to`
+             * @default signed
+             * @enum {string}
+             */
+            kind?: "signed" | "slack" | "email";
+            /**
+             * @description https, on a public address; required unless kind is email
              * @example https://ops.example.com/keyvault-events
              */
-            url: string;
+            url?: string;
+            /**
+             * @description recipients of an email webhook (kind email only)
+             * @example [
+             *       "ops@example.com"
+             *     ]
+             */
+            to?: string[];
             events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked")[];
             /**
              * @description vault_key.cap_threshold fires when a key spends this share of its daily cap
@@ -856,22 +949,121 @@ export interface components {
             id: string;
             /** @enum {string} */
             object: "webhook";
-            url: string;
+            /** @enum {string} */
+            kind: "signed" | "slack" | "email";
+            /** @description null for email webhooks */
+            url: string | null;
+            /** @description recipients (email webhooks only) */
+            to: string[] | null;
             events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked")[];
             threshold_pct: number;
             created_at: string;
-            /** @description Signing secret (whsec_...). Shown only in this response. */
-            secret: string;
+            /** @description Signing secret (whsec_...) of a signed webhook. Shown only in this response. */
+            secret?: string;
         };
         WebhookView: {
             /** @example whk_01jd8x0000000000000000000 */
             id: string;
             /** @enum {string} */
             object: "webhook";
-            url: string;
+            /** @enum {string} */
+            kind: "signed" | "slack" | "email";
+            /** @description null for email webhooks */
+            url: string | null;
+            /** @description recipients (email webhooks only) */
+            to: string[] | null;
             events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked")[];
             threshold_pct: number;
             created_at: string;
+        };
+        DeliveryAttemptView: {
+            /** @description When the attempt started */
+            at: string;
+            /** @description The receiver's HTTP status (the SMTP reply code for email); null when none came back */
+            status: number | null;
+            duration_ms: number;
+            error: string | null;
+            /** @description The start of the receiver's answer */
+            response_excerpt: string | null;
+        };
+        WebhookDeliveryView: {
+            /** @example whd_01jd8x0000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "webhook_delivery";
+            webhook_id: string;
+            /** @description The event id, also sent as Keyvault-Event-Id */
+            event_id: string;
+            /** @enum {string|null} */
+            event_type: "vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked" | null;
+            /** @enum {string} */
+            status: "pending" | "succeeded" | "failed";
+            /** @description true while an attempt is in flight */
+            in_flight: boolean;
+            /** @description How many attempts were made */
+            attempt_count: number;
+            /** @description Every attempt, oldest first */
+            attempts: components["schemas"]["DeliveryAttemptView"][];
+            last_status_code: number | null;
+            last_error: string | null;
+            last_attempt_at: string | null;
+            /** @description When the next attempt is due (pending only) */
+            next_attempt_at: string | null;
+            created_at: string;
+        };
+        CreateGatewayKeyDto: {
+            /**
+             * @description What the key is pasted into, for the operator
+             * @example dify production
+             */
+            name: string;
+        };
+        CreatedGatewayKeyView: {
+            /** @example gwk_01jd8x0000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "gateway_key";
+            name: string;
+            /**
+             * @description Accepted by the proxy only, and only together with the id of one of the tenant's vault keys (X-Vault-Key-Id, the OpenAI body's user, or a first system-prompt line)
+             * @enum {string}
+             */
+            scope: "gateway";
+            /**
+             * @description The last 4 characters of the key, to tell keys apart
+             * @example x9k2
+             */
+            last4: string;
+            /** @enum {string} */
+            status: "active" | "revoked";
+            created_at: string;
+            revoked_at?: string | null;
+            /**
+             * @description The key itself. Shown only in this response.
+             * @example kv_gw_...
+             */
+            gateway_key: string;
+        };
+        GatewayKeyView: {
+            /** @example gwk_01jd8x0000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "gateway_key";
+            name: string;
+            /**
+             * @description Accepted by the proxy only, and only together with the id of one of the tenant's vault keys (X-Vault-Key-Id, the OpenAI body's user, or a first system-prompt line)
+             * @enum {string}
+             */
+            scope: "gateway";
+            /**
+             * @description The last 4 characters of the key, to tell keys apart
+             * @example x9k2
+             */
+            last4: string;
+            /** @enum {string} */
+            status: "active" | "revoked";
+            created_at: string;
+            revoked_at?: string | null;
         };
     };
     responses: never;
@@ -1916,6 +2108,57 @@ export interface operations {
             };
         };
     };
+    WebhooksController_delivery: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryView"];
+                };
+            };
+        };
+    };
+    WebhooksController_redeliver: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Due again at once; 409 delivery_in_progress while an attempt is in flight */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryView"];
+                };
+            };
+        };
+    };
     IntegrationsController_difyTool: {
         parameters: {
             query: {
@@ -1940,6 +2183,130 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+        };
+    };
+    GatewayKeysController_list: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description The last id of the previous page */
+                starting_after?: string;
+            };
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    GatewayKeysController_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and body: the first result again. Same key, other body: 409 idempotency_key_reused. */
+                "Idempotency-Key"?: string;
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateGatewayKeyDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedGatewayKeyView"];
+                };
+            };
+        };
+    };
+    GatewayKeysController_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayKeyView"];
+                };
+            };
+        };
+    };
+    GatewayKeysController_revoke: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayKeyView"];
+                };
+            };
+        };
+    };
+    GatewayKeysController_revokeByPost: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayKeyView"];
                 };
             };
         };
