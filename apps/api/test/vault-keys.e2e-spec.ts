@@ -53,7 +53,7 @@ describe('vault keys', () => {
       createdSecrets.add(key.vault_key);
       expect(Object.keys(key)).toEqual([
         'id', 'object', 'vault_key', 'vendor', 'credential', 'credential_name', 'daily_usd_cap',
-        'max_usd_per_call', 'allowed_models',
+        'max_usd_per_call', 'allowed_models', 'duplicate_window',
         'allowed_endpoints', 'allowed_headers', 'expires_at', 'label', 'metadata', 'status', 'spent_today_usd', 'reserved_usd', 'created_at', 'revoked_at',
         'key_group', 'fallback_to_shared',
       ]);
@@ -96,6 +96,10 @@ describe('vault keys', () => {
         credential_id: stripe.id,
         vendor: 'stripe',
         daily_cap_nanos: '100000000000',
+        // guardrails (issue 19): none asked for, the default duplicate window of a money-moving vendor
+        max_call_nanos: null,
+        allowed_models: null,
+        duplicate_window_seconds: 600,
         allowed_endpoints: ['POST /v1/payment_intents'],
         allowed_headers: [],
         expires_at: new Date(key.expires_at),

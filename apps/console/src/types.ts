@@ -30,6 +30,8 @@ export interface VaultKey {
   // guardrails (issue 19)
   max_usd_per_call?: number | null;
   allowed_models?: string[] | null;
+  /** `0` when off */
+  duplicate_window?: string;
   /** what finished calls cost today (UTC) */
   spent_today_usd: number;
   /** what calls in flight and proxy leases hold against the cap, not spent */

@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOpenAiStub, startStripeStub, type OpenAiStub, type StubServer } from '@keyvault/testing';
+import { startOpenAiStub, startResendStub, startStripeStub, type OpenAiStub, type StripeStub, type StubServer } from '@keyvault/testing';
 import { startApi, type ApiHarness } from '../../../test/harness/api';
 import { startProxy, type ProxyHarness } from '../../../test/harness/proxy';
 import { proxyFixtures, type ProxyFixtures } from '../../../test/harness/proxy-fixtures';
@@ -10,28 +10,35 @@ import { eventually } from '../../../test/harness/wait';
 /** Guardrails for autonomous agents (issue 19), through the real api, proxy and vendor SDKs. */
 describe('vault-key guardrails', () => {
   let api: ApiHarness;
-  let stripeStub: StubServer;
+  let stripeStub: StripeStub;
   let openaiStub: OpenAiStub;
+  let resendStub: StubServer;
   let fx: ProxyFixtures;
   let proxy: ProxyHarness;
+  /** a second proxy instance on the same database */
+  let proxy2: ProxyHarness;
   let tenantId: string;
   let stripeCred: string;
   let openaiCred: string;
+  let resendCred: string;
 
   beforeAll(async () => {
     api = await startApi();
     stripeStub = await startStripeStub();
     openaiStub = await startOpenAiStub();
+    resendStub = await startResendStub();
     fx = await proxyFixtures(api);
-    proxy = await startProxy(api.db.url, api.config.KEYVAULT_MASTER_KEY, {
-      KEYVAULT_UPSTREAM_STRIPE: stripeStub.url,
-      KEYVAULT_UPSTREAM_OPENAI: openaiStub.url,
-    });
+    const upstreams = { KEYVAULT_UPSTREAM_STRIPE: stripeStub.url, KEYVAULT_UPSTREAM_OPENAI: openaiStub.url, KEYVAULT_UPSTREAM_RESEND: resendStub.url };
+    proxy = await startProxy(api.db.url, api.config.KEYVAULT_MASTER_KEY, upstreams);
+    proxy2 = await startProxy(api.db.url, api.config.KEYVAULT_MASTER_KEY, upstreams);
     tenantId = await fx.tenant('Agent platform');
     stripeCred = (await fx.credential(tenantId, { vendor: 'stripe', keys: ['sk_test_guardrails_0001'] })).id;
     openaiCred = (await fx.credential(tenantId, { vendor: 'openai', keys: ['sk-guardrails-0001'] })).id;
+    resendCred = (await fx.credential(tenantId, { vendor: 'resend', keys: ['re_guardrails_0001'] })).id;
   });
   afterAll(async () => {
+    await proxy2?.close();
+    await resendStub?.close();
     await proxy?.close();
     await stripeStub?.close();
     await openaiStub?.close();
@@ -39,7 +46,12 @@ describe('vault-key guardrails', () => {
     await api?.close();
   });
 
-  const stripe = (token: string) => new Stripe(token, { host: '127.0.0.1', port: proxy.port, protocol: 'http', maxNetworkRetries: 0 });
+  const stripe = (token: string, via = proxy) => new Stripe(token, { host: '127.0.0.1', port: via.port, protocol: 'http', maxNetworkRetries: 0 });
+  const settled = (vaultKeyId: string) =>
+    eventually(async () => {
+      const [s] = await fx.query<{ spent_nanos: string; reserved_nanos: string }>('SELECT spent_nanos, reserved_nanos FROM vault_key_spend WHERE vault_key_id = $1', [vaultKeyId]);
+      return s && s.reserved_nanos === '0' ? s.spent_nanos : undefined;
+    }, 'the spend to settle');
   const openai = (token: string) => new OpenAI({ apiKey: token, baseURL: `${proxy.url}/openai/v1`, maxRetries: 0 });
   const auditRows = (vaultKeyId: string) =>
     eventually(async () => {
@@ -151,6 +163,110 @@ describe('vault-key guardrails', () => {
         .send({ vendor: 'stripe', credential: stripeCred, daily_usd_cap: 10, allowed_endpoints: ['POST /v1/payment_intents'], expires_in: '1h', allowed_models: ['gpt-4o'] });
       expect(res.status).toBe(400);
       expect(res.body.error).toMatchObject({ code: 'parameter_invalid', param: 'allowed_models' });
+    });
+  });
+
+  describe('duplicate_window', () => {
+    const paymentKey = (extra: Record<string, unknown> = {}) =>
+      fx.vaultKey(tenantId, { vendor: 'stripe', credentialId: stripeCred, capUsd: 1_000, allowed: ['POST /v1/payment_intents'], extra });
+
+    it('is 10m by default for vendors that move money, 0 for LLM vendors', async () => {
+      expect(await view((await paymentKey()).id)).toMatchObject({ duplicate_window: '10m' });
+      const llm = await fx.vaultKey(tenantId, { vendor: 'openai', credentialId: openaiCred, capUsd: 1, allowed: ['POST /v1/chat/completions'] });
+      expect(await view(llm.id)).toMatchObject({ duplicate_window: '0' });
+      expect(await view((await paymentKey({ duplicate_window: '2h' })).id)).toMatchObject({ duplicate_window: '2h' });
+    });
+
+    it('books the same payment intent sent twice in a second once: Stripe sees one create (SDK, no idempotency key of the caller)', async () => {
+      const vk = await paymentKey();
+      stripeStub.clear();
+      const before = stripeStub.created().length;
+      // the second call reaches another proxy instance: the claim is in the database
+      const first = await stripe(vk.token, proxy).paymentIntents.create({ amount: 4_200, currency: 'usd', description: 'order 7' });
+      const second = await stripe(vk.token, proxy2).paymentIntents.create({ description: 'order 7', currency: 'usd', amount: 4_200 });
+      expect(second.id).toBe(first.id);
+      expect(stripeStub.created().length - before).toBe(1);
+      // the SDK keys every POST itself; the proxy sent the first call's key with both
+      const keys = stripeStub.seen().map((r) => r.headers['idempotency-key']);
+      expect(keys).toHaveLength(2);
+      expect(keys[1]).toBe(keys[0]);
+      expect(await settled(vk.id)).toBe('42000000000');
+    });
+
+    it("passes the caller's own Idempotency-Key through, and never books its replay twice", async () => {
+      const vk = await paymentKey();
+      stripeStub.clear();
+      const before = stripeStub.created().length;
+      const first = await stripe(vk.token).paymentIntents.create({ amount: 1_500, currency: 'usd' }, { idempotencyKey: 'order-8-attempt' });
+      const replay = await stripe(vk.token, proxy2).paymentIntents.create({ amount: 1_500, currency: 'usd' }, { idempotencyKey: 'order-8-attempt' });
+      expect(replay.id).toBe(first.id);
+      expect(stripeStub.seen().map((r) => r.headers['idempotency-key'])).toEqual(['order-8-attempt', 'order-8-attempt']);
+      expect(stripeStub.created().length - before).toBe(1);
+      expect(await settled(vk.id)).toBe('15000000000');
+    });
+
+    it('with duplicate_window 0, the same body twice is two payments', async () => {
+      const vk = await paymentKey({ duplicate_window: '0' });
+      const before = stripeStub.created().length;
+      const a = await stripe(vk.token).paymentIntents.create({ amount: 100, currency: 'usd' });
+      const b = await stripe(vk.token).paymentIntents.create({ amount: 100, currency: 'usd' });
+      expect(b.id).not.toBe(a.id);
+      expect(stripeStub.created().length - before).toBe(2);
+      expect(await settled(vk.id)).toBe('2000000000');
+    });
+
+    it('refuses a Resend email sent twice in the window with 409 duplicate_request naming the first call', async () => {
+      const vk = await fx.vaultKey(tenantId, { vendor: 'resend', credentialId: resendCred, capUsd: 1, allowed: ['POST /emails'] });
+      resendStub.clear();
+      const send = (via: ProxyHarness, body: Record<string, unknown>) =>
+        fetch(`${via.url}/resend/emails`, { method: 'POST', headers: { authorization: `Bearer ${vk.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const email = { from: 'agent@example.com', to: ['user@example.com'], subject: 'Your order', html: '<p>Shipped</p>' };
+      expect((await send(proxy, email)).status).toBe(200);
+      // the same email, keys in another order, through the other instance
+      const again = await send(proxy2, { subject: 'Your order', html: '<p>Shipped</p>', to: ['user@example.com'], from: 'agent@example.com' });
+      expect(again.status).toBe(409);
+      const { error } = (await again.json()) as { error: { code: string; type: string; message: string } };
+      expect(error).toMatchObject({ code: 'duplicate_request', type: 'invalid_request_error' });
+      expect(resendStub.seen()).toHaveLength(1);
+      const rows = await eventually(async () => {
+        const r = await auditRows(vk.id);
+        return r.length === 2 ? r : undefined;
+      }, 'both audit rows');
+      expect(rows[0]).toMatchObject({ status: 200, error_code: null });
+      expect(error.message).toContain(rows[0].id);
+      expect(rows[1]).toMatchObject({ status: 409, error_code: 'duplicate_request', cost_nanos: '0' });
+      // another email is not a duplicate
+      expect((await send(proxy, { ...email, subject: 'Your invoice' })).status).toBe(200);
+    });
+
+    it('lets a retry through when the first call was refused before it was sent', async () => {
+      const vk = await fx.vaultKey(tenantId, { vendor: 'resend', credentialId: resendCred, capUsd: 0.0009, allowed: ['POST /emails'] });
+      const send = () =>
+        fetch(`${proxy.url}/resend/emails`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${vk.token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ from: 'a@example.com', to: ['b@example.com', 'c@example.com'], subject: 'x', html: 'y' }),
+        });
+      // two recipients cost more than the cap: refused by the cap, so the claim is given back
+      expect((await send()).status).toBe(429);
+      const again = await send();
+      expect(again.status).toBe(429);
+      expect(((await again.json()) as { error: { code: string } }).error.code).toBe('daily_cap_exceeded');
+    });
+  });
+
+  describe('Stripe money fields', () => {
+    it('refuses a body that repeats amount (400), before anything is sent', async () => {
+      const vk = await fx.vaultKey(tenantId, { vendor: 'stripe', credentialId: stripeCred, capUsd: 10, allowed: ['POST /v1/payment_intents'] });
+      stripeStub.clear();
+      const res = await fetch(`${proxy.url}/v1/payment_intents`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${vk.token}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'amount=1&currency=usd&amount=50000',
+      });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: unknown }).error).toMatchObject({ code: 'parameter_invalid', param: 'amount' });
+      expect(stripeStub.seen()).toHaveLength(0);
     });
   });
 });

@@ -730,6 +730,11 @@ export interface components {
              */
             allowed_models?: string[];
             /**
+             * @description Within this window a second money-moving call with the same method, path and body is a duplicate: Stripe answers the first object (the proxy sends the first call's Idempotency-Key), Twilio and Resend duplicates are refused (409 duplicate_request). `0` turns it off; at most 24h. Default: 10m for stripe, twilio and resend, 0 for the rest
+             * @example 10m
+             */
+            duplicate_window?: string;
+            /**
              * @example [
              *       "POST /v1/payment_intents"
              *     ]
@@ -800,6 +805,11 @@ export interface components {
              *     ]
              */
             allowed_models: string[] | null;
+            /**
+             * @description The window in which a repeated money-moving call is a duplicate; `0`: off
+             * @example 10m
+             */
+            duplicate_window: string;
             /**
              * @example [
              *       "POST /v1/payment_intents"
@@ -893,6 +903,11 @@ export interface components {
              *     ]
              */
             allowed_models: string[] | null;
+            /**
+             * @description The window in which a repeated money-moving call is a duplicate; `0`: off
+             * @example 10m
+             */
+            duplicate_window: string;
             /**
              * @example [
              *       "POST /v1/payment_intents"

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { VENDORS } from '@keyvault/config';
 import { nanosToUsd } from '@keyvault/policy';
 import { iso } from '../common/iso';
+import { duplicateWindowText } from './guardrails';
 import { VAULT_KEY_STATUSES, type VaultKeyStatus } from './dto/list-vault-keys-query.dto';
 
 /** A vault key's record as the service reads it (the token is never part of it). */
@@ -14,6 +15,7 @@ export interface VaultKeyRecord {
   // guardrails (issue 19)
   maxCallNanos: bigint | null;
   allowedModels: string[] | null;
+  duplicateWindowSeconds: number;
   allowedEndpoints: string[];
   // issue 22: header allowlist
   allowedHeaders: string[];
@@ -43,6 +45,8 @@ export class VaultKeyView {
   max_usd_per_call: number | null;
   @ApiProperty({ nullable: true, type: [String], example: ['gpt-4o-mini'], description: 'Model globs admitted for LLM calls; null: any priced model' })
   allowed_models: string[] | null;
+  @ApiProperty({ example: '10m', description: 'The window in which a repeated money-moving call is a duplicate; `0`: off' })
+  duplicate_window: string;
   @ApiProperty({ type: [String], example: ['POST /v1/payment_intents'] }) allowed_endpoints: string[];
   // issue 22: header allowlist
   @ApiProperty({ type: [String], example: [], description: "Header names let through beyond the vendor's allowlist (lowercase)" }) allowed_headers: string[];
@@ -74,6 +78,7 @@ export class VaultKeyView {
       daily_usd_cap: nanosToUsd(k.dailyCapNanos),
       max_usd_per_call: k.maxCallNanos === null ? null : nanosToUsd(k.maxCallNanos),
       allowed_models: k.allowedModels,
+      duplicate_window: duplicateWindowText(k.duplicateWindowSeconds),
       allowed_endpoints: k.allowedEndpoints,
       allowed_headers: k.allowedHeaders,
       expires_at: k.expiresAt.toISOString(),

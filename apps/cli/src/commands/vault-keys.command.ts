@@ -34,6 +34,7 @@ interface IssueOptions {
   // guardrails (issue 19)
   maxUsdPerCall?: number;
   allowModel?: string[];
+  duplicateWindow?: string;
   allow: string[];
   expiresIn: string;
   label?: string;
@@ -58,6 +59,7 @@ export function registerVaultKeys(program: Command): void {
     .requiredOption('--daily-usd-cap <usd>', 'what the key may spend per UTC day, e.g. 100', usd)
     .option('--max-usd-per-call <usd>', 'refuse any call that may cost more, e.g. 100 (Stripe amount, LLM worst case)', usdOption('--max-usd-per-call'))
     .option('--allow-model <glob>', 'LLM vendors: an allowed model, e.g. "gpt-4o-mini" or "claude-3-5-haiku-*" (repeat for more)', collect)
+    .option('--duplicate-window <duration>', 'a repeated money-moving call within it is a duplicate (default 10m for stripe, twilio, resend; 0: off)')
     .requiredOption('--allow <endpoint>', 'an allowed endpoint, e.g. "POST /v1/chat/completions" (repeat for more)', collect)
     .requiredOption('--expires-in <duration>', "30m, 2h, 72h, 7d... (at most the tenant's max)")
     .option('--label <label>', 'a label to list or revoke keys by')
@@ -73,6 +75,7 @@ export function registerVaultKeys(program: Command): void {
         ...(o.credential ? { credential: o.credential } : {}),
         ...(o.maxUsdPerCall !== undefined ? { max_usd_per_call: o.maxUsdPerCall } : {}),
         ...(o.allowModel ? { allowed_models: o.allowModel } : {}),
+        ...(o.duplicateWindow !== undefined ? { duplicate_window: o.duplicateWindow } : {}),
         ...(o.label ? { label: o.label } : {}),
         ...(o.metadata ? { metadata: o.metadata } : {}),
       };

@@ -163,6 +163,7 @@ export class VaultKeyAuth {
       max_call_nanos: string | null;
       allowed_models: string[] | null;
       allowed_headers: string[];
+      duplicate_window_seconds: number;
       expires_at: Date;
       revoked_at: Date | null;
       tenant_status: string;
@@ -171,7 +172,7 @@ export class VaultKeyAuth {
     }>(
       'vault_key_state',
       `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_nanos, v.allowed_endpoints, v.allowed_headers,
-              v.max_call_nanos, v.allowed_models,
+              v.max_call_nanos, v.allowed_models, v.duplicate_window_seconds,
               v.expires_at, v.revoked_at, t.status AS tenant_status,
               v.key_group, v.fallback_to_shared
          FROM vault_keys v JOIN tenants t ON t.id = v.tenant_id
@@ -189,7 +190,7 @@ export class VaultKeyAuth {
       guardrails: {
         maxCallNanos: row.max_call_nanos === null ? null : BigInt(row.max_call_nanos),
         allowedModels: row.allowed_models,
-        duplicateWindowSeconds: 0,
+        duplicateWindowSeconds: row.duplicate_window_seconds,
         maxCallsPerMinute: null,
       },
       allowedHeaders: row.allowed_headers,

@@ -95,36 +95,38 @@ export class ForwardHandler {
 
       // guardrails (issue 19): refusals before anything is reserved or sent
       const admission = await this.guardrails.admit(key, request, call, audit);
+      const reservation = await this.ledger.reserve(key, call.costNanos).catch((err: unknown) => {
+        this.guardrails.finish(admission);
+        throw err;
+      });
+      // Booked: 0 when nothing reached the upstream; the worst case when the request went out
+      // and no answer came back (the vendor may have done the work); the answer's own cost else.
       let cost = 0n;
       // a client that hangs up while the upstream thinks aborts the upstream request at once
       const hangUp = new AbortController();
       const onHangUp = () => hangUp.abort();
       res.once('close', onHangUp);
       try {
-        const reservation = await this.ledger.reserve(key, call.costNanos);
-        // Booked: 0 when nothing reached the upstream; the worst case when the request went out
-        // and no answer came back (the vendor may have done the work); the answer's own cost else.
+        const allowed = headerTests(adapter.headers);
+        let response: Dispatcher.ResponseData;
         try {
-          const allowed = headerTests(adapter.headers);
-          let response: Dispatcher.ResponseData;
-          try {
-            response = await this.send(adapter, credential, key.keyPool, request, call, audit, withAllowed(allowed.up, key.allowedHeaders), hangUp.signal);
-          } catch (err) {
-            if (err instanceof UpstreamFailure && err.requestSent) cost = call.costNanos;
-            if (hangUp.signal.aborted) audit.errorCode = CLIENT_CLOSED;
-            throw err;
-          } finally {
-            res.off('close', onHangUp);
-          }
-          admission.status = response.statusCode;
-          const relayed = await relay(response, res, call, withAllowed(allowed.down, key.allowedHeaders));
-          cost = relayed.cost;
-          audit.errorCode = relayed.errorCode;
+          response = await this.send(adapter, credential, key.keyPool, request, call, audit, withAllowed(allowed.up, key.allowedHeaders), hangUp.signal);
+        } catch (err) {
+          if (err instanceof UpstreamFailure && err.requestSent) cost = call.costNanos;
+          admission.sent = err instanceof UpstreamFailure ? err.requestSent : true;
+          if (hangUp.signal.aborted) audit.errorCode = CLIENT_CLOSED;
+          throw err;
         } finally {
-          this.ledger.settle(reservation, cost);
-          audit.costNanos = cost < call.costNanos ? cost : call.costNanos;
+          res.off('close', onHangUp);
         }
+        admission.sent = true;
+        admission.status = response.statusCode;
+        const relayed = await relay(response, res, call, withAllowed(allowed.down, key.allowedHeaders));
+        cost = relayed.cost;
+        audit.errorCode = relayed.errorCode;
       } finally {
+        this.ledger.settle(reservation, cost);
+        audit.costNanos = cost < call.costNanos ? cost : call.costNanos;
         this.guardrails.finish(admission);
       }
     } catch (err) {

@@ -4,6 +4,7 @@ import { TenantRowLevelSecurity1796024330897 } from './1796024330897-TenantRowLe
 import { SpendLeaseExpiry1796024584317 } from './1796024584317-SpendLeaseExpiry';
 import { NanoDollars1796532401065 } from './1796532401065-NanoDollars';
 import { GuardrailsPerCallAndModels1797019000000 } from './1797019000000-GuardrailsPerCallAndModels';
+import { GuardrailsDuplicateWindow1797019100000 } from './1797019100000-GuardrailsDuplicateWindow';
 import { GatewayKeys1797020000000 } from './1797020000000-GatewayKeys';
 import { KeyGroups1797020100000 } from './1797020100000-KeyGroups';
 import { WebhookKindsAndAttempts1797021000000 } from './1797021000000-WebhookKindsAndAttempts';
@@ -21,6 +22,7 @@ export const MIGRATIONS = [
   SpendLeaseExpiry1796024584317,
   NanoDollars1796532401065,
   GuardrailsPerCallAndModels1797019000000,
+  GuardrailsDuplicateWindow1797019100000,
   GatewayKeys1797020000000,
   KeyGroups1797020100000,
   WebhookKindsAndAttempts1797021000000,

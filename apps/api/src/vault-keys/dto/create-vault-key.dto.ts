@@ -46,6 +46,15 @@ export class CreateVaultKeyDto {
   @ArrayMaxSize(50)
   allowed_models?: string[];
 
+  @ApiPropertyOptional({
+    example: '10m',
+    description:
+      "Within this window a second money-moving call with the same method, path and body is a duplicate: Stripe answers the first object (the proxy sends the first call's Idempotency-Key), Twilio and Resend duplicates are refused (409 duplicate_request). `0` turns it off; at most 24h. Default: 10m for stripe, twilio and resend, 0 for the rest",
+  })
+  @IsOptional()
+  @IsString()
+  duplicate_window?: string;
+
   /** Each entry is checked by the policy parser in the service, which reports `allowed_endpoints.N`. */
   @ApiProperty({ example: ['POST /v1/payment_intents'], type: [String], minItems: 1, maxItems: 100 })
   @IsArray()
