@@ -8,6 +8,7 @@ import { FailedAuthLimiter } from '@keyvault/net';
 import { HealthModule, loggerParams, MetricsModule } from '@keyvault/observability';
 import { PriceBook } from '@keyvault/policy';
 import { AuditWriter } from './audit/audit-writer';
+import { CallRecorder } from './audit/call-recorder';
 import { SigningKeys } from './auth/signing-keys';
 import { VaultKeyAuth } from './auth/vault-key-auth';
 import { CredentialsService } from './credentials/credentials.service';
@@ -57,7 +58,7 @@ export class ProxyModule {
         CredentialsService,
         VendorAdapters,
         SpendLedger,
-        AuditWriter,
+        AuditWriter, CallRecorder,
         UpstreamClient,
         ForwardHandler,
       ],

@@ -6,6 +6,7 @@ import type { ProxyConfig } from '@keyvault/config';
 import { KeyvaultError, toKeyvaultError } from '@keyvault/errors';
 import { matchEndpoint } from '@keyvault/policy';
 import { AuditWriter, type AuditRecord } from '../audit/audit-writer';
+import { CallRecorder } from '../audit/call-recorder';
 import { presentedVaultKey, queryCarriesVaultKey } from '../auth/presented-vault-key';
 import { VaultKeyAuth } from '../auth/vault-key-auth';
 import { CredentialsService, type LoadedCredential } from '../credentials/credentials.service';
@@ -20,7 +21,7 @@ import { clientHeaders, contextHeader, leadingVendor, readBody, sendError, upstr
 
 /**
  * The hot path: one proxied call, top to bottom. Key → path → allowlist → body → credential →
- * price → reserve → forward (next key when one is refused) → stream back → settle → audit.
+ * price → reserve → record → forward (next key when one is refused) → stream back → settle → audit.
  * Every refusal is a KeyvaultError rendered in the contract's shape, and every call, refused or
  * not, leaves one audit row. No Nest pipeline and no per-call logging here.
  */
@@ -37,6 +38,7 @@ export class ForwardHandler {
     private readonly upstream: UpstreamClient,
     private readonly audit: AuditWriter,
     private readonly metrics: ProxyMetrics,
+    private readonly records: CallRecorder,
   ) {}
 
   /** Serves one call; never throws. */
@@ -77,12 +79,14 @@ export class ForwardHandler {
       const reservation = await this.ledger.reserve(key, call.costNanos);
       let cost = 0n;
       try {
+        // durable before anything goes upstream, or 503 vault_unavailable and nothing is forwarded
+        await this.records.write(audit, reservation);
         const response = await this.send(adapter, credential, request, call, audit);
         cost = await relay(response, res, call);
       } finally {
         this.ledger.settle(reservation, cost);
       }
-      audit.costNanos = cost < call.costNanos ? cost : call.costNanos;
+      audit.costNanos = cost;
     } catch (err) {
       const error = this.refusal(err, res);
       audit.errorCode = error.code;
