@@ -9,7 +9,12 @@
 //
 //   BENCH_SECONDS  length of one measurement (default 8)
 //   BENCH_ROUNDS   alternating bare/keyvault rounds per connection count (default 2)
-//   BENCH_ONLY     comma-separated phases to run: proxy, issuance, revocation, caps (default all)
+//   BENCH_ONLY     comma-separated phases to run: proxy, issuance, revocation, caps, streams (default
+//                  all); `npm run bench -- --scenario streams` does the same from the command line
+//   BENCH_STREAMS, BENCH_STREAM_CHUNKS, BENCH_STREAM_GAP_MS, BENCH_STREAM_RAMP_MS  the streams
+//                  scenario: N concurrent SSE streams (default 2000) of C chunks (20) G ms apart
+//                  (100), started over R ms (1000), through Keyvault (two instances, full policy)
+//                  and the uncapped bare passthrough, against the same slow stub (bench/stream-stub.mjs)
 //   BENCH_API_WORKERS  API_WORKERS of the second api that issuance is measured on (default auto)
 //   BENCH_PROFILE  a directory: CPU profiles of proxy 1 (first keyvault round at 50 connections)
 //                  and of the api (issuance) are written there; read them with
@@ -23,15 +28,25 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { driveStreams } from './streams.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const shared = process.env.KEYVAULT_SHARED_DIR ?? resolve(root, '../shared');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'proxy,issuance,revocation,caps').split(',').map((s) => s.trim()));
+const scenarioArg = process.argv.indexOf('--scenario');
+const ONLY = new Set(
+  (scenarioArg >= 0 ? process.argv[scenarioArg + 1] ?? '' : process.env.BENCH_ONLY ?? 'proxy,issuance,revocation,caps,streams').split(',').map((s) => s.trim()),
+);
+const STREAMS = {
+  n: Number(process.env.BENCH_STREAMS ?? 2000),
+  chunks: Number(process.env.BENCH_STREAM_CHUNKS ?? 20),
+  gapMs: Number(process.env.BENCH_STREAM_GAP_MS ?? 100),
+  rampMs: Number(process.env.BENCH_STREAM_RAMP_MS ?? 1000),
+};
 const PROFILE_DIR = process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : null;
 const SERVER = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const ports = { stub: 19000, bare: 19100, api: 19200, apiWorkers: 19201, proxy: 19300, proxy2: 19301 };
+const ports = { stub: 19000, streamStub: 19010, bare: 19100, streamBare: 19101, api: 19200, apiWorkers: 19201, proxy: 19300, proxy2: 19301, streamProxy: 19302, streamProxy2: 19303 };
 /** The second api measured for issuance runs as a cluster of this many workers (API_WORKERS). */
 const API_WORKERS = process.env.BENCH_API_WORKERS ?? 'auto';
 const children = [];
@@ -203,7 +218,7 @@ async function main() {
     LOG_LEVEL: 'warn',
     DATABASE_POOL_SIZE: '20',
   };
-  const results = { rows: [], perCall: null, issuance: null, revocation: null, caps: null };
+  const results = { rows: [], perCall: null, issuance: null, revocation: null, caps: null, streams: null };
   try {
     start(join(shared, 'bench/upstream-stub.mjs'), [String(ports.stub)]);
     start(join(shared, 'bench/bare-proxy.mjs'), [String(ports.bare), String(ports.stub)]);
@@ -359,6 +374,41 @@ async function main() {
       };
       log(`caps: stripe ${results.caps.stripe.passed} passed, llm ${results.caps.llm.passed} passed`);
     }
+
+    if (ONLY.has('streams')) {
+      // Fresh processes on their own slow stub, so each path's RSS and CPU are its own.
+      start(join(root, 'bench/stream-stub.mjs'), [String(ports.streamStub), String(STREAMS.chunks), String(STREAMS.gapMs)]);
+      const bare = start(join(shared, 'bench/bare-proxy.mjs'), [String(ports.streamBare), String(ports.streamStub)]);
+      const streamEnv = { ...env, KEYVAULT_UPSTREAM_OPENAI: `http://127.0.0.1:${ports.streamStub}` };
+      const kv = [
+        start(proxy, [], { ...streamEnv, PROXY_PORT: String(ports.streamProxy), KEYVAULT_INSTANCE_ID: 'bench-streams-1' }),
+        start(proxy, [], { ...streamEnv, PROXY_PORT: String(ports.streamProxy2), KEYVAULT_INSTANCE_ID: 'bench-streams-2' }),
+      ];
+      await waitFor(`http://127.0.0.1:${ports.streamStub}/__ready`);
+      await waitFor(`http://127.0.0.1:${ports.streamProxy}/readyz`, (r) => r.ok);
+      await waitFor(`http://127.0.0.1:${ports.streamProxy2}/readyz`, (r) => r.ok);
+      const key = await issue(1_000_000, 'bench-streams');
+      const body = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 256, stream: true, messages: [{ role: 'user', content: 'Tell me a story' }] });
+      const drive = (which, streams) =>
+        driveStreams({
+          ...(which === 'bare'
+            ? { ports: [ports.streamBare], pids: [bare.pid], headers: {} }
+            : { ports: [ports.streamProxy, ports.streamProxy2], pids: kv.map((c) => c.pid), headers: { authorization: `Bearer ${key.vault_key}` } }),
+          body,
+          path: CHAT_PATH,
+          streams,
+          rampMs: STREAMS.rampMs,
+          cpuMs,
+        });
+      // warm-up (JIT, pools), then the measured run of each path
+      await drive('bare', 20);
+      await drive('keyvault', 20);
+      const bareRun = await drive('bare', STREAMS.n);
+      log(`streams bare: ${bareRun.completed}/${STREAMS.n} completed, first chunk p99 ${fmt(bareRun.firstP99)} ms`);
+      const kvRun = await drive('keyvault', STREAMS.n);
+      log(`streams keyvault: ${kvRun.completed}/${STREAMS.n} completed, first chunk p99 ${fmt(kvRun.firstP99)} ms`);
+      results.streams = { bare: bareRun, keyvault: kvRun };
+    }
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await Promise.race([Promise.all(children.map((c) => c.exited)), sleep(10_000)]);
@@ -370,7 +420,7 @@ async function main() {
   write(results, loadBefore, loadavg());
 }
 
-function write({ rows, perCall, issuance, revocation, caps }, loadBefore, loadAfter) {
+function write({ rows, perCall, issuance, revocation, caps, streams }, loadBefore, loadAfter) {
   const lines = [
     '# Benchmark results',
     '',
@@ -396,6 +446,21 @@ function write({ rows, perCall, issuance, revocation, caps }, loadBefore, loadAf
       '',
     );
   }
+  if (streams) {
+    const mb = (b) => fmt(b / 2 ** 20, 0);
+    lines.push(
+      `Streams: ${STREAMS.n} concurrent SSE chat completions, each ${STREAMS.chunks} chunks ${STREAMS.gapMs} ms apart, started over ${STREAMS.rampMs} ms, against a slow loopback stub (bench/stream-stub.mjs); Keyvault as two instances (streams alternate between them) with its full policy, the bare passthrough uncapped (one process). Reproduce: \`BENCH_STREAMS=${STREAMS.n} npm run bench -- --scenario streams\`.`,
+      '',
+      '| path | completed | first chunk p50 / p99 ms | inter-chunk p99 ms | all done after s | peak RSS MB (before) | RSS per open stream KB | CPU s per 1,000 streams |',
+      '|---|---|---|---|---|---|---|---|',
+    );
+    for (const [name, r] of [['bare passthrough', streams.bare], ['keyvault proxy ×2', streams.keyvault]]) {
+      lines.push(
+        `| ${name} | ${r.completed} / ${r.streams} | ${fmt(r.firstP50)} / ${fmt(r.firstP99)} | ${fmt(r.gapP99)} | ${fmt(r.elapsedS)} | ${mb(r.peakRss)} (${mb(r.rssBefore)}) | ${fmt((r.peakRss - r.rssBefore) / 1024 / r.streams)} | ${fmt(r.cpuSPer1000, 2)} |`,
+      );
+    }
+    lines.push('');
+  }
   lines.push('| measure | value | target |', '|---|---|---|');
   const at = (c) => rows.find((r) => r.connections === c);
   if (at(50)) lines.push(`| throughput keyvault / bare at 50 connections | ${fmt(at(50).keyvault.rps / at(50).bare.rps, 2)} (non-2xx ${at(50).keyvault.non2xx}) | ≥ 0.60, no non-2xx |`);
@@ -415,6 +480,14 @@ function write({ rows, perCall, issuance, revocation, caps }, loadBefore, loadAf
     const CHAT_NANOS = 3_600;
     lines.push(`| $50 cap, 200 concurrent $1 payment intents over 2 instances | ${caps.stripe.passed} passed, ${caps.stripe.refused} refused, ${caps.stripe.other} other; spent ${usd(caps.stripe.spent)} | exactly 50 pass, $50 spent |`);
     lines.push(`| $0.001 cap, 300 chats (worst case ~22 µ$, cost 3.6 µ$) in waves of 100 over 2 instances | ${caps.llm.passed} passed, ${caps.llm.refused} refused, ${caps.llm.other} other; spent ${usd(caps.llm.spent)} = ${caps.llm.passed} × 3.6 µ$: ${caps.llm.spent === caps.llm.passed * CHAT_NANOS ? 'yes' : 'no'} | never above $0.001 |`);
+  }
+  if (streams) {
+    const { bare: b, keyvault: k } = streams;
+    lines.push(`| streams completed, keyvault / bare (${STREAMS.n} streams) | ${k.completed} / ${b.completed} | every stream |`);
+    lines.push(`| first-chunk p99 overhead over bare | ${fmt(k.firstP99 - b.firstP99)} ms | ≤ 5 ms at 2,000 streams |`);
+    lines.push(`| peak RSS keyvault, 2 instances together (one instance) vs 2 × bare + 100 MB | ${fmt(k.peakRss / 2 ** 20, 0)} (${fmt(k.peakRss / 2 ** 21, 0)}) MB vs ${fmt((2 * b.peakRss) / 2 ** 20 + 100, 0)} MB | ≤ |`);
+    lines.push(`| RSS per open stream keyvault / bare | ${fmt((k.peakRss - k.rssBefore) / Math.max(1, b.peakRss - b.rssBefore), 2)} | |`);
+    lines.push(`| CPU per stream keyvault / bare | ${fmt(k.cpuSPer1000 / b.cpuSPer1000, 2)} | ≤ 1.5 |`);
   }
   lines.push('');
   writeFileSync(join(root, 'bench/RESULTS.md'), lines.join('\n'));

@@ -342,6 +342,20 @@ describe('operator console (headless Chromium)', () => {
     await api.http.delete(`/vault/keys/${vk.id}`).set('Authorization', `Bearer ${apiKey}`).expect(200);
     await row.getByRole('button', { name: 'Deliveries' }).click();
     await page.getByTestId('deliveries').getByText('vault_key.revoked').waitFor();
+    // Attempt by attempt: the receiver's answer once it has come, then one more on Redeliver.
+    const delivery = page.getByTestId('deliveries').locator('tbody tr[data-delivery-id]');
+    const refreshed = async (attr: string) => {
+      await page.getByTestId('deliveries').getByRole('button', { name: 'Refresh' }).click();
+      return delivery.getAttribute(attr);
+    };
+    await expect.poll(() => refreshed('data-status'), { timeout: 15_000 }).toBe('succeeded');
+    await delivery.getByRole('button', { name: 'Attempts' }).click();
+    const attempts = page.getByTestId('attempts').locator('li');
+    expect(await attempts.count()).toBe(1);
+    expect(await attempts.first().getAttribute('data-status')).toBe('204');
+    await delivery.getByRole('button', { name: 'Redeliver' }).click();
+    await expect.poll(() => refreshed('data-attempt-count'), { timeout: 15_000 }).toBe('2');
+    await expect.poll(() => refreshed('data-status'), { timeout: 15_000 }).toBe('succeeded');
     await screenshot(page, SHOTS, '10-webhooks');
 
     await page.reload();

@@ -28,7 +28,8 @@ interface DeliveryJson {
   event_id: string;
   event_type: WebhookEventType;
   status: string;
-  attempts: number;
+  attempt_count: number;
+  attempts: { at: string; status: number | null; duration_ms: number; error: string | null; response_excerpt: string | null }[];
   last_status_code: number | null;
   last_error: string | null;
   next_attempt_at: string | null;
@@ -104,11 +105,16 @@ describe('webhook delivery', () => {
       event_id: eventId,
       event_type: 'vault_key.revoked',
       status: 'succeeded',
-      attempts: 3,
+      attempt_count: 3,
       last_status_code: 200,
       last_error: null,
       next_attempt_at: null,
     });
+    expect(delivery.attempts.map((a) => [a.status, a.error, a.response_excerpt])).toEqual([
+      [500, 'receiver answered HTTP 500', 'no'],
+      [500, 'receiver answered HTTP 500', 'no'],
+      [200, null, 'ok'],
+    ]);
   });
 
   it('gives up after the last attempt and records why', async () => {
@@ -127,8 +133,8 @@ describe('webhook delivery', () => {
 
     await expect.poll(async () => (await client.deliveries(failing.id))[0]?.status, { timeout: 15_000 }).toBe('failed');
     await expect.poll(async () => (await client.deliveries(refused.id))[0]?.status, { timeout: 15_000 }).toBe('failed');
-    expect((await client.deliveries(failing.id))[0]).toMatchObject({ attempts: 5, last_status_code: 503, last_error: 'receiver answered HTTP 503', next_attempt_at: null });
-    expect((await client.deliveries(refused.id))[0]).toMatchObject({ attempts: 5, last_status_code: null, last_error: expect.stringContaining('ECONNREFUSED') });
+    expect((await client.deliveries(failing.id))[0]).toMatchObject({ attempt_count: 5, last_status_code: 503, last_error: 'receiver answered HTTP 503', next_attempt_at: null });
+    expect((await client.deliveries(refused.id))[0]).toMatchObject({ attempt_count: 5, last_status_code: null, last_error: expect.stringContaining('ECONNREFUSED') });
     expect(rx.requests).toHaveLength(5);
   });
 
@@ -142,7 +148,7 @@ describe('webhook delivery', () => {
       await m.query(`UPDATE webhook_deliveries SET created_at = now() - interval '2 days' WHERE webhook_id = $1`, [hook.id]);
     });
     await expect.poll(async () => (await client.deliveries(hook.id))[0]?.status, { timeout: 15_000 }).toBe('failed');
-    expect((await client.deliveries(hook.id))[0].attempts).toBe(1);
+    expect((await client.deliveries(hook.id))[0].attempt_count).toBe(1);
   });
 
   it('fires cap_threshold once a day however many concurrent calls cross it, one delivery per subscribed webhook', async () => {

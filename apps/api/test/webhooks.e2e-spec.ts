@@ -38,7 +38,9 @@ describe('webhooks', () => {
     expect(res.body).toEqual({
       id: expect.stringMatching(/^whk_[0-9a-z]{26}$/),
       object: 'webhook',
+      kind: 'signed',
       url: PUBLIC_URL,
+      to: null,
       events: ['vault_key.cap_threshold', 'vault_key.revoked'],
       threshold_pct: 80,
       secret: expect.stringMatching(/^whsec_[0-9a-z]{32}$/),
@@ -93,6 +95,11 @@ describe('webhooks', () => {
     [{ url: PUBLIC_URL, events: ['vault_key.revoked'], threshold_pct: 101 }, 'threshold_pct'],
     [{ url: PUBLIC_URL, events: ['vault_key.revoked'], threshold_pct: 50.5 }, 'threshold_pct'],
     [{ url: PUBLIC_URL, events: ['vault_key.revoked'], secret: 'mine' }, 'secret'],
+    [{ kind: 'teams', url: PUBLIC_URL, events: ['vault_key.revoked'] }, 'kind'],
+    [{ kind: 'slack', events: ['vault_key.revoked'] }, 'url'],
+    [{ kind: 'email', to: ['not-an-address'], events: ['vault_key.revoked'] }, 'to'],
+    [{ kind: 'email', to: [], events: ['vault_key.revoked'] }, 'to'],
+    [{ url: PUBLIC_URL, to: ['ops@example.com'], events: ['vault_key.revoked'] }, 'to'],
   ])('refuses %j (400, param %s)', async (body, param) => {
     const res = await as(key).post('/webhooks').send(body).expect(400);
     expect(res.body.error).toMatchObject({ type: 'invalid_request_error', param });
@@ -122,6 +129,28 @@ describe('webhooks', () => {
   ])('refuses %s with 422 unsafe_url before connecting anywhere', async (url) => {
     const res = await as(key).post('/webhooks').send({ url, events: ['vault_key.revoked'] }).expect(422);
     expect(res.body.error).toMatchObject({ type: 'invalid_request_error', code: 'unsafe_url', param: 'url' });
+  });
+
+  it('creates a Slack webhook without a secret, under the same URL rules', async () => {
+    const slackUrl = 'https://8.8.8.8/services/T000/B000/XXXX';
+    const res = await as(key).post('/webhooks').send({ kind: 'slack', url: slackUrl, events: ['vault_key.cap_threshold'] }).expect(201);
+    expect(res.body).toEqual({
+      id: expect.stringMatching(/^whk_/),
+      object: 'webhook',
+      kind: 'slack',
+      url: slackUrl,
+      to: null,
+      events: ['vault_key.cap_threshold'],
+      threshold_pct: 80,
+      created_at: expect.any(String),
+    });
+    const refused = await as(key).post('/webhooks').send({ kind: 'slack', url: 'https://169.254.169.254/hooks', events: ['vault_key.revoked'] }).expect(422);
+    expect(refused.body.error).toMatchObject({ code: 'unsafe_url', param: 'url' });
+  });
+
+  it('refuses an email webhook with 422 smtp_not_configured while no SMTP server is set', async () => {
+    const res = await as(key).post('/webhooks').send({ kind: 'email', to: ['ops@example.com'], events: ['vault_key.cap_reached'] }).expect(422);
+    expect(res.body.error).toMatchObject({ type: 'invalid_request_error', code: 'smtp_not_configured', param: 'kind' });
   });
 
   it('deletes softly: gone from the API, kept in the table', async () => {

@@ -73,14 +73,31 @@ export interface CredentialProfile {
 
 export const WEBHOOK_EVENTS = ['vault_key.cap_threshold', 'vault_key.cap_reached', 'vault_key.revoked'] as const;
 
+export const WEBHOOK_KINDS = ['signed', 'slack', 'email'] as const;
+export type WebhookKind = (typeof WEBHOOK_KINDS)[number];
+
 export interface Webhook {
   id: string;
-  url: string;
+  kind: WebhookKind;
+  /** null for email webhooks */
+  url: string | null;
+  /** recipients of an email webhook */
+  to: string[] | null;
   events: string[];
   threshold_pct: number;
   created_at: string;
   /** only in the answer to its creation */
   secret?: string;
+}
+
+/** One try at a delivery. */
+export interface DeliveryAttempt {
+  at: string;
+  /** HTTP status (SMTP reply code for email); null when none came back */
+  status: number | null;
+  duration_ms: number;
+  error: string | null;
+  response_excerpt: string | null;
 }
 
 /** One event owed to one webhook. */
@@ -89,7 +106,10 @@ export interface WebhookDelivery {
   event_id: string;
   event_type: string | null;
   status: 'pending' | 'succeeded' | 'failed';
-  attempts: number;
+  /** true while an attempt is in flight (redeliver is refused then) */
+  in_flight: boolean;
+  attempt_count: number;
+  attempts: DeliveryAttempt[];
   last_status_code: number | null;
   last_error: string | null;
   last_attempt_at: string | null;

@@ -18,9 +18,14 @@ export class ProxyMetrics {
   readonly recordFailures: Counter;
   /** Calls that had to wait for a lease grant (a database round trip) before being served or refused. */
   readonly leaseWaits: Counter;
+  /** Calls refused 503 upstream_busy: every connection KEYVAULT_UPSTREAM_MAX_CONNECTIONS allows was in use. */
+  readonly upstreamBusy: Counter;
+  readonly upstreamConnections: Gauge;
+  readonly upstreamQueued: Gauge;
 
   /** the label sets of `calls` already met (few: vendors × outcomes), so a call skips hashing its labels */
   private readonly callSeries = new Map<string, Counter.Internal>();
+  private upstreamStats: () => { connections: number; queued: number } = () => ({ connections: 0, queued: 0 });
 
   constructor(metrics: MetricsRegistry) {
     const registers = [metrics.registry];
@@ -31,6 +36,29 @@ export class ProxyMetrics {
     this.unauthenticatedRefusals = new Counter({ name: 'keyvault_proxy_unauthenticated_refusals_total', help: 'Calls refused before their vault key was known, by error code (no audit row each)', labelNames: ['code'], registers });
     this.costOverruns = new Counter({ name: 'keyvault_proxy_cost_overruns_total', help: 'Calls whose real cost passed the worst case reserved for them', registers });
     this.recordFailures = new Counter({ name: 'keyvault_proxy_call_record_failures_total', help: 'Calls refused with 503 because their record could not be written before forwarding', registers });
+    this.upstreamBusy = new Counter({ name: 'keyvault_proxy_upstream_busy_total', help: 'Calls refused 503 upstream_busy because every allowed upstream connection was in use', registers });
+    const stats = () => this.upstreamStats();
+    this.upstreamConnections = new Gauge({
+      name: 'keyvault_proxy_upstream_connections',
+      help: 'Upstream connections open (all origins)',
+      registers,
+      collect() {
+        this.set(stats().connections);
+      },
+    });
+    this.upstreamQueued = new Gauge({
+      name: 'keyvault_proxy_upstream_queued',
+      help: 'Calls waiting for an upstream connection (0 unless KEYVAULT_UPSTREAM_MAX_CONNECTIONS and a queue timeout are set)',
+      registers,
+      collect() {
+        this.set(stats().queued);
+      },
+    });
+  }
+
+  /** Where the upstream gauges are read from at each scrape. */
+  watchUpstream(stats: () => { connections: number; queued: number }): void {
+    this.upstreamStats = stats;
   }
 
   /** Counts one proxied call. */

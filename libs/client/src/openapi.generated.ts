@@ -420,6 +420,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/gateway-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["GatewayKeysController_list"];
+        put?: never;
+        post: operations["GatewayKeysController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/gateway-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["GatewayKeysController_get"];
+        put?: never;
+        post?: never;
+        delete: operations["GatewayKeysController_revoke"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/gateway-keys/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["GatewayKeysController_revokeByPost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -820,6 +868,60 @@ export interface components {
             events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked")[];
             threshold_pct: number;
             created_at: string;
+        };
+        CreateGatewayKeyDto: {
+            /**
+             * @description What the key is pasted into, for the operator
+             * @example dify production
+             */
+            name: string;
+        };
+        CreatedGatewayKeyView: {
+            /** @example gwk_01jd8x0000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "gateway_key";
+            name: string;
+            /**
+             * @description Accepted by the proxy only, and only together with the id of one of the tenant's vault keys (X-Vault-Key-Id, the OpenAI body's user, or a first system-prompt line)
+             * @enum {string}
+             */
+            scope: "gateway";
+            /**
+             * @description The last 4 characters of the key, to tell keys apart
+             * @example x9k2
+             */
+            last4: string;
+            /** @enum {string} */
+            status: "active" | "revoked";
+            created_at: string;
+            revoked_at?: string | null;
+            /**
+             * @description The key itself. Shown only in this response.
+             * @example kv_gw_...
+             */
+            gateway_key: string;
+        };
+        GatewayKeyView: {
+            /** @example gwk_01jd8x0000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "gateway_key";
+            name: string;
+            /**
+             * @description Accepted by the proxy only, and only together with the id of one of the tenant's vault keys (X-Vault-Key-Id, the OpenAI body's user, or a first system-prompt line)
+             * @enum {string}
+             */
+            scope: "gateway";
+            /**
+             * @description The last 4 characters of the key, to tell keys apart
+             * @example x9k2
+             */
+            last4: string;
+            /** @enum {string} */
+            status: "active" | "revoked";
+            created_at: string;
+            revoked_at?: string | null;
         };
     };
     responses: never;
@@ -1888,6 +1990,130 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+        };
+    };
+    GatewayKeysController_list: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description The last id of the previous page */
+                starting_after?: string;
+            };
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    GatewayKeysController_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and body: the first result again. Same key, other body: 409 idempotency_key_reused. */
+                "Idempotency-Key"?: string;
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateGatewayKeyDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedGatewayKeyView"];
+                };
+            };
+        };
+    };
+    GatewayKeysController_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayKeyView"];
+                };
+            };
+        };
+    };
+    GatewayKeysController_revoke: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayKeyView"];
+                };
+            };
+        };
+    };
+    GatewayKeysController_revokeByPost: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayKeyView"];
                 };
             };
         };

@@ -40,6 +40,11 @@ export const ERROR_CODES = {
   no_default_credential: invalid(422),
   unpriced_request: invalid(422),
   unsafe_url: invalid(422),
+  smtp_not_configured: invalid(422),
+  delivery_in_progress: invalid(409),
+  // gateway keys and key groups (issue 20)
+  vault_key_id_conflict: invalid(400),
+  unknown_key_group: invalid(422),
 
   // Callers of the api
   invalid_api_key: { status: 401, type: 'authentication_error' },
@@ -53,6 +58,7 @@ export const ERROR_CODES = {
   vault_key_expired: { status: 401, type: 'authentication_error' },
   vault_key_revoked: { status: 401, type: 'authentication_error' },
   tenant_disabled: { status: 401, type: 'authentication_error' },
+  vault_key_required: { status: 401, type: 'authentication_error' },
   vendor_mismatch: { status: 403, type: 'permission_error' },
   endpoint_not_allowed: { status: 403, type: 'permission_error' },
   daily_cap_exceeded: { status: 429, type: 'rate_limit_error' },
@@ -61,6 +67,7 @@ export const ERROR_CODES = {
   // Upstream and our own availability
   upstream_unreachable: { status: 502, type: 'api_error' },
   upstream_timeout: { status: 504, type: 'api_error' },
+  upstream_busy: { status: 503, type: 'api_error' },
   vault_unavailable: { status: 503, type: 'api_error' },
   internal_error: { status: 500, type: 'api_error' },
 } as const satisfies Record<string, ErrorSpec>;

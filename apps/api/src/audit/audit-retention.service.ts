@@ -66,6 +66,12 @@ export class AuditRetentionService implements OnApplicationBootstrap, OnModuleDe
         const deliveries = await this.deleteInBatches(runner, 'webhook_deliveries', "id < $1 AND status <> 'pending'", [
           idBound('webhookDelivery', horizon),
         ]);
+        // The attempts of the deliveries just deleted (history goes with what it is the history of).
+        await runner.query(
+          `DELETE FROM webhook_delivery_attempts a
+            WHERE a.delivery_id < $1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = a.delivery_id)`,
+          [idBound('webhookDelivery', horizon)],
+        );
         // An event still owed to a webhook stays, however old: the worker needs its payload.
         const events = await this.deleteInBatches(
           runner,

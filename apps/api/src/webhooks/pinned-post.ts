@@ -10,13 +10,22 @@ export interface PinnedPostOptions {
   signal: AbortSignal;
 }
 
+/** What a receiver answered: its status and the start of its body (for the delivery history). */
+export interface PostResult {
+  status: number;
+  excerpt: string;
+}
+
+/** Longest part of a receiver's answer kept. */
+export const EXCERPT_BYTES = 1024;
+
 /**
- * POSTs `body` to a user-supplied URL and resolves with the response status. The host is
+ * POSTs `body` to a user-supplied URL and resolves with the response status and an excerpt of its body. The host is
  * resolved and checked right here (resolveSafeTarget), and the socket connects only to the
  * address that check returned: a DNS answer that changes between check and connect (rebinding)
  * cannot reach a private address. TLS still verifies the certificate against the host name.
  */
-export async function pinnedPost(rawUrl: string, body: string, headers: Record<string, string>, opts: PinnedPostOptions): Promise<number> {
+export async function pinnedPost(rawUrl: string, body: string, headers: Record<string, string>, opts: PinnedPostOptions): Promise<PostResult> {
   const signal = AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs)]);
   // Why the attempt stopped: shutdown (the caller's reason) or our own timeout.
   const aborted = () => (opts.signal.aborted ? opts.signal.reason : new Error(`timed out after ${opts.timeoutMs} ms`));
@@ -42,7 +51,7 @@ export async function pinnedPost(rawUrl: string, body: string, headers: Record<s
     else callback(null, address, family);
   };
   const client = url.protocol === 'https:' ? https : http;
-  return new Promise<number>((resolve, reject) => {
+  return new Promise<PostResult>((resolve, reject) => {
     const req = client.request(
       {
         protocol: url.protocol,
@@ -57,10 +66,25 @@ export async function pinnedPost(rawUrl: string, body: string, headers: Record<s
         signal,
       },
       (res) => {
-        // Only the status matters; the body is drained (and cut off by the timeout if it drips).
-        res.resume();
-        res.on('error', () => undefined);
-        resolve(res.statusCode ?? 0);
+        // The status decides; the body's first bytes are kept for the history, the rest is not read.
+        const chunks: Buffer[] = [];
+        let kept = 0;
+        const done = () => {
+          res.removeAllListeners('data');
+          resolve({ status: res.statusCode ?? 0, excerpt: Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString('utf8') });
+        };
+        res.on('data', (c: Buffer) => {
+          chunks.push(c);
+          kept += c.length;
+          if (kept >= EXCERPT_BYTES) {
+            done();
+            res.destroy();
+          }
+        });
+        res.on('end', done);
+        // A body that breaks off or drips past the timeout does not change the answer already given.
+        res.on('error', done);
+        res.on('aborted', done);
       },
     );
     req.on('error', (err) => reject(signal.aborted ? aborted() : err));

@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { toList } from '@keyvault/db';
 import { RequireScope, TenantId } from '../auth/auth.decorators';
 import { ListQueryDto } from '../common/list-query.dto';
@@ -20,7 +20,8 @@ export class WebhooksController {
   @ApiCreatedResponse({ type: CreatedWebhookView })
   async create(@TenantId() tenantId: string, @Body() dto: CreateWebhookDto): Promise<CreatedWebhookView> {
     const { webhook, secret } = await this.webhooks.create(tenantId, dto);
-    return { ...WebhookView.of(webhook), secret };
+    // Slack and email deliveries are not signed: their secret is never used, so never shown.
+    return webhook.kind === 'signed' ? { ...WebhookView.of(webhook), secret } : WebhookView.of(webhook);
   }
 
   @Get()
@@ -43,7 +44,22 @@ export class WebhooksController {
 
   @Get(':id/deliveries')
   async deliveries(@TenantId() tenantId: string, @Param('id') id: string, @Query() q: ListQueryDto) {
-    const { rows, has_more } = await this.webhooks.deliveries(tenantId, id, q);
-    return toList(rows.map(WebhookDeliveryView.of), has_more);
+    const { rows, attempts, has_more } = await this.webhooks.deliveries(tenantId, id, q);
+    return toList(rows.map((r) => WebhookDeliveryView.of(r, attempts)), has_more);
+  }
+
+  @Get(':id/deliveries/:delivery_id')
+  @ApiOkResponse({ type: WebhookDeliveryView })
+  async delivery(@TenantId() tenantId: string, @Param('id') id: string, @Param('delivery_id') deliveryId: string): Promise<WebhookDeliveryView> {
+    const { row, attempts } = await this.webhooks.delivery(tenantId, id, deliveryId);
+    return WebhookDeliveryView.of(row, attempts);
+  }
+
+  @Post(':id/deliveries/:delivery_id/redeliver')
+  @HttpCode(202)
+  @ApiAcceptedResponse({ type: WebhookDeliveryView, description: 'Due again at once; 409 delivery_in_progress while an attempt is in flight' })
+  async redeliver(@TenantId() tenantId: string, @Param('id') id: string, @Param('delivery_id') deliveryId: string): Promise<WebhookDeliveryView> {
+    const { row, attempts } = await this.webhooks.redeliver(tenantId, id, deliveryId);
+    return WebhookDeliveryView.of(row, attempts);
   }
 }

@@ -3,7 +3,12 @@ import type { Api, List } from '../api';
 import { ConfirmDialog, Empty, ErrorNotice, Flash, Id, PageHeader, StatusBadge } from '../components/ui';
 import { dateTime, relativeTime } from '../format';
 import { useAction, useResource } from '../hooks';
-import { WEBHOOK_EVENTS, type Webhook, type WebhookDelivery } from '../types';
+import { WEBHOOK_EVENTS, WEBHOOK_KINDS, type Webhook, type WebhookDelivery, type WebhookKind } from '../types';
+
+const KIND_LABELS: Record<WebhookKind, string> = { signed: 'Signed JSON', slack: 'Slack', email: 'Email' };
+
+/** Where a webhook's events go: its URL, or its recipients. */
+const target = (w: Webhook) => (w.kind === 'email' ? (w.to ?? []).join(', ') : (w.url ?? ''));
 
 const EVENT_HINTS: Record<(typeof WEBHOOK_EVENTS)[number], string> = {
   'vault_key.cap_threshold': 'spend passed the threshold',
@@ -25,7 +30,7 @@ export function WebhooksPage({ api }: { api: Api }) {
   async function confirmDelete() {
     if (!deleting) return;
     if (!(await del.run(deleting))) return;
-    setFlash(`Deleted the webhook to ${deleting.url}.`);
+    setFlash(`Deleted the webhook to ${target(deleting)}.`);
     setDeleting(null);
     await hooks.reload();
   }
@@ -33,7 +38,7 @@ export function WebhooksPage({ api }: { api: Api }) {
   const list = hooks.data?.data ?? [];
   return (
     <section>
-      <PageHeader title="Webhooks" subtitle="Where Keyvault posts spend and revocation events, signed with each webhook's secret." />
+      <PageHeader title="Webhooks" subtitle="Where Keyvault sends spend and revocation events: signed JSON, Slack or email." />
       <Flash message={flash} onClose={() => setFlash(null)} />
       <AddWebhook
         api={api}
@@ -63,7 +68,7 @@ export function WebhooksPage({ api }: { api: Api }) {
           <table class="table" data-testid="webhooks">
             <thead>
               <tr>
-                <th>URL</th>
+                <th>Destination</th>
                 <th>Events</th>
                 <th class="num">Threshold</th>
                 <th>Created</th>
@@ -74,9 +79,9 @@ export function WebhooksPage({ api }: { api: Api }) {
             </thead>
             <tbody>
               {list.map((w) => [
-                <tr key={w.id} data-webhook-id={w.id}>
+                <tr key={w.id} data-webhook-id={w.id} data-kind={w.kind}>
                   <td>
-                    <span class="url">{w.url}</span>
+                    <span class="chip">{KIND_LABELS[w.kind]}</span> <span class="url">{target(w)}</span>
                     <div class="sub">
                       <Id value={w.id} />
                     </div>
@@ -137,7 +142,7 @@ export function WebhooksPage({ api }: { api: Api }) {
       >
         {deleting && (
           <p>
-            Keyvault stops posting events to <code>{deleting.url}</code>.
+            Keyvault stops sending events to <code>{target(deleting)}</code>.
           </p>
         )}
       </ConfirmDialog>
@@ -146,7 +151,9 @@ export function WebhooksPage({ api }: { api: Api }) {
 }
 
 function AddWebhook(props: { api: Api; onCreated: (w: Webhook) => Promise<void> }) {
+  const [kind, setKind] = useState<WebhookKind>('signed');
   const [url, setUrl] = useState('');
+  const [to, setTo] = useState('');
   const [events, setEvents] = useState<string[]>([...WEBHOOK_EVENTS]);
   const [threshold, setThreshold] = useState('80');
   const create = useAction((body: unknown) => props.api.post<Webhook>('/webhooks', body));
@@ -154,11 +161,14 @@ function AddWebhook(props: { api: Api; onCreated: (w: Webhook) => Promise<void> 
   async function submit(e: Event) {
     e.preventDefault();
     // Sent as typed: the api validates and its error says what is wrong.
-    const body: Record<string, unknown> = { url: url.trim(), events };
+    const body: Record<string, unknown> = { kind, events };
+    if (kind === 'email') body.to = to.split(',').map((a) => a.trim()).filter(Boolean);
+    else body.url = url.trim();
     if (threshold.trim() !== '') body.threshold_pct = Number(threshold);
     const w = await create.run(body);
     if (!w) return;
     setUrl('');
+    setTo('');
     await props.onCreated(w);
   }
 
@@ -166,10 +176,34 @@ function AddWebhook(props: { api: Api; onCreated: (w: Webhook) => Promise<void> 
     <form class="panel" onSubmit={submit} data-testid="add-webhook">
       <h2 class="panel-title">Add a webhook</h2>
       <div class="panel-row">
-        <label class="field grow">
-          <span class="field-label">URL</span>
-          <input type="text" inputMode="url" name="url" value={url} placeholder="https://ops.example.com/keyvault" onInput={(e) => setUrl((e.target as HTMLInputElement).value)} />
+        <label class="field field-kind">
+          <span class="field-label">Kind</span>
+          <select name="kind" value={kind} onChange={(e) => setKind((e.target as HTMLSelectElement).value as WebhookKind)}>
+            {WEBHOOK_KINDS.map((k) => (
+              <option key={k} value={k}>
+                {KIND_LABELS[k]}
+              </option>
+            ))}
+          </select>
         </label>
+        {kind === 'email' ? (
+          <label class="field grow">
+            <span class="field-label">To</span>
+            <input type="text" inputMode="email" name="to" value={to} placeholder="ops@example.com, finance@example.com" onInput={(e) => setTo((e.target as HTMLInputElement).value)} />
+          </label>
+        ) : (
+          <label class="field grow">
+            <span class="field-label">URL</span>
+            <input
+              type="text"
+              inputMode="url"
+              name="url"
+              value={url}
+              placeholder={kind === 'slack' ? 'https://hooks.slack.com/services/T000/B000/XXXX' : 'https://ops.example.com/keyvault'}
+              onInput={(e) => setUrl((e.target as HTMLInputElement).value)}
+            />
+          </label>
+        )}
         <label class="field field-narrow">
           <span class="field-label">Threshold %</span>
           <input type="number" name="threshold_pct" min={1} max={100} value={threshold} onInput={(e) => setThreshold((e.target as HTMLInputElement).value)} />
@@ -208,7 +242,13 @@ function Deliveries({ api, webhook }: { api: Api; webhook: Webhook }) {
     () => api.get<List<WebhookDelivery>>(`/webhooks/${encodeURIComponent(webhook.id)}/deliveries`, { limit: 20 }),
     [webhook.id],
   );
+  const [shown, setShown] = useState<string | null>(null);
+  const redeliver = useAction(async (d: WebhookDelivery) => {
+    await api.post(`/webhooks/${encodeURIComponent(webhook.id)}/deliveries/${encodeURIComponent(d.id)}/redeliver`);
+    return true;
+  });
   const list = deliveries.data?.data ?? [];
+  const code = (status: number) => (webhook.kind === 'email' ? `SMTP ${status}` : `HTTP ${status}`);
   return (
     <div class="deliveries" data-testid="deliveries">
       <div class="deliveries-head">
@@ -218,6 +258,7 @@ function Deliveries({ api, webhook }: { api: Api; webhook: Webhook }) {
         </button>
       </div>
       <ErrorNotice error={deliveries.error} />
+      <ErrorNotice error={redeliver.error} />
       {deliveries.data && list.length === 0 && <Empty title="No deliveries yet.">Events appear here once something triggers them.</Empty>}
       {list.length > 0 && (
         <table class="table table-dense">
@@ -228,11 +269,14 @@ function Deliveries({ api, webhook }: { api: Api; webhook: Webhook }) {
               <th>Status</th>
               <th class="num">Attempts</th>
               <th>Last response</th>
+              <th class="col-actions">
+                <span class="sr-only">Actions</span>
+              </th>
             </tr>
           </thead>
           <tbody>
-            {list.map((d) => (
-              <tr key={d.id}>
+            {list.map((d) => [
+              <tr key={d.id} data-delivery-id={d.id} data-status={d.status} data-attempt-count={d.attempt_count}>
                 <td class="nowrap">{dateTime(d.created_at)}</td>
                 <td>
                   <code>{d.event_type ?? '—'}</code>
@@ -242,17 +286,57 @@ function Deliveries({ api, webhook }: { api: Api; webhook: Webhook }) {
                 </td>
                 <td>
                   <StatusBadge status={d.status} />
-                  {d.next_attempt_at && <div class="sub muted">next try {relativeTime(d.next_attempt_at)}</div>}
+                  {d.in_flight && <div class="sub muted">sending…</div>}
+                  {d.next_attempt_at && !d.in_flight && <div class="sub muted">next try {relativeTime(d.next_attempt_at)}</div>}
                 </td>
-                <td class="num">{d.attempts}</td>
+                <td class="num">{d.attempt_count}</td>
                 <td>
-                  {d.last_status_code != null && <code>HTTP {d.last_status_code}</code>}
+                  {d.last_status_code != null && <code>{code(d.last_status_code)}</code>}
                   {d.last_error && <span class="muted"> {d.last_error}</span>}
                   {d.last_status_code == null && !d.last_error && <span class="muted">—</span>}
                   {d.last_attempt_at && <div class="sub muted">{dateTime(d.last_attempt_at)}</div>}
                 </td>
-              </tr>
-            ))}
+                <td class="col-actions">
+                  <button type="button" class="btn btn-small" aria-expanded={shown === d.id} onClick={() => setShown(shown === d.id ? null : d.id)}>
+                    {shown === d.id ? 'Hide attempts' : 'Attempts'}
+                  </button>
+                  <button
+                    type="button"
+                    class="btn btn-small"
+                    disabled={d.in_flight || redeliver.busy}
+                    onClick={async () => {
+                      if (await redeliver.run(d)) await deliveries.reload();
+                    }}
+                  >
+                    Redeliver
+                  </button>
+                </td>
+              </tr>,
+              shown === d.id && (
+                <tr key={`${d.id}-attempts`} class="detail-row">
+                  <td colSpan={6}>
+                    {d.attempts.length === 0 ? (
+                      <span class="muted">No attempt has finished yet.</span>
+                    ) : (
+                      <ol class="attempts" data-testid="attempts">
+                        {d.attempts.map((a, i) => (
+                          <li key={i} data-status={a.status ?? ''}>
+                            <span class="nowrap">{dateTime(a.at)}</span> {a.status != null ? <code>{code(a.status)}</code> : <span class="muted">no answer</span>}{' '}
+                            <span class="muted">{a.duration_ms} ms</span>
+                            {a.error && <span> — {a.error}</span>}
+                            {a.response_excerpt && (
+                              <pre class="excerpt" data-testid="response-excerpt">
+                                {a.response_excerpt}
+                              </pre>
+                            )}
+                          </li>
+                        ))}
+                      </ol>
+                    )}
+                  </td>
+                </tr>
+              ),
+            ])}
           </tbody>
         </table>
       )}

@@ -90,7 +90,7 @@ export class AuditWriter implements OnModuleDestroy {
   ) {}
 
   record(r: AuditRecord): void {
-    if (r.vaultKeyId === null && !r.record) {
+    if (r.tenantId === null && !r.record) {
       this.metrics.unauthenticatedRefusals.inc({ code: r.errorCode ?? 'unknown' });
       return;
     }

@@ -5,6 +5,7 @@ import { KeyvaultError } from '@keyvault/errors';
 import { FailedAuthLimiter } from '@keyvault/net';
 import { compileEndpointRules, type EndpointRule } from '@keyvault/policy';
 import { ProxyStore } from '../store/proxy-store';
+import { GatewayAuth, type GatewayCall } from './gateway-auth';
 import { SigningKeys } from './signing-keys';
 
 /** What the proxy needs to know about a vault key to decide a call. */
@@ -47,39 +48,49 @@ export class VaultKeyAuth {
     private readonly store: ProxyStore,
     private readonly signingKeys: SigningKeys,
     private readonly failedAuth: FailedAuthLimiter,
+    private readonly gateway: GatewayAuth,
   ) {
     store.onNotice(CHANNELS.vaultKeys, (payload) => this.invalidate(payload));
     store.onListenerChange(() => this.flush());
   }
 
   /**
-   * The key behind a presented token, or a 401/429/503 KeyvaultError. A client address whose
-   * invalid keys passed the limit is refused before its token is looked at; the limiter is
-   * consulted only for addresses that failed recently, so valid callers never wait on it.
+   * The key behind a presented token, or a 401/429/503 KeyvaultError. A token that verifies is
+   * never refused by the failed-auth limiter, whatever its address did: the limiter is consulted
+   * only once a token failed, and past the limit such failures are answered 429, not 401.
+   * `call` lets a gateway key (kv_gw_...) name its vault key from the request (see GatewayAuth).
    */
-  async authenticate(token: string | null, clientAddress = 'unknown'): Promise<VaultKeyState> {
-    if (this.failedAuth.mayBeBlocked(clientAddress)) {
-      const wait = await this.failedAuth.blockedFor(clientAddress);
-      if (wait > 0) {
-        throw new KeyvaultError('too_many_failed_authentications', 'Too many invalid vault keys from this address.').withHeaders({
-          'Retry-After': String(wait),
-        });
-      }
-    }
+  async authenticate(token: string | null, clientAddress = 'unknown', call?: GatewayCall): Promise<VaultKeyState> {
     try {
-      return await this.check(token);
+      return await this.check(token, call);
     } catch (err) {
       // Only guesses count: an expired or revoked key is a real one, sent by a client to fix.
-      if (err instanceof KeyvaultError && err.code === 'invalid_vault_key') await this.failedAuth.recordFailure(clientAddress);
+      if (err instanceof KeyvaultError && err.code === 'invalid_vault_key') {
+        const wait = await this.failedAuth.failed(clientAddress);
+        if (wait > 0) {
+          throw new KeyvaultError('too_many_failed_authentications', 'Too many invalid vault keys from this address.').withHeaders({
+            'Retry-After': String(wait),
+          });
+        }
+      }
       throw err;
     }
   }
 
-  private async check(token: string | null): Promise<VaultKeyState> {
+  private async check(token: string | null, call: GatewayCall | undefined): Promise<VaultKeyState> {
     if (!token) throw new KeyvaultError('invalid_vault_key', 'No vault key provided (Authorization: Bearer, x-api-key or Basic password).');
+    if (call && GatewayAuth.presents(token)) {
+      const bound = await this.gateway.bind(token, call);
+      return this.admit(bound.vaultKeyId, bound.tenantId);
+    }
     const claims = await this.verify(token);
-    const state = await this.state(claims.sub);
-    if (!state || state.tenantId !== claims.ten) throw invalid();
+    return this.admit(claims.sub, claims.ten);
+  }
+
+  /** The key's state when it may be used now, by a caller of `tenantId`; else the contract's 401. */
+  private async admit(vaultKeyId: string, tenantId: string): Promise<VaultKeyState> {
+    const state = await this.state(vaultKeyId);
+    if (!state || state.tenantId !== tenantId) throw invalid();
     if (state.tenantDisabled) throw new KeyvaultError('tenant_disabled', 'This vault key belongs to a disabled tenant.');
     if (state.revoked) throw new KeyvaultError('vault_key_revoked', 'This vault key has been revoked.');
     if (state.expiresAtMs <= Date.now()) throw new KeyvaultError('vault_key_expired', 'This vault key has expired.');

@@ -10,6 +10,7 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authe
 const NOT_FORWARDED = new Set([
   ...HOP_BY_HOP, 'host', 'content-length', 'expect', 'authorization', 'x-api-key',
   'x-run-id', 'x-dify-workflow-run-id', 'x-conversation-id',
+  'x-vault-key-id',
 ]);
 const NOT_RETURNED = new Set(HOP_BY_HOP);
 
@@ -95,4 +96,19 @@ export function sendError(res: ServerResponse, error: KeyvaultError, errorId?: s
     ...(error.code === 'request_too_large' ? { connection: 'close' } : {}),
   });
   res.end(body);
+}
+
+/** True for a server-sent-events answer without a declared length (one more event can be added). */
+export function isEventStream(headers: IncomingHttpHeaders): boolean {
+  const type = headers['content-type'];
+  return typeof type === 'string' && type.toLowerCase().startsWith('text/event-stream') && headers['content-length'] === undefined;
+}
+
+/**
+ * An SSE `error` event carrying the contract's error body, which the OpenAI and Anthropic SDKs
+ * both raise as an error. It starts with a blank line so that an event the upstream left
+ * unfinished is ended rather than merged into it.
+ */
+export function sseErrorEvent(error: KeyvaultError): string {
+  return `\n\nevent: error\ndata: ${JSON.stringify({ type: 'error', ...error.toBody() })}\n\n`;
 }

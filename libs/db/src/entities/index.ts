@@ -1,6 +1,7 @@
 import { AuditEntry } from './audit-entry.entity';
 import { CredentialKey } from './credential-key.entity';
 import { CredentialProfile } from './credential-profile.entity';
+import { GatewayKey } from './gateway-key.entity';
 import { IdempotencyRecord } from './idempotency-record.entity';
 import { SigningKey } from './signing-key.entity';
 import { SpendReservation } from './spend-reservation.entity';
@@ -10,12 +11,14 @@ import { VaultKey } from './vault-key.entity';
 import { VaultKeySpend } from './vault-key-spend.entity';
 import { Webhook } from './webhook.entity';
 import { WebhookDelivery } from './webhook-delivery.entity';
+import { WebhookDeliveryAttempt } from './webhook-delivery-attempt.entity';
 import { WebhookEvent } from './webhook-event.entity';
 
 export * from './columns';
 export {
-  AuditEntry, CredentialKey, CredentialProfile, IdempotencyRecord, SigningKey, SpendReservation,
+  AuditEntry, CredentialKey, CredentialProfile, GatewayKey, IdempotencyRecord, SigningKey, SpendReservation,
   Tenant, TenantApiKey, VaultKey, VaultKeySpend, Webhook, WebhookDelivery, WebhookEvent,
+  WebhookDeliveryAttempt,
 };
 export * from './tenant.entity';
 export * from './tenant-api-key.entity';
@@ -25,6 +28,7 @@ export * from './webhook.entity';
 export * from './webhook-delivery.entity';
 
 export const ENTITIES = [
-  AuditEntry, CredentialKey, CredentialProfile, IdempotencyRecord, SigningKey, SpendReservation,
+  AuditEntry, CredentialKey, CredentialProfile, GatewayKey, IdempotencyRecord, SigningKey, SpendReservation,
   Tenant, TenantApiKey, VaultKey, VaultKeySpend, Webhook, WebhookDelivery, WebhookEvent,
+  WebhookDeliveryAttempt,
 ];

@@ -19,6 +19,10 @@ export class WebhookDelivery {
   @Column({ type: 'timestamptz', name: 'last_attempt_at', nullable: true }) lastAttemptAt: Date | null;
   @Column({ type: 'integer', name: 'last_status_code', nullable: true }) lastStatusCode: number | null;
   @Column({ type: 'text', name: 'last_error', nullable: true }) lastError: string | null;
+  /** Set while a worker holds the delivery (an attempt in flight); cleared when it records the outcome. */
+  @Column({ type: 'timestamptz', name: 'leased_until', nullable: true }) leasedUntil: Date | null;
+  /** A redelivery is one more attempt: a failure at this count gives up whatever the retry policy says. */
+  @Column({ type: 'integer', name: 'attempt_limit', nullable: true }) attemptLimit: number | null;
   @CreatedAt() createdAt: Date;
   @UpdateDateColumn({ type: 'timestamptz', name: 'updated_at' }) updatedAt: Date;
 }

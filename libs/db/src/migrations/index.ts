@@ -4,10 +4,16 @@ import { TenantRowLevelSecurity1796024330897 } from './1796024330897-TenantRowLe
 import { SpendLeaseExpiry1796024584317 } from './1796024584317-SpendLeaseExpiry';
 import { NanoDollars1796532401065 } from './1796532401065-NanoDollars';
 import { CallRecords1797018000000 } from './1797018000000-CallRecords';
+import { GatewayKeys1797020000000 } from './1797020000000-GatewayKeys';
+import { WebhookKindsAndAttempts1797021000000 } from './1797021000000-WebhookKindsAndAttempts';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so that the same list works from
  * compiled JavaScript, the TypeORM CLI and the TypeScript test runner alike.
  * After `migration:generate`, add the new class here; migrations.spec.ts checks none is missing.
  */
-export const MIGRATIONS = [Initial1796019812151, AuditStatusIndex1796021578794, TenantRowLevelSecurity1796024330897, SpendLeaseExpiry1796024584317, NanoDollars1796532401065, CallRecords1797018000000];
+export const MIGRATIONS = [Initial1796019812151, AuditStatusIndex1796021578794, TenantRowLevelSecurity1796024330897, SpendLeaseExpiry1796024584317, NanoDollars1796532401065,
+  CallRecords1797018000000,
+  GatewayKeys1797020000000,
+  WebhookKindsAndAttempts1797021000000,
+];

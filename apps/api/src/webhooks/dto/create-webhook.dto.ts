@@ -1,12 +1,29 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayNotEmpty, ArrayUnique, IsArray, IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
-import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '@keyvault/db';
+import {
+  ArrayMaxSize, ArrayNotEmpty, ArrayUnique, IsArray, IsEmail, IsIn, IsInt, IsOptional, IsString, Length, Max, Min, ValidateIf,
+} from 'class-validator';
+import { WEBHOOK_EVENT_TYPES, WEBHOOK_KINDS, type WebhookEventType, type WebhookKind } from '@keyvault/db';
 
 export class CreateWebhookDto {
-  @ApiProperty({ example: 'https://ops.example.com/keyvault-events', description: 'https, on a public address' })
+  @ApiPropertyOptional({ enum: WEBHOOK_KINDS, default: 'signed', description: 'signed JSON to `url`, a Slack incoming webhook at `url`, or email to `to`' })
+  @IsOptional()
+  @IsIn(WEBHOOK_KINDS, { message: `kind must be one of ${WEBHOOK_KINDS.join(', ')}` })
+  kind?: WebhookKind;
+
+  @ApiPropertyOptional({ example: 'https://ops.example.com/keyvault-events', description: 'https, on a public address; required unless kind is email' })
+  @ValidateIf((o: CreateWebhookDto) => o.kind !== 'email' || o.url !== undefined)
   @IsString()
   @Length(1, 2048)
-  url: string;
+  url?: string;
+
+  @ApiPropertyOptional({ example: ['ops@example.com'], description: 'recipients of an email webhook (kind email only)' })
+  @ValidateIf((o: CreateWebhookDto) => o.kind === 'email' || o.to !== undefined)
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayMaxSize(20)
+  @ArrayUnique()
+  @IsEmail({}, { each: true, message: 'each of to must be an email address' })
+  to?: string[];
 
   @ApiProperty({ enum: WEBHOOK_EVENT_TYPES, isArray: true })
   @IsArray()
