@@ -7,6 +7,7 @@ import { KeyvaultError, toKeyvaultError } from '@keyvault/errors';
 import { TrustedProxies } from '@keyvault/net';
 import { matchEndpoint } from '@keyvault/policy';
 import { AuditWriter, type AuditRecord } from '../audit/audit-writer';
+import { CallRecorder } from '../audit/call-recorder';
 import { GatewayCheckCall } from '../auth/gateway-check';
 import { presentedVaultKey, queryCarriesVaultKey } from '../auth/presented-vault-key';
 import { VaultKeyAuth } from '../auth/vault-key-auth';
@@ -27,8 +28,8 @@ const CLIENT_CLOSED = 'client_closed';
 
 /**
  * The hot path: one proxied call, top to bottom. Key → path → allowlist → body → credential →
- * price → reserve → forward (next key when one is refused) → stream back → settle → audit.
- * Guardrails (per-call limit, models, duplicates, rate) come after pricing, before the reservation.
+ * price → guardrails → reserve → record → forward (next key when one is refused) → stream back →
+ * settle → audit. Guardrails (per-call limit, models, duplicates, rate) refuse before anything is reserved.
  * Every refusal is a KeyvaultError rendered in the contract's shape, and every call, refused or
  * not, leaves one audit row. No Nest pipeline and no per-call logging here.
  */
@@ -47,6 +48,7 @@ export class ForwardHandler {
     private readonly metrics: ProxyMetrics,
     private readonly trustedProxies: TrustedProxies,
     private readonly guardrails: GuardrailChecks,
+    private readonly records: CallRecorder,
   ) {}
 
   /** Serves one call; never throws. */
@@ -108,6 +110,8 @@ export class ForwardHandler {
       res.once('close', onHangUp);
       try {
         const allowed = headerTests(adapter.headers);
+        // durable before anything goes upstream, or 503 vault_unavailable and nothing is forwarded
+        await this.records.write(audit, reservation);
         let response: Dispatcher.ResponseData;
         try {
           response = await this.send(adapter, credential, key.keyPool, request, call, audit, withAllowed(allowed.up, key.allowedHeaders), hangUp.signal);
@@ -126,7 +130,7 @@ export class ForwardHandler {
         audit.errorCode = relayed.errorCode;
       } finally {
         this.ledger.settle(reservation, cost);
-        audit.costNanos = cost < call.costNanos ? cost : call.costNanos;
+        audit.costNanos = cost;
         this.guardrails.finish(admission);
       }
     } catch (err) {

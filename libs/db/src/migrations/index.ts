@@ -3,6 +3,7 @@ import { AuditStatusIndex1796021578794 } from './1796021578794-AuditStatusIndex'
 import { TenantRowLevelSecurity1796024330897 } from './1796024330897-TenantRowLevelSecurity';
 import { SpendLeaseExpiry1796024584317 } from './1796024584317-SpendLeaseExpiry';
 import { NanoDollars1796532401065 } from './1796532401065-NanoDollars';
+import { CallRecords1797018000000 } from './1797018000000-CallRecords';
 import { GuardrailsPerCallAndModels1797019000000 } from './1797019000000-GuardrailsPerCallAndModels';
 import { GuardrailsDuplicateWindow1797019100000 } from './1797019100000-GuardrailsDuplicateWindow';
 import { GatewayKeys1797020000000 } from './1797020000000-GatewayKeys';
@@ -21,6 +22,7 @@ export const MIGRATIONS = [
   TenantRowLevelSecurity1796024330897,
   SpendLeaseExpiry1796024584317,
   NanoDollars1796532401065,
+  CallRecords1797018000000,
   GuardrailsPerCallAndModels1797019000000,
   GuardrailsDuplicateWindow1797019100000,
   GatewayKeys1797020000000,
