@@ -241,8 +241,9 @@ async function main() {
     const { api_key: tenantKey } = await api('POST', `/tenants/${tenant.id}/api-keys`, { name: 'bench' }, A);
     await api('POST', '/credentials', { name: 'bench_openai', vendor: 'openai', keys: ['sk-real-bench-key-0001'] }, tenantKey);
     await api('POST', '/credentials', { name: 'bench_stripe', vendor: 'stripe', keys: ['sk_test_real_bench_0001'] }, tenantKey);
+    // duplicate_window 0: the bench's identical bodies are distinct calls, not duplicates of one
     const issue = (cap, label, vendor = 'openai', allowed = ['POST /v1/chat/completions']) =>
-      api('POST', '/vault/keys', { vendor, daily_usd_cap: cap, allowed_endpoints: allowed, expires_in: '2h', label }, tenantKey);
+      api('POST', '/vault/keys', { vendor, daily_usd_cap: cap, allowed_endpoints: allowed, expires_in: '2h', label, duplicate_window: '0' }, tenantKey);
 
     if (ONLY.has('proxy')) {
       const hot = await issue(1_000_000, 'bench-hot');

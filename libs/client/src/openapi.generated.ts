@@ -404,6 +404,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks/{id}/deliveries/{delivery_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["WebhooksController_delivery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["WebhooksController_redeliver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/integrations/dify/openapi.json": {
         parameters: {
             query?: never;
@@ -580,6 +612,11 @@ export interface components {
             status: "active" | "retired";
             created_at: string;
             retired_at?: string | null;
+            /**
+             * @description null: a shared key; else only vault keys naming this key_group use it
+             * @example team-a
+             */
+            group: string | null;
         };
         CredentialView: {
             /** @example cred_01jd8x0000000000000000000 */
@@ -612,6 +649,11 @@ export interface components {
         AddCredentialKeyDto: {
             /** @description One more real provider key (8 to 4096 characters, no whitespace). Add the new key, then retire the old one: rotation without downtime. */
             key: string;
+            /**
+             * @description Only vault keys naming this key_group use this key (one user's or one team's own key). Absent: a shared key.
+             * @example team-a
+             */
+            group?: string;
         };
         DeletedCredentialView: {
             id: string;
@@ -675,11 +717,36 @@ export interface components {
              */
             daily_usd_cap: number;
             /**
+             * @description USD: a call whose known cost (Stripe amount, Twilio message, Resend email) or LLM worst case is above it is refused (403 per_call_limit_exceeded) before anything is sent
+             * @example 100
+             */
+            max_usd_per_call?: number;
+            /**
+             * @description LLM vendors only: globs (`*` any characters) matched on the body's `model`; any other model is refused (403 model_not_allowed)
+             * @example [
+             *       "gpt-4o-mini",
+             *       "claude-3-5-haiku-*"
+             *     ]
+             */
+            allowed_models?: string[];
+            /**
+             * @description Within this window a second money-moving call with the same method, path and body is a duplicate: Stripe answers the first object (the proxy sends the first call's Idempotency-Key), Twilio and Resend duplicates are refused (409 duplicate_request). `0` turns it off; at most 24h. Default: 10m for stripe, twilio and resend, 0 for the rest
+             * @example 10m
+             */
+            duplicate_window?: string;
+            /**
              * @example [
              *       "POST /v1/payment_intents"
              *     ]
              */
             allowed_endpoints: string[];
+            /**
+             * @description Header names (case-insensitive) this key lets through in both directions beyond its vendor's allowlist, e.g. anthropic-beta. Never authorization, x-api-key, host or hop-by-hop headers. Default: none.
+             * @example [
+             *       "anthropic-beta"
+             *     ]
+             */
+            allowed_headers?: string[];
             /**
              * @description 30m, 2h, 72h, 7d...; at most the tenant's max_vault_key_ttl
              * @example 2h
@@ -697,6 +764,16 @@ export interface components {
             metadata?: {
                 [key: string]: string;
             };
+            /**
+             * @description Use only the profile's provider keys of this group (round robin or failover within it). Absent: the profile's shared keys (those without a group). Unknown in the profile: 422 unknown_key_group.
+             * @example team-a
+             */
+            key_group?: string;
+            /**
+             * @description With key_group: use the profile's shared keys once the group's keys are all cooling down (quota, rate limit).
+             * @default false
+             */
+            fallback_to_shared?: boolean;
         };
         IssuedVaultKeyView: {
             /** @example vk_01jd8x0000000000000000000 */
@@ -717,11 +794,33 @@ export interface components {
              */
             daily_usd_cap: number;
             /**
+             * @description USD: the largest call (known cost or LLM worst case) admitted; null: no limit
+             * @example 100
+             */
+            max_usd_per_call: number | null;
+            /**
+             * @description Model globs admitted for LLM calls; null: any priced model
+             * @example [
+             *       "gpt-4o-mini"
+             *     ]
+             */
+            allowed_models: string[] | null;
+            /**
+             * @description The window in which a repeated money-moving call is a duplicate; `0`: off
+             * @example 10m
+             */
+            duplicate_window: string;
+            /**
              * @example [
              *       "POST /v1/payment_intents"
              *     ]
              */
             allowed_endpoints: string[];
+            /**
+             * @description Header names let through beyond the vendor's allowlist (lowercase)
+             * @example []
+             */
+            allowed_headers: string[];
             expires_at: string;
             label?: string | null;
             metadata: {
@@ -741,6 +840,13 @@ export interface components {
             reserved_usd: number;
             created_at: string;
             revoked_at?: string | null;
+            /**
+             * @description The provider keys this key's calls use: that group's; null: the profile's shared keys
+             * @example team-a
+             */
+            key_group: string | null;
+            /** @description With key_group: use the profile's shared keys once the group's keys are all cooling down */
+            fallback_to_shared: boolean;
             /**
              * @description The vault key itself. Shown only in this response.
              * @example vault_key_eyJhbGciOiJFZERTQSIs...
@@ -786,11 +892,33 @@ export interface components {
              */
             daily_usd_cap: number;
             /**
+             * @description USD: the largest call (known cost or LLM worst case) admitted; null: no limit
+             * @example 100
+             */
+            max_usd_per_call: number | null;
+            /**
+             * @description Model globs admitted for LLM calls; null: any priced model
+             * @example [
+             *       "gpt-4o-mini"
+             *     ]
+             */
+            allowed_models: string[] | null;
+            /**
+             * @description The window in which a repeated money-moving call is a duplicate; `0`: off
+             * @example 10m
+             */
+            duplicate_window: string;
+            /**
              * @example [
              *       "POST /v1/payment_intents"
              *     ]
              */
             allowed_endpoints: string[];
+            /**
+             * @description Header names let through beyond the vendor's allowlist (lowercase)
+             * @example []
+             */
+            allowed_headers: string[];
             expires_at: string;
             label?: string | null;
             metadata: {
@@ -810,6 +938,13 @@ export interface components {
             reserved_usd: number;
             created_at: string;
             revoked_at?: string | null;
+            /**
+             * @description The provider keys this key's calls use: that group's; null: the profile's shared keys
+             * @example team-a
+             */
+            key_group: string | null;
+            /** @description With key_group: use the profile's shared keys once the group's keys are all cooling down */
+            fallback_to_shared: boolean;
         };
         AuditEntryView: {
             /** @example aud_01jd8x0000000000000000000 */
@@ -836,10 +971,23 @@ export interface components {
         };
         CreateWebhookDto: {
             /**
-             * @description https, on a public address
+             * @description signed JSON to `url`, a Slack incoming webhook at `url`, or email to `to`
+             * @default signed
+             * @enum {string}
+             */
+            kind?: "signed" | "slack" | "email";
+            /**
+             * @description https, on a public address; required unless kind is email
              * @example https://ops.example.com/keyvault-events
              */
-            url: string;
+            url?: string;
+            /**
+             * @description recipients of an email webhook (kind email only)
+             * @example [
+             *       "ops@example.com"
+             *     ]
+             */
+            to?: string[];
             events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked")[];
             /**
              * @description vault_key.cap_threshold fires when a key spends this share of its daily cap
@@ -852,21 +1000,66 @@ export interface components {
             id: string;
             /** @enum {string} */
             object: "webhook";
-            url: string;
+            /** @enum {string} */
+            kind: "signed" | "slack" | "email";
+            /** @description null for email webhooks */
+            url: string | null;
+            /** @description recipients (email webhooks only) */
+            to: string[] | null;
             events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked")[];
             threshold_pct: number;
             created_at: string;
-            /** @description Signing secret (whsec_...). Shown only in this response. */
-            secret: string;
+            /** @description Signing secret (whsec_...) of a signed webhook. Shown only in this response. */
+            secret?: string;
         };
         WebhookView: {
             /** @example whk_01jd8x0000000000000000000 */
             id: string;
             /** @enum {string} */
             object: "webhook";
-            url: string;
+            /** @enum {string} */
+            kind: "signed" | "slack" | "email";
+            /** @description null for email webhooks */
+            url: string | null;
+            /** @description recipients (email webhooks only) */
+            to: string[] | null;
             events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked")[];
             threshold_pct: number;
+            created_at: string;
+        };
+        DeliveryAttemptView: {
+            /** @description When the attempt started */
+            at: string;
+            /** @description The receiver's HTTP status (the SMTP reply code for email); null when none came back */
+            status: number | null;
+            duration_ms: number;
+            error: string | null;
+            /** @description The start of the receiver's answer */
+            response_excerpt: string | null;
+        };
+        WebhookDeliveryView: {
+            /** @example whd_01jd8x0000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "webhook_delivery";
+            webhook_id: string;
+            /** @description The event id, also sent as Keyvault-Event-Id */
+            event_id: string;
+            /** @enum {string|null} */
+            event_type: "vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked" | null;
+            /** @enum {string} */
+            status: "pending" | "succeeded" | "failed";
+            /** @description true while an attempt is in flight */
+            in_flight: boolean;
+            /** @description How many attempts were made */
+            attempt_count: number;
+            /** @description Every attempt, oldest first */
+            attempts: components["schemas"]["DeliveryAttemptView"][];
+            last_status_code: number | null;
+            last_error: string | null;
+            last_attempt_at: string | null;
+            /** @description When the next attempt is due (pending only) */
+            next_attempt_at: string | null;
             created_at: string;
         };
         CreateGatewayKeyDto: {
@@ -1963,6 +2156,57 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    WebhooksController_delivery: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryView"];
+                };
+            };
+        };
+    };
+    WebhooksController_redeliver: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Due again at once; 409 delivery_in_progress while an attempt is in flight */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryView"];
+                };
             };
         };
     };
