@@ -408,7 +408,14 @@ async function main() {
       await drive('keyvault', 20);
       const bareRun = await drive('bare', STREAMS.n);
       log(`streams bare: ${bareRun.completed}/${STREAMS.n} completed, first chunk p99 ${fmt(bareRun.firstP99)} ms`);
+      const leaseWaits = async () => {
+        let n = 0;
+        for (const port of [ports.streamProxy, ports.streamProxy2]) n += (await scrape(port)).get('keyvault_proxy_lease_waits_total') ?? 0;
+        return n;
+      };
+      const waitsBefore = await leaseWaits();
       const kvRun = await profiled(kv[0], () => drive('keyvault', STREAMS.n));
+      kvRun.leaseWaits = (await leaseWaits()) - waitsBefore;
       log(`streams keyvault: ${kvRun.completed}/${STREAMS.n} completed, first chunk p99 ${fmt(kvRun.firstP99)} ms`);
       results.streams = { bare: bareRun, keyvault: kvRun };
     }
@@ -494,7 +501,7 @@ function write({ rows, perCall, issuance, revocation, caps, streams, streamsH2 }
         `| ${name} | ${r.completed} / ${r.streams} | ${fmt(r.firstP50)} / ${fmt(r.firstP99)} | ${fmt(r.gapP99)} | ${fmt(r.elapsedS)} | ${mb(r.peakRss)} (${mb(r.rssBefore)}) | ${fmt((r.peakRss - r.rssBefore) / 1024 / r.streams)} | ${fmt(r.cpuSPer1000, 2)} |`,
       );
     }
-    lines.push('');
+    lines.push('', `Keyvault streams that waited for a budget lease grant (a database round trip) before being served: ${streams.keyvault.leaseWaits ?? 'n/a'} of ${streams.keyvault.streams}.`, '');
   }
   if (streamsH2) {
     const mb = (b) => fmt(b / 2 ** 20, 0);
