@@ -4,7 +4,9 @@
 // leases, audit row) on a fresh database; drives both with autocannon at 50 connections and
 // with a sequential client at 1 connection, alternating; measures vault-key issuance per
 // second, the time for a revocation to be refused by the second proxy instance, and whether
-// caps stayed exact under concurrency on both instances. Writes bench/RESULTS.md.
+// caps stayed exact under concurrency on both instances. A third proxy instance without the
+// durable record before forwarding (KEYVAULT_BENCH_NO_CALL_RECORD, bench only) is measured
+// beside them, to show what the record costs. Writes bench/RESULTS.md.
 // Loopback only. Reports, never asserts.
 //
 //   BENCH_SECONDS  length of one measurement (default 8)
@@ -48,7 +50,7 @@ const STREAMS = {
 };
 const PROFILE_DIR = process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : null;
 const SERVER = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const ports = { stub: 19000, streamStub: 19010, bare: 19100, streamBare: 19101, api: 19200, apiWorkers: 19201, proxy: 19300, proxy2: 19301, streamProxy: 19302, streamProxy2: 19303, tlsStub: 19011, tlsH1: 19304, tlsH2: 19305 };
+const ports = { stub: 19000, streamStub: 19010, bare: 19100, streamBare: 19101, api: 19200, apiWorkers: 19201, proxy: 19300, proxy2: 19301, streamProxy: 19302, streamProxy2: 19303, tlsStub: 19011, tlsH1: 19304, tlsH2: 19305, proxyNoRecord: 19306 };
 /** The second api measured for issuance runs as a cluster of this many workers (API_WORKERS). */
 const API_WORKERS = process.env.BENCH_API_WORKERS ?? 'auto';
 const children = [];
@@ -235,6 +237,12 @@ async function main() {
     await waitFor(`http://127.0.0.1:${ports.stub}/__seen`);
     await waitFor(`http://127.0.0.1:${ports.proxy}/readyz`, (r) => r.ok);
     await waitFor(`http://127.0.0.1:${ports.proxy2}/readyz`, (r) => r.ok);
+    // the same proxy without the record before forwarding (KEYVAULT_BENCH_NO_CALL_RECORD, bench
+    // only): measured beside the others to show what the durable record costs
+    if (ONLY.has('proxy')) {
+      start(proxy, [], { ...env, PROXY_PORT: String(ports.proxyNoRecord), KEYVAULT_INSTANCE_ID: 'bench-3', KEYVAULT_BENCH_NO_CALL_RECORD: 'true' });
+      await waitFor(`http://127.0.0.1:${ports.proxyNoRecord}/readyz`, (r) => r.ok);
+    }
 
     const A = env.KEYVAULT_ADMIN_TOKEN;
     const tenant = await api('POST', '/tenants', { name: 'Bench' }, A);
@@ -251,18 +259,20 @@ async function main() {
       // Warm-up, then alternate bare / keyvault so that drift on a shared machine hits both alike.
       await loadAt(ports.bare, 10, {});
       await loadAt(ports.proxy, 10, kvHeaders);
+      await loadAt(ports.proxyNoRecord, 10, kvHeaders);
       const countersBefore = await scrape(ports.proxy);
       for (const connections of [50, 1]) {
-        const acc = { bare: [], keyvault: [] };
+        const acc = { bare: [], keyvault: [], noRecord: [] };
         for (let round = 0; round < ROUNDS; round++) {
           const run = (port, headers) => (connections === 1 ? sequential(port, headers) : loadAt(port, connections, headers));
           acc.bare.push(await run(ports.bare, {}));
           const measure = () => run(ports.proxy, kvHeaders);
           acc.keyvault.push(await (connections === 50 && round === 0 ? profiled(proxyProcess, measure) : measure()));
-          log(`c=${connections} round ${round + 1}: bare ${fmt(acc.bare.at(-1).rps, 0)} req/s, keyvault ${fmt(acc.keyvault.at(-1).rps, 0)} req/s`);
+          acc.noRecord.push(await run(ports.proxyNoRecord, kvHeaders));
+          log(`c=${connections} round ${round + 1}: bare ${fmt(acc.bare.at(-1).rps, 0)} req/s, keyvault ${fmt(acc.keyvault.at(-1).rps, 0)} req/s, keyvault without the record ${fmt(acc.noRecord.at(-1).rps, 0)} req/s`);
         }
         const summary = (xs) => ({ rps: avg(xs, 'rps'), p50: avg(xs, 'p50'), p99: avg(xs, 'p99'), non2xx: sum(xs, 'non2xx') });
-        results.rows.push({ connections, bare: summary(acc.bare), keyvault: summary(acc.keyvault) });
+        results.rows.push({ connections, bare: summary(acc.bare), keyvault: summary(acc.keyvault), noRecord: summary(acc.noRecord) });
       }
       // what the measured calls cost proxy 1 in database statements, by what they were for
       const countersAfter = await scrape(ports.proxy);
@@ -477,6 +487,7 @@ function write({ rows, perCall, issuance, revocation, caps, streams, streamsH2 }
       const digits = r.connections === 1 ? 2 : 1;
       lines.push(`| ${r.connections} | bare passthrough | ${fmt(r.bare.rps, 0)} | ${fmt(r.bare.p50, digits)} | ${fmt(r.bare.p99, digits)} | ${r.bare.non2xx} |`);
       lines.push(`| ${r.connections} | keyvault proxy | ${fmt(r.keyvault.rps, 0)} | ${fmt(r.keyvault.p50, digits)} | ${fmt(r.keyvault.p99, digits)} | ${r.keyvault.non2xx} |`);
+      if (r.noRecord) lines.push(`| ${r.connections} | keyvault proxy, no record before forwarding (bench only) | ${fmt(r.noRecord.rps, 0)} | ${fmt(r.noRecord.p50, digits)} | ${fmt(r.noRecord.p99, digits)} | ${r.noRecord.non2xx} |`);
     }
     lines.push('');
   }
@@ -520,6 +531,8 @@ function write({ rows, perCall, issuance, revocation, caps, streams, streamsH2 }
   const at = (c) => rows.find((r) => r.connections === c);
   if (at(50)) lines.push(`| throughput keyvault / bare at 50 connections | ${fmt(at(50).keyvault.rps / at(50).bare.rps, 2)} (non-2xx ${at(50).keyvault.non2xx}) | ≥ 0.60, no non-2xx |`);
   if (at(1)) lines.push(`| added p99 at 1 connection | ${fmt(at(1).keyvault.p99 - at(1).bare.p99, 2)} ms | ≤ 3 ms |`);
+  if (at(50)?.noRecord) lines.push(`| the record's cost at 50 connections: throughput ratio to bare without it − with it | ${fmt((at(50).noRecord.rps - at(50).keyvault.rps) / at(50).bare.rps, 3)} | ≤ 0.05 |`);
+  if (at(1)?.noRecord) lines.push(`| the record's added p99 at 1 connection | ${fmt(at(1).keyvault.p99 - at(1).noRecord.p99, 2)} ms | ≤ 1 ms |`);
   if (issuance) {
     const row = (name, x) =>
       `| vault-key issuance (POST /vault/keys, 10 connections), ${name} | ${fmt(x.rps, 0)} /s (p99 ${fmt(x.p99, 0)} ms, non-2xx ${x.non2xx}; CPU per issuance: api ${fmt(x.apiUs, 0)} µs, whole machine ${fmt(x.machineUs, 0)} µs) | ≥ 1,000 /s |`;
