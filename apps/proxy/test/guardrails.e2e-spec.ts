@@ -269,4 +269,35 @@ describe('vault-key guardrails', () => {
       expect(stripeStub.seen()).toHaveLength(0);
     });
   });
+
+  describe('max_calls_per_minute', () => {
+    it('admits exactly 30 of 200 concurrent calls over two proxy instances, and refuses the rest 429 rate_limited with Retry-After', async () => {
+      const vk = await fx.vaultKey(tenantId, { vendor: 'openai', credentialId: openaiCred, capUsd: 1, allowed: ['GET /v1/models'], extra: { max_calls_per_minute: 30 } });
+      expect(await view(vk.id)).toMatchObject({ max_calls_per_minute: 30 });
+      openaiStub.clear();
+      const results = await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          fetch(`${(i % 2 ? proxy : proxy2).url}/openai/v1/models`, { headers: { authorization: `Bearer ${vk.token}` } }).then(async (r) => ({
+            status: r.status,
+            retryAfter: r.headers.get('retry-after'),
+            code: r.status === 429 ? ((await r.json()) as { error: { code: string } }).error.code : (await r.arrayBuffer(), null),
+          })),
+        ),
+      );
+      expect(results.filter((r) => r.status === 200)).toHaveLength(30);
+      const refused = results.filter((r) => r.status !== 200);
+      expect(refused).toHaveLength(170);
+      for (const r of refused) {
+        expect(r).toMatchObject({ status: 429, code: 'rate_limited' });
+        expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1);
+        expect(Number(r.retryAfter)).toBeLessThanOrEqual(60);
+      }
+      expect(openaiStub.seen()).toHaveLength(30);
+      const codes = await eventually(async () => {
+        const rows = await fx.query<{ error_code: string | null; n: string }>('SELECT error_code, count(*)::text AS n FROM audit_log WHERE vault_key_id = $1 GROUP BY 1', [vk.id]);
+        return rows.reduce((sum, r) => sum + Number(r.n), 0) === 200 ? Object.fromEntries(rows.map((r) => [r.error_code ?? 'forwarded', Number(r.n)])) : undefined;
+      }, 'all 200 audit rows');
+      expect(codes).toEqual({ forwarded: 30, rate_limited: 170 });
+    });
+  });
 });

@@ -27,7 +27,7 @@ const STATUS_FILTERS: Record<VaultKeyStatus, string> = {
 /** The record plus today's spend (UTC day, as the proxy's ledger keys it) and the profile's name. */
 const SELECT_RECORDS = `
   SELECT k.id, k.vendor, k.credential_id, c.name AS credential_name, k.daily_cap_nanos, k.allowed_endpoints,
-         k.max_call_nanos, k.allowed_models, k.duplicate_window_seconds,
+         k.max_call_nanos, k.allowed_models, k.duplicate_window_seconds, k.max_calls_per_minute,
          k.expires_at, k.label, k.metadata, k.revoked_at, k.created_at, ${STATUS_SQL} AS status,
          COALESCE(s.spent_nanos, 0) AS spent_today_nanos, COALESCE(s.reserved_nanos, 0) AS reserved_nanos
     FROM vault_keys k
@@ -43,6 +43,7 @@ interface RecordRow {
   max_call_nanos: string | null;
   allowed_models: string[] | null;
   duplicate_window_seconds: number;
+  max_calls_per_minute: number | null;
   allowed_endpoints: string[];
   expires_at: Date;
   label: string | null;
@@ -77,9 +78,9 @@ const ISSUE_SQL = `
      WHERE t.id = $2
   ), inserted AS (
     INSERT INTO vault_keys (id, tenant_id, credential_id, vendor, daily_cap_nanos, allowed_endpoints, expires_at, label, metadata, created_at,
-                            max_call_nanos, allowed_models, duplicate_window_seconds)
+                            max_call_nanos, allowed_models, duplicate_window_seconds, max_calls_per_minute)
     SELECT $1, $2, ctx.credential_id, $4, $6::bigint, $7::text[], $8::timestamptz, $9::text, $10::jsonb, $11::timestamptz,
-           $13::bigint, $14::text[], $15::int FROM ctx
+           $13::bigint, $14::text[], $15::int, $16::int FROM ctx
      WHERE ctx.api_key_live AND ctx.status = 'active' AND $5::int <= ctx.max_ttl_seconds AND ctx.credential_vendor = $4
     RETURNING 1
   )
@@ -138,7 +139,7 @@ export class VaultKeysService {
     const [ctx] = await preparedQuery<IssueRow>(this.db, 'kv_issue_vault_key', ISSUE_SQL, [
       key.id, tenantId, dto.credential ?? null, key.vendor, ttlSeconds, key.dailyCapNanos.toString(),
       key.allowedEndpoints, key.expiresAt, key.label, JSON.stringify(key.metadata), key.createdAt, apiKeyId,
-      guardrails.maxCallNanos?.toString() ?? null, guardrails.allowedModels, guardrails.duplicateWindowSeconds,
+      guardrails.maxCallNanos?.toString() ?? null, guardrails.allowedModels, guardrails.duplicateWindowSeconds, guardrails.maxCallsPerMinute,
     ]);
     // a deleted tenant takes its API keys with it: for a key's caller both read as a deleted key
     if (apiKeyId !== null && !ctx?.api_key_live) {
@@ -273,6 +274,7 @@ function toRecord(r: RecordRow): VaultKeyRecord {
     maxCallNanos: r.max_call_nanos === null ? null : BigInt(r.max_call_nanos),
     allowedModels: r.allowed_models,
     duplicateWindowSeconds: r.duplicate_window_seconds,
+    maxCallsPerMinute: r.max_calls_per_minute,
     allowedEndpoints: r.allowed_endpoints,
     expiresAt: r.expires_at,
     label: r.label,

@@ -157,13 +157,14 @@ export class VaultKeyAuth {
       max_call_nanos: string | null;
       allowed_models: string[] | null;
       duplicate_window_seconds: number;
+      max_calls_per_minute: number | null;
       expires_at: Date;
       revoked_at: Date | null;
       tenant_status: string;
     }>(
       'vault_key_state',
       `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_nanos, v.allowed_endpoints,
-              v.max_call_nanos, v.allowed_models, v.duplicate_window_seconds,
+              v.max_call_nanos, v.allowed_models, v.duplicate_window_seconds, v.max_calls_per_minute,
               v.expires_at, v.revoked_at, t.status AS tenant_status
          FROM vault_keys v JOIN tenants t ON t.id = v.tenant_id
         WHERE v.id = $1`,
@@ -181,7 +182,7 @@ export class VaultKeyAuth {
         maxCallNanos: row.max_call_nanos === null ? null : BigInt(row.max_call_nanos),
         allowedModels: row.allowed_models,
         duplicateWindowSeconds: row.duplicate_window_seconds,
-        maxCallsPerMinute: null,
+        maxCallsPerMinute: row.max_calls_per_minute,
       },
       expiresAtMs: new Date(row.expires_at).getTime(),
       revoked: row.revoked_at !== null,

@@ -5,6 +5,7 @@ import { SpendLeaseExpiry1796024584317 } from './1796024584317-SpendLeaseExpiry'
 import { NanoDollars1796532401065 } from './1796532401065-NanoDollars';
 import { GuardrailsPerCallAndModels1797019000000 } from './1797019000000-GuardrailsPerCallAndModels';
 import { GuardrailsDuplicateWindow1797019100000 } from './1797019100000-GuardrailsDuplicateWindow';
+import { GuardrailsRateLimits1797019200000 } from './1797019200000-GuardrailsRateLimits';
 import { GatewayKeys1797020000000 } from './1797020000000-GatewayKeys';
 import { WebhookKindsAndAttempts1797021000000 } from './1797021000000-WebhookKindsAndAttempts';
 
@@ -16,6 +17,7 @@ import { WebhookKindsAndAttempts1797021000000 } from './1797021000000-WebhookKin
 export const MIGRATIONS = [Initial1796019812151, AuditStatusIndex1796021578794, TenantRowLevelSecurity1796024330897, SpendLeaseExpiry1796024584317, NanoDollars1796532401065,
   GuardrailsPerCallAndModels1797019000000,
   GuardrailsDuplicateWindow1797019100000,
+  GuardrailsRateLimits1797019200000,
   GatewayKeys1797020000000,
   WebhookKindsAndAttempts1797021000000,
 ];
