@@ -270,6 +270,24 @@ describe('vault-key guardrails', () => {
     });
   });
 
+  describe('Stripe default deny', () => {
+    it('refuses a Stripe call that is neither free nor priced from its amount (paying an invoice) with 422, before anything is sent', async () => {
+      const vk = await fx.vaultKey(tenantId, { vendor: 'stripe', credentialId: stripeCred, capUsd: 10, allowed: ['POST /v1/invoices/*/pay', 'GET /v1/customers/*'] });
+      stripeStub.clear();
+      const err = (await stripe(vk.token).invoices.pay('in_123').catch((e: unknown) => e)) as InstanceType<typeof Stripe.errors.StripeError>;
+      expect(err.statusCode).toBe(422);
+      expect(err.code).toBe('unpriced_request');
+      expect(stripeStub.seen()).toHaveLength(0);
+      // a named free read passes
+      expect((await stripe(vk.token).customers.retrieve('cus_1')).id).toBe('cus_1');
+      const rows = await eventually(async () => {
+        const r = await auditRows(vk.id);
+        return r.length === 2 ? r : undefined;
+      }, 'both audit rows');
+      expect(rows[0]).toMatchObject({ status: 422, error_code: 'unpriced_request' });
+    });
+  });
+
   describe('max_calls_per_minute', () => {
     it('admits exactly 30 of 200 concurrent calls over two proxy instances, and refuses the rest 429 rate_limited with Retry-After', async () => {
       const vk = await fx.vaultKey(tenantId, { vendor: 'openai', credentialId: openaiCred, capUsd: 1, allowed: ['GET /v1/models'], extra: { max_calls_per_minute: 30 } });
