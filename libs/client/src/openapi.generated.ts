@@ -612,6 +612,11 @@ export interface components {
             status: "active" | "retired";
             created_at: string;
             retired_at?: string | null;
+            /**
+             * @description null: a shared key; else only vault keys naming this key_group use it
+             * @example team-a
+             */
+            group: string | null;
         };
         CredentialView: {
             /** @example cred_01jd8x0000000000000000000 */
@@ -644,6 +649,11 @@ export interface components {
         AddCredentialKeyDto: {
             /** @description One more real provider key (8 to 4096 characters, no whitespace). Add the new key, then retire the old one: rotation without downtime. */
             key: string;
+            /**
+             * @description Only vault keys naming this key_group use this key (one user's or one team's own key). Absent: a shared key.
+             * @example team-a
+             */
+            group?: string;
         };
         DeletedCredentialView: {
             id: string;
@@ -736,6 +746,13 @@ export interface components {
              */
             allowed_endpoints: string[];
             /**
+             * @description Header names (case-insensitive) this key lets through in both directions beyond its vendor's allowlist, e.g. anthropic-beta. Never authorization, x-api-key, host or hop-by-hop headers. Default: none.
+             * @example [
+             *       "anthropic-beta"
+             *     ]
+             */
+            allowed_headers?: string[];
+            /**
              * @description 30m, 2h, 72h, 7d...; at most the tenant's max_vault_key_ttl
              * @example 2h
              */
@@ -752,6 +769,16 @@ export interface components {
             metadata?: {
                 [key: string]: string;
             };
+            /**
+             * @description Use only the profile's provider keys of this group (round robin or failover within it). Absent: the profile's shared keys (those without a group). Unknown in the profile: 422 unknown_key_group.
+             * @example team-a
+             */
+            key_group?: string;
+            /**
+             * @description With key_group: use the profile's shared keys once the group's keys are all cooling down (quota, rate limit).
+             * @default false
+             */
+            fallback_to_shared?: boolean;
         };
         IssuedVaultKeyView: {
             /** @example vk_01jd8x0000000000000000000 */
@@ -799,6 +826,11 @@ export interface components {
              *     ]
              */
             allowed_endpoints: string[];
+            /**
+             * @description Header names let through beyond the vendor's allowlist (lowercase)
+             * @example []
+             */
+            allowed_headers: string[];
             expires_at: string;
             label?: string | null;
             metadata: {
@@ -818,6 +850,13 @@ export interface components {
             reserved_usd: number;
             created_at: string;
             revoked_at?: string | null;
+            /**
+             * @description The provider keys this key's calls use: that group's; null: the profile's shared keys
+             * @example team-a
+             */
+            key_group: string | null;
+            /** @description With key_group: use the profile's shared keys once the group's keys are all cooling down */
+            fallback_to_shared: boolean;
             /**
              * @description The vault key itself. Shown only in this response.
              * @example vault_key_eyJhbGciOiJFZERTQSIs...
@@ -890,6 +929,11 @@ export interface components {
              *     ]
              */
             allowed_endpoints: string[];
+            /**
+             * @description Header names let through beyond the vendor's allowlist (lowercase)
+             * @example []
+             */
+            allowed_headers: string[];
             expires_at: string;
             label?: string | null;
             metadata: {
@@ -909,6 +953,13 @@ export interface components {
             reserved_usd: number;
             created_at: string;
             revoked_at?: string | null;
+            /**
+             * @description The provider keys this key's calls use: that group's; null: the profile's shared keys
+             * @example team-a
+             */
+            key_group: string | null;
+            /** @description With key_group: use the profile's shared keys once the group's keys are all cooling down */
+            fallback_to_shared: boolean;
         };
         AuditEntryView: {
             /** @example aud_01jd8x0000000000000000000 */

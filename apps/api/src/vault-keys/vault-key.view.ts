@@ -18,6 +18,8 @@ export interface VaultKeyRecord {
   duplicateWindowSeconds: number;
   maxCallsPerMinute: number | null;
   allowedEndpoints: string[];
+  // issue 22: header allowlist
+  allowedHeaders: string[];
   expiresAt: Date;
   label: string | null;
   metadata: Record<string, string>;
@@ -28,6 +30,8 @@ export interface VaultKeyRecord {
   reservedNanos: bigint;
   revokedAt: Date | null;
   createdAt: Date;
+  keyGroup: string | null;
+  fallbackToShared: boolean;
 }
 
 export class VaultKeyView {
@@ -47,6 +51,8 @@ export class VaultKeyView {
   @ApiProperty({ nullable: true, type: Number, example: 30, description: 'Calls admitted in any 60 s window; null: no limit' })
   max_calls_per_minute: number | null;
   @ApiProperty({ type: [String], example: ['POST /v1/payment_intents'] }) allowed_endpoints: string[];
+  // issue 22: header allowlist
+  @ApiProperty({ type: [String], example: [], description: "Header names let through beyond the vendor's allowlist (lowercase)" }) allowed_headers: string[];
   @ApiProperty() expires_at: string;
   @ApiPropertyOptional({ nullable: true, type: String }) label: string | null;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) metadata: Record<string, string>;
@@ -60,6 +66,10 @@ export class VaultKeyView {
   reserved_usd: number;
   @ApiProperty() created_at: string;
   @ApiPropertyOptional({ nullable: true, type: String }) revoked_at: string | null;
+  @ApiProperty({ nullable: true, type: String, example: 'team-a', description: "The provider keys this key's calls use: that group's; null: the profile's shared keys" })
+  key_group: string | null;
+  @ApiProperty({ description: "With key_group: use the profile's shared keys once the group's keys are all cooling down" })
+  fallback_to_shared: boolean;
 
   static of(k: VaultKeyRecord): VaultKeyView {
     return {
@@ -74,6 +84,7 @@ export class VaultKeyView {
       duplicate_window: duplicateWindowText(k.duplicateWindowSeconds),
       max_calls_per_minute: k.maxCallsPerMinute,
       allowed_endpoints: k.allowedEndpoints,
+      allowed_headers: k.allowedHeaders,
       expires_at: k.expiresAt.toISOString(),
       label: k.label,
       metadata: k.metadata,
@@ -82,6 +93,8 @@ export class VaultKeyView {
       reserved_usd: nanosToUsd(k.reservedNanos),
       created_at: k.createdAt.toISOString(),
       revoked_at: iso(k.revokedAt),
+      key_group: k.keyGroup,
+      fallback_to_shared: k.fallbackToShared,
     };
   }
 }

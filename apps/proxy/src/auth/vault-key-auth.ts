@@ -4,6 +4,7 @@ import { CHANNELS, type VaultKeysNotice } from '@keyvault/db';
 import { KeyvaultError } from '@keyvault/errors';
 import { FailedAuthLimiter } from '@keyvault/net';
 import { compileEndpointRules, type EndpointRule, type Guardrails } from '@keyvault/policy';
+import type { KeyPool } from '../credentials/key-rotation';
 import { ProxyStore } from '../store/proxy-store';
 import { GatewayAuth, type GatewayCall } from './gateway-auth';
 import { SigningKeys } from './signing-keys';
@@ -18,9 +19,14 @@ export interface VaultKeyState {
   rules: EndpointRule[];
   /** the key's guardrails (issue 19) */
   guardrails: Guardrails;
+  /** header names this key lets through beyond its vendor adapter's allowlist (both directions) */
+  allowedHeaders: string[];
   expiresAtMs: number;
   revoked: boolean;
   tenantDisabled: boolean;
+  // key groups (issue 20)
+  /** which of the profile's provider keys the calls use (see CredentialsService.attemptOrder) */
+  keyPool: KeyPool;
 }
 
 /** A notice can be missed (a dropped connection); no cached state outlives this. */
@@ -156,16 +162,20 @@ export class VaultKeyAuth {
       allowed_endpoints: string[];
       max_call_nanos: string | null;
       allowed_models: string[] | null;
+      allowed_headers: string[];
       duplicate_window_seconds: number;
       max_calls_per_minute: number | null;
       expires_at: Date;
       revoked_at: Date | null;
       tenant_status: string;
+      key_group: string | null;
+      fallback_to_shared: boolean;
     }>(
       'vault_key_state',
-      `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_nanos, v.allowed_endpoints,
+      `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_nanos, v.allowed_endpoints, v.allowed_headers,
               v.max_call_nanos, v.allowed_models, v.duplicate_window_seconds, v.max_calls_per_minute,
-              v.expires_at, v.revoked_at, t.status AS tenant_status
+              v.expires_at, v.revoked_at, t.status AS tenant_status,
+              v.key_group, v.fallback_to_shared
          FROM vault_keys v JOIN tenants t ON t.id = v.tenant_id
         WHERE v.id = $1`,
       [id],
@@ -184,9 +194,11 @@ export class VaultKeyAuth {
         duplicateWindowSeconds: row.duplicate_window_seconds,
         maxCallsPerMinute: row.max_calls_per_minute,
       },
+      allowedHeaders: row.allowed_headers,
       expiresAtMs: new Date(row.expires_at).getTime(),
       revoked: row.revoked_at !== null,
       tenantDisabled: row.tenant_status !== 'active',
+      keyPool: { group: row.key_group, fallbackToShared: row.fallback_to_shared },
     };
   }
 

@@ -13,6 +13,7 @@ import {
   type VendorAdapter,
   type VendorCall,
 } from './vendor-adapter';
+import { COMMON_DOWN, COMMON_UP, type HeaderAllowlist } from './header-allowlist';
 
 /**
  * Anthropic: the real key goes as `x-api-key`; the client's `anthropic-version` and
@@ -31,6 +32,12 @@ import {
  */
 export class AnthropicAdapter implements VendorAdapter {
   readonly vendor = 'anthropic' as const;
+  readonly headers: HeaderAllowlist = {
+    // not anthropic-beta (unless a key allows it): betas turn on priced features
+    up: [...COMMON_UP, 'anthropic-version', 'idempotency-key', 'x-stainless-*'],
+    // not anthropic-organization-id: it names the real key's owner
+    down: [...COMMON_DOWN, 'request-id', 'anthropic-ratelimit-*', 'retry-after-ms', 'x-should-retry'],
+  };
 
   constructor(private readonly prices: PriceBook) {}
 

@@ -4,6 +4,7 @@ import type { LlmVendor, ModelPrice, PriceBook } from '@keyvault/policy';
 import { count, JsonBodyMeter, jsonObject } from './json-body';
 import { eventData, SseEvents } from './sse';
 import { fixedCost, isSuccess, type OutgoingHeaders, type PreparedCall, type ResponseMeter, type VendorAdapter, type VendorCall } from './vendor-adapter';
+import { COMMON_DOWN, COMMON_UP, type HeaderAllowlist } from './header-allowlist';
 
 /** OpenAI allows at most 128 choices per call. */
 const MAX_CHOICES = 128;
@@ -18,6 +19,12 @@ const MAX_CHOICES = 128;
  */
 export class OpenAiAdapter implements VendorAdapter {
   readonly vendor: 'openai' | 'openai_compatible' = 'openai';
+  readonly headers: HeaderAllowlist = {
+    // not openai-organization / openai-project: they choose which organization the real key bills
+    up: [...COMMON_UP, 'openai-beta', 'idempotency-key', 'x-stainless-*'],
+    // not openai-organization: it names the real key's owner
+    down: [...COMMON_DOWN, 'x-request-id', 'openai-processing-ms', 'openai-version', 'x-ratelimit-*', 'retry-after-ms', 'x-should-retry'],
+  };
 
   constructor(
     protected readonly prices: PriceBook,

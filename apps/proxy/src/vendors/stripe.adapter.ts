@@ -3,6 +3,7 @@ import { KeyvaultError } from '@keyvault/errors';
 import type { PriceBook } from '@keyvault/policy';
 import { jsonObject } from './json-body';
 import { fixedCost, isSuccess, type OutgoingHeaders, type PreparedCall, type VendorAdapter, type VendorCall } from './vendor-adapter';
+import { COMMON_DOWN, COMMON_UP, type HeaderAllowlist } from './header-allowlist';
 
 /**
  * Stripe: Bearer key, form-encoded bodies. Default deny: a call is either free (the price list's
@@ -19,6 +20,11 @@ import { fixedCost, isSuccess, type OutgoingHeaders, type PreparedCall, type Ven
  */
 export class StripeAdapter implements VendorAdapter {
   readonly vendor = 'stripe' as const;
+  readonly headers: HeaderAllowlist = {
+    // not stripe-account / stripe-context: they act on any connected account of the real key
+    up: [...COMMON_UP, 'stripe-version', 'idempotency-key', 'x-stripe-client-user-agent', 'x-stripe-client-telemetry'],
+    down: [...COMMON_DOWN, 'request-id', 'idempotency-key', 'idempotent-replayed', 'original-request', 'stripe-version', 'stripe-should-retry'],
+  };
 
   constructor(private readonly prices: PriceBook) {}
 

@@ -18,6 +18,8 @@ export class VaultKey {
   @Column({ type: 'int', name: 'duplicate_window_seconds', default: 0 }) duplicateWindowSeconds: number;
   @Column({ type: 'int', name: 'max_calls_per_minute', nullable: true }) maxCallsPerMinute: number | null;
   @Column({ type: 'text', name: 'allowed_endpoints', array: true }) allowedEndpoints: string[];
+  // issue 22: header allowlist
+  @Column({ type: 'text', name: 'allowed_headers', array: true, default: () => "'{}'" }) allowedHeaders: string[];
   @Column({ type: 'timestamptz', name: 'expires_at' }) expiresAt: Date;
   @Column({ type: 'text', nullable: true }) label: string | null;
   @Index('ix_vault_keys_metadata', { synchronize: false })
@@ -25,5 +27,10 @@ export class VaultKey {
   metadata: Record<string, string>;
   @Column({ type: 'timestamptz', name: 'revoked_at', nullable: true }) revokedAt: Date | null;
   @Column({ type: 'text', name: 'revoked_reason', nullable: true }) revokedReason: string | null;
+  // key groups (issue 20): which of the profile's provider keys this key's calls may use
+  /** null: the profile's shared keys (those without a group) */
+  @Column({ type: 'text', name: 'key_group', nullable: true }) keyGroup: string | null;
+  /** with key_group: use the shared keys once the group's keys are all cooling down */
+  @Column({ type: 'boolean', name: 'fallback_to_shared', default: false }) fallbackToShared: boolean;
   @CreatedAt() createdAt: Date;
 }

@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString, Length, Max, Min, Validate } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min, Validate } from 'class-validator';
 import { VENDORS, type Vendor } from '@keyvault/config';
 import { IsDuration } from '../../common/is-duration.validator';
+import { KEY_GROUP, KEY_GROUP_MESSAGE } from '../../credentials/dto/key-group';
 import { IsMetadata } from './metadata.validator';
 import { IsUsdCap } from './usd-amount.validator';
 
@@ -73,6 +74,21 @@ export class CreateVaultKeyDto {
   @ArrayMaxSize(100)
   allowed_endpoints: string[];
 
+  // issue 22: header allowlist
+  /** Each entry is checked in the service (a header name, not a credential carrier), which reports `allowed_headers.N`. */
+  @ApiPropertyOptional({
+    type: [String],
+    maxItems: 20,
+    example: ['anthropic-beta'],
+    description:
+      "Header names (case-insensitive) this key lets through in both directions beyond its vendor's allowlist, e.g. anthropic-beta. Never authorization, x-api-key, host or hop-by-hop headers. Default: none.",
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsString({ each: true })
+  allowed_headers?: string[];
+
   @ApiProperty({ example: '2h', description: "30m, 2h, 72h, 7d...; at most the tenant's max_vault_key_ttl" })
   @Validate(IsDuration)
   expires_in: string;
@@ -92,4 +108,19 @@ export class CreateVaultKeyDto {
   @IsOptional()
   @IsMetadata()
   metadata?: Record<string, string>;
+
+  // key groups (issue 20)
+  @ApiPropertyOptional({
+    example: 'team-a',
+    description: "Use only the profile's provider keys of this group (round robin or failover within it). Absent: the profile's shared keys (those without a group). Unknown in the profile: 422 unknown_key_group.",
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(KEY_GROUP, { message: KEY_GROUP_MESSAGE })
+  key_group?: string;
+
+  @ApiPropertyOptional({ default: false, description: "With key_group: use the profile's shared keys once the group's keys are all cooling down (quota, rate limit)." })
+  @IsOptional()
+  @IsBoolean()
+  fallback_to_shared?: boolean;
 }
