@@ -164,6 +164,7 @@ export class VaultKeyAuth {
       allowed_models: string[] | null;
       allowed_headers: string[];
       duplicate_window_seconds: number;
+      max_calls_per_minute: number | null;
       expires_at: Date;
       revoked_at: Date | null;
       tenant_status: string;
@@ -172,7 +173,7 @@ export class VaultKeyAuth {
     }>(
       'vault_key_state',
       `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_nanos, v.allowed_endpoints, v.allowed_headers,
-              v.max_call_nanos, v.allowed_models, v.duplicate_window_seconds,
+              v.max_call_nanos, v.allowed_models, v.duplicate_window_seconds, v.max_calls_per_minute,
               v.expires_at, v.revoked_at, t.status AS tenant_status,
               v.key_group, v.fallback_to_shared
          FROM vault_keys v JOIN tenants t ON t.id = v.tenant_id
@@ -191,7 +192,7 @@ export class VaultKeyAuth {
         maxCallNanos: row.max_call_nanos === null ? null : BigInt(row.max_call_nanos),
         allowedModels: row.allowed_models,
         duplicateWindowSeconds: row.duplicate_window_seconds,
-        maxCallsPerMinute: null,
+        maxCallsPerMinute: row.max_calls_per_minute,
       },
       allowedHeaders: row.allowed_headers,
       expiresAtMs: new Date(row.expires_at).getTime(),
