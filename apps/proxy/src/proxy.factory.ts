@@ -78,8 +78,9 @@ export async function createProxyApp(config: ProxyConfig): Promise<ProxyServer> 
         while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
         server.closeAllConnections();
         await stopped;
-        await ledger.close();
+        // outcomes first: a recorded call's cost is booked on its lease once its outcome is written
         await app.get(AuditWriter).drain();
+        await ledger.close();
         await store.close();
         await app.get(UpstreamClient).close();
         await app.close();

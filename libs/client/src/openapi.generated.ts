@@ -717,11 +717,36 @@ export interface components {
              */
             daily_usd_cap: number;
             /**
+             * @description USD: a call whose known cost (Stripe amount, Twilio message, Resend email) or LLM worst case is above it is refused (403 per_call_limit_exceeded) before anything is sent
+             * @example 100
+             */
+            max_usd_per_call?: number;
+            /**
+             * @description LLM vendors only: globs (`*` any characters) matched on the body's `model`; any other model is refused (403 model_not_allowed)
+             * @example [
+             *       "gpt-4o-mini",
+             *       "claude-3-5-haiku-*"
+             *     ]
+             */
+            allowed_models?: string[];
+            /**
+             * @description Within this window a second money-moving call with the same method, path and body is a duplicate: Stripe answers the first object (the proxy sends the first call's Idempotency-Key), Twilio and Resend duplicates are refused (409 duplicate_request). `0` turns it off; at most 24h. Default: 10m for stripe, twilio and resend, 0 for the rest
+             * @example 10m
+             */
+            duplicate_window?: string;
+            /**
              * @example [
              *       "POST /v1/payment_intents"
              *     ]
              */
             allowed_endpoints: string[];
+            /**
+             * @description Header names (case-insensitive) this key lets through in both directions beyond its vendor's allowlist, e.g. anthropic-beta. Never authorization, x-api-key, host or hop-by-hop headers. Default: none.
+             * @example [
+             *       "anthropic-beta"
+             *     ]
+             */
+            allowed_headers?: string[];
             /**
              * @description 30m, 2h, 72h, 7d...; at most the tenant's max_vault_key_ttl
              * @example 2h
@@ -769,11 +794,33 @@ export interface components {
              */
             daily_usd_cap: number;
             /**
+             * @description USD: the largest call (known cost or LLM worst case) admitted; null: no limit
+             * @example 100
+             */
+            max_usd_per_call: number | null;
+            /**
+             * @description Model globs admitted for LLM calls; null: any priced model
+             * @example [
+             *       "gpt-4o-mini"
+             *     ]
+             */
+            allowed_models: string[] | null;
+            /**
+             * @description The window in which a repeated money-moving call is a duplicate; `0`: off
+             * @example 10m
+             */
+            duplicate_window: string;
+            /**
              * @example [
              *       "POST /v1/payment_intents"
              *     ]
              */
             allowed_endpoints: string[];
+            /**
+             * @description Header names let through beyond the vendor's allowlist (lowercase)
+             * @example []
+             */
+            allowed_headers: string[];
             expires_at: string;
             label?: string | null;
             metadata: {
@@ -845,11 +892,33 @@ export interface components {
              */
             daily_usd_cap: number;
             /**
+             * @description USD: the largest call (known cost or LLM worst case) admitted; null: no limit
+             * @example 100
+             */
+            max_usd_per_call: number | null;
+            /**
+             * @description Model globs admitted for LLM calls; null: any priced model
+             * @example [
+             *       "gpt-4o-mini"
+             *     ]
+             */
+            allowed_models: string[] | null;
+            /**
+             * @description The window in which a repeated money-moving call is a duplicate; `0`: off
+             * @example 10m
+             */
+            duplicate_window: string;
+            /**
              * @example [
              *       "POST /v1/payment_intents"
              *     ]
              */
             allowed_endpoints: string[];
+            /**
+             * @description Header names let through beyond the vendor's allowlist (lowercase)
+             * @example []
+             */
+            allowed_headers: string[];
             expires_at: string;
             label?: string | null;
             metadata: {

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { VENDORS } from '@keyvault/config';
 import { nanosToUsd } from '@keyvault/policy';
 import { iso } from '../common/iso';
+import { duplicateWindowText } from './guardrails';
 import { VAULT_KEY_STATUSES, type VaultKeyStatus } from './dto/list-vault-keys-query.dto';
 
 /** A vault key's record as the service reads it (the token is never part of it). */
@@ -11,7 +12,13 @@ export interface VaultKeyRecord {
   credentialId: string;
   credentialName: string | null;
   dailyCapNanos: bigint;
+  // guardrails (issue 19)
+  maxCallNanos: bigint | null;
+  allowedModels: string[] | null;
+  duplicateWindowSeconds: number;
   allowedEndpoints: string[];
+  // issue 22: header allowlist
+  allowedHeaders: string[];
   expiresAt: Date;
   label: string | null;
   metadata: Record<string, string>;
@@ -33,7 +40,16 @@ export class VaultKeyView {
   @ApiProperty({ example: 'cred_01jd8x0000000000000000000', description: 'The credential profile id' }) credential: string;
   @ApiPropertyOptional({ nullable: true, type: String }) credential_name: string | null;
   @ApiProperty({ example: 100, description: 'USD per UTC day (up to 9 decimals)' }) daily_usd_cap: number;
+  // guardrails (issue 19)
+  @ApiProperty({ nullable: true, type: Number, example: 100, description: 'USD: the largest call (known cost or LLM worst case) admitted; null: no limit' })
+  max_usd_per_call: number | null;
+  @ApiProperty({ nullable: true, type: [String], example: ['gpt-4o-mini'], description: 'Model globs admitted for LLM calls; null: any priced model' })
+  allowed_models: string[] | null;
+  @ApiProperty({ example: '10m', description: 'The window in which a repeated money-moving call is a duplicate; `0`: off' })
+  duplicate_window: string;
   @ApiProperty({ type: [String], example: ['POST /v1/payment_intents'] }) allowed_endpoints: string[];
+  // issue 22: header allowlist
+  @ApiProperty({ type: [String], example: [], description: "Header names let through beyond the vendor's allowlist (lowercase)" }) allowed_headers: string[];
   @ApiProperty() expires_at: string;
   @ApiPropertyOptional({ nullable: true, type: String }) label: string | null;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) metadata: Record<string, string>;
@@ -60,7 +76,11 @@ export class VaultKeyView {
       credential: k.credentialId,
       credential_name: k.credentialName,
       daily_usd_cap: nanosToUsd(k.dailyCapNanos),
+      max_usd_per_call: k.maxCallNanos === null ? null : nanosToUsd(k.maxCallNanos),
+      allowed_models: k.allowedModels,
+      duplicate_window: duplicateWindowText(k.duplicateWindowSeconds),
       allowed_endpoints: k.allowedEndpoints,
+      allowed_headers: k.allowedHeaders,
       expires_at: k.expiresAt.toISOString(),
       label: k.label,
       metadata: k.metadata,

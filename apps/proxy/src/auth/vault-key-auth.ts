@@ -3,7 +3,7 @@ import { verifyVaultKey, type VaultKeyClaims } from '@keyvault/crypto';
 import { CHANNELS, type VaultKeysNotice } from '@keyvault/db';
 import { KeyvaultError } from '@keyvault/errors';
 import { FailedAuthLimiter } from '@keyvault/net';
-import { compileEndpointRules, type EndpointRule } from '@keyvault/policy';
+import { compileEndpointRules, type EndpointRule, type Guardrails } from '@keyvault/policy';
 import type { KeyPool } from '../credentials/key-rotation';
 import { ProxyStore } from '../store/proxy-store';
 import { GatewayAuth, type GatewayCall } from './gateway-auth';
@@ -17,6 +17,10 @@ export interface VaultKeyState {
   vendor: string;
   capNanos: bigint;
   rules: EndpointRule[];
+  /** the key's guardrails (issue 19) */
+  guardrails: Guardrails;
+  /** header names this key lets through beyond its vendor adapter's allowlist (both directions) */
+  allowedHeaders: string[];
   expiresAtMs: number;
   revoked: boolean;
   tenantDisabled: boolean;
@@ -162,6 +166,10 @@ export class VaultKeyAuth {
       vendor: string;
       daily_cap_nanos: string;
       allowed_endpoints: string[];
+      max_call_nanos: string | null;
+      allowed_models: string[] | null;
+      allowed_headers: string[];
+      duplicate_window_seconds: number;
       expires_at: Date;
       revoked_at: Date | null;
       tenant_status: string;
@@ -171,7 +179,8 @@ export class VaultKeyAuth {
       conversation_id: string | null;
     }>(
       'vault_key_state',
-      `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_nanos, v.allowed_endpoints,
+      `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_nanos, v.allowed_endpoints, v.allowed_headers,
+              v.max_call_nanos, v.allowed_models, v.duplicate_window_seconds,
               v.expires_at, v.revoked_at, t.status AS tenant_status,
               v.key_group, v.fallback_to_shared, v.metadata->>'run_id' AS run_id, v.metadata->>'conversation_id' AS conversation_id
          FROM vault_keys v JOIN tenants t ON t.id = v.tenant_id
@@ -186,6 +195,13 @@ export class VaultKeyAuth {
       vendor: row.vendor,
       capNanos: BigInt(row.daily_cap_nanos),
       rules: compileEndpointRules(row.allowed_endpoints),
+      guardrails: {
+        maxCallNanos: row.max_call_nanos === null ? null : BigInt(row.max_call_nanos),
+        allowedModels: row.allowed_models,
+        duplicateWindowSeconds: row.duplicate_window_seconds,
+        maxCallsPerMinute: null,
+      },
+      allowedHeaders: row.allowed_headers,
       expiresAtMs: new Date(row.expires_at).getTime(),
       revoked: row.revoked_at !== null,
       tenantDisabled: row.tenant_status !== 'active',

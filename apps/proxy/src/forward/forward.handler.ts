@@ -7,9 +7,11 @@ import { KeyvaultError, toKeyvaultError } from '@keyvault/errors';
 import { TrustedProxies } from '@keyvault/net';
 import { matchEndpoint } from '@keyvault/policy';
 import { AuditWriter, type AuditRecord } from '../audit/audit-writer';
+import { CallRecorder } from '../audit/call-recorder';
 import { GatewayCheckCall } from '../auth/gateway-check';
 import { presentedVaultKey, queryCarriesVaultKey } from '../auth/presented-vault-key';
 import { VaultKeyAuth } from '../auth/vault-key-auth';
+import { GuardrailChecks } from '../guardrails/guardrails';
 import { CredentialsService, type LoadedCredential } from '../credentials/credentials.service';
 import { retryAfterSeconds, type KeyPool } from '../credentials/key-rotation';
 import { SpendLedger } from '../ledger/spend-ledger';
@@ -18,6 +20,7 @@ import { ProxyMetrics } from '../proxy-metrics';
 import { UpstreamClient, UpstreamFailure } from '../upstream/upstream-client';
 import { isSuccess, type PreparedCall, type UpstreamResponseHead, type VendorAdapter, type VendorCall } from '../vendors/vendor-adapter';
 import { VendorAdapters } from '../vendors/vendor-adapters';
+import { headerTests, withAllowed, type HeaderTest } from '../vendors/header-allowlist';
 import { clientHeaders, contextHeader, isEventStream, leadingVendor, readBody, sendError, sseErrorEvent, upstreamHeaders, vendorPath } from './http-io';
 
 /** The audit's error code of a call whose client went away before its answer was complete. */
@@ -25,7 +28,8 @@ const CLIENT_CLOSED = 'client_closed';
 
 /**
  * The hot path: one proxied call, top to bottom. Key → path → allowlist → body → credential →
- * price → reserve → forward (next key when one is refused) → stream back → settle → audit.
+ * price → guardrails → reserve → record → forward (next key when one is refused) → stream back →
+ * settle → audit. Guardrails (per-call limit, models, duplicates, rate) refuse before anything is reserved.
  * Every refusal is a KeyvaultError rendered in the contract's shape, and every call, refused or
  * not, leaves one audit row. No Nest pipeline and no per-call logging here.
  */
@@ -43,6 +47,8 @@ export class ForwardHandler {
     private readonly audit: AuditWriter,
     private readonly metrics: ProxyMetrics,
     private readonly trustedProxies: TrustedProxies,
+    private readonly guardrails: GuardrailChecks,
+    private readonly records: CallRecorder,
   ) {}
 
   /** Serves one call; never throws. */
@@ -91,7 +97,12 @@ export class ForwardHandler {
       const request: VendorCall = { method, path, query, headers: req.headers, body: requestBody, credential };
       const call = adapter.prepare(request);
 
-      const reservation = await this.ledger.reserve(key, call.costNanos);
+      // guardrails (issue 19): refusals before anything is reserved or sent
+      const admission = await this.guardrails.admit(key, request, call, audit);
+      const reservation = await this.ledger.reserve(key, call.costNanos).catch((err: unknown) => {
+        this.guardrails.finish(admission);
+        throw err;
+      });
       // Booked: 0 when nothing reached the upstream; the worst case when the request went out
       // and no answer came back (the vendor may have done the work); the answer's own cost else.
       let cost = 0n;
@@ -100,22 +111,29 @@ export class ForwardHandler {
       const onHangUp = () => hangUp.abort();
       res.once('close', onHangUp);
       try {
+        const allowed = headerTests(adapter.headers);
+        // durable before anything goes upstream, or 503 vault_unavailable and nothing is forwarded
+        await this.records.write(audit, reservation);
         let response: Dispatcher.ResponseData;
         try {
-          response = await this.send(adapter, credential, key.keyPool, request, call, audit, hangUp.signal);
+          response = await this.send(adapter, credential, key.keyPool, request, call, audit, withAllowed(allowed.up, key.allowedHeaders), hangUp.signal);
         } catch (err) {
           if (err instanceof UpstreamFailure && err.requestSent) cost = call.costNanos;
+          admission.sent = err instanceof UpstreamFailure ? err.requestSent : true;
           if (hangUp.signal.aborted) audit.errorCode = CLIENT_CLOSED;
           throw err;
         } finally {
           res.off('close', onHangUp);
         }
-        const relayed = await relay(response, res, call);
+        admission.sent = true;
+        admission.status = response.statusCode;
+        const relayed = await relay(response, res, call, withAllowed(allowed.down, key.allowedHeaders));
         cost = relayed.cost;
         audit.errorCode = relayed.errorCode;
       } finally {
         this.ledger.settle(reservation, cost);
-        audit.costNanos = cost < call.costNanos ? cost : call.costNanos;
+        audit.costNanos = cost;
+        this.guardrails.finish(admission);
       }
     } catch (err) {
       if (err instanceof GatewayCheckCall) {
@@ -145,10 +163,11 @@ export class ForwardHandler {
     request: VendorCall,
     call: PreparedCall,
     audit: AuditRecord,
+    headersUp: HeaderTest,
     signal: AbortSignal,
   ): Promise<Dispatcher.ResponseData> {
     const target = await this.upstream.target(credential.vendor, credential.baseUrl);
-    const headers = upstreamHeaders(request.headers);
+    const headers = upstreamHeaders(request.headers, headersUp);
     // a metered body must be readable, so it is asked for uncompressed
     if (call.meter) headers['accept-encoding'] = 'identity';
     const path = call.path ?? request.path;
@@ -202,7 +221,7 @@ interface Relayed {
  * KEYVAULT_UPSTREAM_IDLE_TIMEOUT_MS, or breaks, ends an event stream with an SSE `error` event
  * and any other body by closing it; a client that hangs up aborts the upstream at once.
  */
-function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: PreparedCall): Promise<Relayed> {
+function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: PreparedCall, headersDown: HeaderTest): Promise<Relayed> {
   const head: UpstreamResponseHead = { status: response.statusCode, headers: response.headers };
   const { body } = response;
   // undici reports a body destroyed before its end as an 'error' (aborted): expected here
@@ -213,7 +232,7 @@ function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: Pre
     body.destroy();
     return Promise.resolve({ cost: cutCost(), errorCode: CLIENT_CLOSED });
   }
-  res.writeHead(head.status, clientHeaders(head.headers, meter?.rewrites ?? false));
+  res.writeHead(head.status, clientHeaders(head.headers, meter?.rewrites ?? false, headersDown));
   return new Promise((resolve) => {
     let settled = false;
     const done = (cost: bigint, errorCode: string | null) => {

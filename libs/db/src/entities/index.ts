@@ -1,6 +1,7 @@
 import { AuditEntry } from './audit-entry.entity';
 import { CredentialKey } from './credential-key.entity';
 import { CredentialProfile } from './credential-profile.entity';
+import { DuplicateCall } from './duplicate-call.entity';
 import { GatewayKey } from './gateway-key.entity';
 import { IdempotencyRecord } from './idempotency-record.entity';
 import { SigningKey } from './signing-key.entity';
@@ -16,7 +17,7 @@ import { WebhookEvent } from './webhook-event.entity';
 
 export * from './columns';
 export {
-  AuditEntry, CredentialKey, CredentialProfile, GatewayKey, IdempotencyRecord, SigningKey, SpendReservation,
+  AuditEntry, CredentialKey, CredentialProfile, DuplicateCall, GatewayKey, IdempotencyRecord, SigningKey, SpendReservation,
   Tenant, TenantApiKey, VaultKey, VaultKeySpend, Webhook, WebhookDelivery, WebhookEvent,
   WebhookDeliveryAttempt,
 };
@@ -28,7 +29,7 @@ export * from './webhook.entity';
 export * from './webhook-delivery.entity';
 
 export const ENTITIES = [
-  AuditEntry, CredentialKey, CredentialProfile, GatewayKey, IdempotencyRecord, SigningKey, SpendReservation,
+  AuditEntry, CredentialKey, CredentialProfile, DuplicateCall, GatewayKey, IdempotencyRecord, SigningKey, SpendReservation,
   Tenant, TenantApiKey, VaultKey, VaultKeySpend, Webhook, WebhookDelivery, WebhookEvent,
   WebhookDeliveryAttempt,
 ];

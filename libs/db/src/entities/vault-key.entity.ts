@@ -12,7 +12,13 @@ export class VaultKey {
   @RefColumn({ name: 'credential_id' }) credentialId: string;
   @Column({ type: 'text' }) vendor: string;
   @NanosColumn({ name: 'daily_cap_nanos', default: undefined }) dailyCapNanos: bigint;
+  // guardrails (issue 19)
+  @NanosColumn({ name: 'max_call_nanos', nullable: true, default: undefined }) maxCallNanos: bigint | null;
+  @Column({ type: 'text', name: 'allowed_models', array: true, nullable: true }) allowedModels: string[] | null;
+  @Column({ type: 'int', name: 'duplicate_window_seconds', default: 0 }) duplicateWindowSeconds: number;
   @Column({ type: 'text', name: 'allowed_endpoints', array: true }) allowedEndpoints: string[];
+  // issue 22: header allowlist
+  @Column({ type: 'text', name: 'allowed_headers', array: true, default: () => "'{}'" }) allowedHeaders: string[];
   @Column({ type: 'timestamptz', name: 'expires_at' }) expiresAt: Date;
   @Column({ type: 'text', nullable: true }) label: string | null;
   @Index('ix_vault_keys_metadata', { synchronize: false })

@@ -24,12 +24,58 @@ export class CreateVaultKeyDto {
   @Validate(IsUsdCap)
   daily_usd_cap: number;
 
+  // guardrails (issue 19): each checked again by the service, which reports the field at fault
+  @ApiPropertyOptional({
+    example: 100,
+    description: 'USD: a call whose known cost (Stripe amount, Twilio message, Resend email) or LLM worst case is above it is refused (403 per_call_limit_exceeded) before anything is sent',
+  })
+  @IsOptional()
+  @Validate(IsUsdCap)
+  max_usd_per_call?: number;
+
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['gpt-4o-mini', 'claude-3-5-haiku-*'],
+    description: "LLM vendors only: globs (`*` any characters) matched on the body's `model`; any other model is refused (403 model_not_allowed)",
+    minItems: 1,
+    maxItems: 50,
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(50)
+  allowed_models?: string[];
+
+  @ApiPropertyOptional({
+    example: '10m',
+    description:
+      "Within this window a second money-moving call with the same method, path and body is a duplicate: Stripe answers the first object (the proxy sends the first call's Idempotency-Key), Twilio and Resend duplicates are refused (409 duplicate_request). `0` turns it off; at most 24h. Default: 10m for stripe, twilio and resend, 0 for the rest",
+  })
+  @IsOptional()
+  @IsString()
+  duplicate_window?: string;
+
   /** Each entry is checked by the policy parser in the service, which reports `allowed_endpoints.N`. */
   @ApiProperty({ example: ['POST /v1/payment_intents'], type: [String], minItems: 1, maxItems: 100 })
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(100)
   allowed_endpoints: string[];
+
+  // issue 22: header allowlist
+  /** Each entry is checked in the service (a header name, not a credential carrier), which reports `allowed_headers.N`. */
+  @ApiPropertyOptional({
+    type: [String],
+    maxItems: 20,
+    example: ['anthropic-beta'],
+    description:
+      "Header names (case-insensitive) this key lets through in both directions beyond its vendor's allowlist, e.g. anthropic-beta. Never authorization, x-api-key, host or hop-by-hop headers. Default: none.",
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsString({ each: true })
+  allowed_headers?: string[];
 
   @ApiProperty({ example: '2h', description: "30m, 2h, 72h, 7d...; at most the tenant's max_vault_key_ttl" })
   @Validate(IsDuration)
