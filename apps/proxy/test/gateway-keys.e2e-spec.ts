@@ -242,7 +242,7 @@ describe('gateway keys', () => {
     await ask(id);
     await ask(id, { 'X-Run-Id': 'header-wins' });
     const rows = await eventually(
-      () => fx.query<{ run_id: string; conversation_id: string }>('SELECT run_id, conversation_id FROM audit_log WHERE vault_key_id = $1', [id]).then((r) => r.length === 2 && r),
+      () => fx.query<{ run_id: string; conversation_id: string }>('SELECT run_id, conversation_id FROM audit_log WHERE vault_key_id = $1 AND status <> 0', [id]).then((r) => r.length === 2 && r),
       'both audit rows',
     );
     expect(rows.map((r) => [r.run_id, r.conversation_id]).sort()).toEqual([['backend-run-77', 'chat-9'], ['header-wins', 'chat-9']]);
