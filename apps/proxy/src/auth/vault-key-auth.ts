@@ -24,9 +24,15 @@ export interface VaultKeyState {
   expiresAtMs: number;
   revoked: boolean;
   tenantDisabled: boolean;
-  // key groups (issue 20)
+  // key groups and gateway keys (issue 20)
   /** which of the profile's provider keys the calls use (see CredentialsService.attemptOrder) */
   keyPool: KeyPool;
+  /**
+   * the key's metadata `run_id` / `conversation_id`, for audit rows of calls that send no context
+   * header (an LLM node behind a gateway key cannot send one)
+   */
+  runId: string | null;
+  conversationId: string | null;
 }
 
 /** A notice can be missed (a dropped connection); no cached state outlives this. */
@@ -170,12 +176,14 @@ export class VaultKeyAuth {
       tenant_status: string;
       key_group: string | null;
       fallback_to_shared: boolean;
+      run_id: string | null;
+      conversation_id: string | null;
     }>(
       'vault_key_state',
       `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_nanos, v.allowed_endpoints, v.allowed_headers,
               v.max_call_nanos, v.allowed_models, v.duplicate_window_seconds, v.max_calls_per_minute,
               v.expires_at, v.revoked_at, t.status AS tenant_status,
-              v.key_group, v.fallback_to_shared
+              v.key_group, v.fallback_to_shared, v.metadata->>'run_id' AS run_id, v.metadata->>'conversation_id' AS conversation_id
          FROM vault_keys v JOIN tenants t ON t.id = v.tenant_id
         WHERE v.id = $1`,
       [id],
@@ -199,6 +207,8 @@ export class VaultKeyAuth {
       revoked: row.revoked_at !== null,
       tenantDisabled: row.tenant_status !== 'active',
       keyPool: { group: row.key_group, fallbackToShared: row.fallback_to_shared },
+      runId: row.run_id?.slice(0, 200) ?? null,
+      conversationId: row.conversation_id?.slice(0, 200) ?? null,
     };
   }
 
