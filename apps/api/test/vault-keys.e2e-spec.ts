@@ -53,7 +53,7 @@ describe('vault keys', () => {
       createdSecrets.add(key.vault_key);
       expect(Object.keys(key)).toEqual([
         'id', 'object', 'vault_key', 'vendor', 'credential', 'credential_name', 'daily_usd_cap', 'allowed_endpoints',
-        'expires_at', 'label', 'metadata', 'status', 'spent_today_usd', 'reserved_usd', 'created_at', 'revoked_at',
+        'expires_at', 'label', 'metadata', 'capture', 'status', 'spent_today_usd', 'reserved_usd', 'created_at', 'revoked_at',
       ]);
       expect(key).toMatchObject({
         object: 'vault_key',
@@ -64,6 +64,7 @@ describe('vault keys', () => {
         allowed_endpoints: ['POST /v1/payment_intents'],
         label: 'dify-chat-42-s1',
         metadata: {},
+        capture: 'none',
         status: 'active',
         spent_today_usd: 0,
         reserved_usd: 0,
@@ -101,6 +102,8 @@ describe('vault keys', () => {
         revoked_at: null,
         revoked_reason: null,
         created_at: new Date(key.created_at),
+        // capture (issue 21)
+        capture: 'none',
       });
       const [, payload, signature] = jws.split('.');
       for (const value of Object.values(row)) {

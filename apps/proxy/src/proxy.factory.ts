@@ -7,6 +7,7 @@ import { Logger } from 'nestjs-pino';
 import type { ProxyConfig } from '@keyvault/config';
 import { answerClientErrors, KeyvaultExceptionFilter } from '@keyvault/errors';
 import { AuditWriter } from './audit/audit-writer';
+import { CaptureWriter } from './audit/capture-writer';
 import { SigningKeys } from './auth/signing-keys';
 import { ForwardHandler } from './forward/forward.handler';
 import { SpendLedger } from './ledger/spend-ledger';
@@ -79,6 +80,7 @@ export async function createProxyApp(config: ProxyConfig): Promise<ProxyServer> 
         await stopped;
         await ledger.close();
         await app.get(AuditWriter).drain();
+        await app.get(CaptureWriter).drain().catch(() => undefined);
         await store.close();
         await app.get(UpstreamClient).close();
         await app.close();

@@ -8,6 +8,7 @@ import { FailedAuthLimiter } from '@keyvault/net';
 import { HealthModule, loggerParams, MetricsModule } from '@keyvault/observability';
 import { PriceBook } from '@keyvault/policy';
 import { AuditWriter } from './audit/audit-writer';
+import { CaptureWriter } from './audit/capture-writer';
 import { SigningKeys } from './auth/signing-keys';
 import { VaultKeyAuth } from './auth/vault-key-auth';
 import { CredentialsService } from './credentials/credentials.service';
@@ -58,6 +59,7 @@ export class ProxyModule {
         VendorAdapters,
         SpendLedger,
         AuditWriter,
+        CaptureWriter,
         UpstreamClient,
         ForwardHandler,
       ],

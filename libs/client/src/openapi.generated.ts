@@ -356,6 +356,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/audit/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["AuditController_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks": {
         parameters: {
             query?: never;
@@ -681,6 +697,12 @@ export interface components {
             metadata?: {
                 [key: string]: string;
             };
+            /**
+             * @description What the proxy keeps of this key's calls, sealed and redacted, readable at GET /audit/{id}: none, metadata (headers), or bodies (headers and bodies)
+             * @default none
+             * @enum {string}
+             */
+            capture?: "none" | "metadata" | "bodies";
         };
         IssuedVaultKeyView: {
             /** @example vk_01jd8x0000000000000000000 */
@@ -711,6 +733,8 @@ export interface components {
             metadata: {
                 [key: string]: string;
             };
+            /** @enum {string} */
+            capture: "none" | "metadata" | "bodies";
             /** @enum {string} */
             status: "active" | "revoked" | "expired";
             /**
@@ -781,6 +805,8 @@ export interface components {
                 [key: string]: string;
             };
             /** @enum {string} */
+            capture: "none" | "metadata" | "bodies";
+            /** @enum {string} */
             status: "active" | "revoked" | "expired";
             /**
              * @description What finished calls cost in the current UTC day, USD (up to 9 decimals)
@@ -817,6 +843,33 @@ export interface components {
             provider_key_id: string | null;
             credential_id: string | null;
             created_at: string;
+        };
+        AuditEntryDetailView: {
+            /** @example aud_01jd8x0000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "audit_entry";
+            vault_key_id: string | null;
+            vendor: string;
+            method: string;
+            /** @description The vendor path, without query string */
+            path: string;
+            /** @description HTTP status returned to the caller */
+            status: number;
+            /** @description Keyvault's error code when it refused the call */
+            error_code: string | null;
+            /** @description What the call cost, USD: exactly its usage times its price (up to 9 decimals) */
+            cost_usd: number;
+            duration_ms: number;
+            run_id: string | null;
+            conversation_id: string | null;
+            provider_key_id: string | null;
+            credential_id: string | null;
+            created_at: string;
+            /** @description {level, request: {headers, body?}, response: {status, headers, body?, stream?} | null}; bodies are {text, encoding, bytes, truncated}; stream is {text, usage, events} for SSE. Credentials are redacted before storage. */
+            capture: {
+                [key: string]: unknown;
+            } | null;
         };
         CreateWebhookDto: {
             /**
@@ -1827,6 +1880,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    AuditController_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEntryDetailView"];
+                };
             };
         };
     };

@@ -6,3 +6,4 @@ export * from './price-book';
 export * from './utc-day';
 export * from './sms-segments';
 export * from './budget-lease';
+export * from './capture-redaction';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { newId, signVaultKey } from '@keyvault/crypto';
-import { preparedQuery, revokeVaultKeys, withTenant } from '@keyvault/db';
+import { preparedQuery, revokeVaultKeys, withTenant, type CaptureLevel } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
 import { formatDuration, parseDuration, parseEndpointRule, usdToNanos } from '@keyvault/policy';
 import { ApiKeyVerifier } from '../auth/api-key-verifier.service';
@@ -26,7 +26,7 @@ const STATUS_FILTERS: Record<VaultKeyStatus, string> = {
 /** The record plus today's spend (UTC day, as the proxy's ledger keys it) and the profile's name. */
 const SELECT_RECORDS = `
   SELECT k.id, k.vendor, k.credential_id, c.name AS credential_name, k.daily_cap_nanos, k.allowed_endpoints,
-         k.expires_at, k.label, k.metadata, k.revoked_at, k.created_at, ${STATUS_SQL} AS status,
+         k.expires_at, k.label, k.metadata, k.capture, k.revoked_at, k.created_at, ${STATUS_SQL} AS status,
          COALESCE(s.spent_nanos, 0) AS spent_today_nanos, COALESCE(s.reserved_nanos, 0) AS reserved_nanos
     FROM vault_keys k
     LEFT JOIN credential_profiles c ON c.id = k.credential_id
@@ -42,6 +42,7 @@ interface RecordRow {
   expires_at: Date;
   label: string | null;
   metadata: Record<string, string>;
+  capture: CaptureLevel;
   revoked_at: Date | null;
   created_at: Date;
   status: VaultKeyStatus;
@@ -71,8 +72,10 @@ const ISSUE_SQL = `
       ) c ON true
      WHERE t.id = $2
   ), inserted AS (
-    INSERT INTO vault_keys (id, tenant_id, credential_id, vendor, daily_cap_nanos, allowed_endpoints, expires_at, label, metadata, created_at)
-    SELECT $1, $2, ctx.credential_id, $4, $6::bigint, $7::text[], $8::timestamptz, $9::text, $10::jsonb, $11::timestamptz FROM ctx
+    INSERT INTO vault_keys (id, tenant_id, credential_id, vendor, daily_cap_nanos, allowed_endpoints, expires_at, label, metadata, created_at,
+                            capture)
+    SELECT $1, $2, ctx.credential_id, $4, $6::bigint, $7::text[], $8::timestamptz, $9::text, $10::jsonb, $11::timestamptz,
+           $13::text FROM ctx
      WHERE ctx.api_key_live AND ctx.status = 'active' AND $5::int <= ctx.max_ttl_seconds AND ctx.credential_vendor = $4
     RETURNING 1
   )
@@ -120,6 +123,7 @@ export class VaultKeysService {
       expiresAt: new Date(exp * 1000),
       label: dto.label ?? null,
       metadata: dto.metadata ?? {},
+      capture: dto.capture ?? 'none',
       status: 'active',
       spentTodayNanos: 0n,
       reservedNanos: 0n,
@@ -129,6 +133,7 @@ export class VaultKeysService {
     const [ctx] = await preparedQuery<IssueRow>(this.db, 'kv_issue_vault_key', ISSUE_SQL, [
       key.id, tenantId, dto.credential ?? null, key.vendor, ttlSeconds, key.dailyCapNanos.toString(),
       key.allowedEndpoints, key.expiresAt, key.label, JSON.stringify(key.metadata), key.createdAt, apiKeyId,
+      key.capture,
     ]);
     // a deleted tenant takes its API keys with it: for a key's caller both read as a deleted key
     if (apiKeyId !== null && !ctx?.api_key_live) {
@@ -264,6 +269,7 @@ function toRecord(r: RecordRow): VaultKeyRecord {
     expiresAt: r.expires_at,
     label: r.label,
     metadata: r.metadata,
+    capture: r.capture,
     status: r.status,
     spentTodayNanos: BigInt(r.spent_today_nanos),
     reservedNanos: BigInt(r.reserved_nanos),

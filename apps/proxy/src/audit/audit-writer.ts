@@ -63,12 +63,15 @@ export class AuditWriter implements OnModuleDestroy {
     private readonly metrics: ProxyMetrics,
   ) {}
 
-  record(r: AuditRecord): void {
+  /** Buffers the row and returns its id (a capture of the call is keyed by it). */
+  record(r: AuditRecord): string {
     const at = Date.now();
-    this.buffer.push({ id: newId('audit', at), at, r });
+    const id = newId('audit', at);
+    this.buffer.push({ id, at, r });
     this.trim();
     if (this.buffer.length >= MAX_ROWS_PER_INSERT && !this.flushing) this.flushNow();
     else this.schedule(FLUSH_AFTER_MS);
+    return id;
   }
 
   /** Writes everything buffered; gives up (rows stay buffered) when the database stays down past the deadline. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { verifyVaultKey, type VaultKeyClaims } from '@keyvault/crypto';
-import { CHANNELS, type VaultKeysNotice } from '@keyvault/db';
+import { CHANNELS, type CaptureLevel, type VaultKeysNotice } from '@keyvault/db';
 import { KeyvaultError } from '@keyvault/errors';
 import { FailedAuthLimiter } from '@keyvault/net';
 import { compileEndpointRules, type EndpointRule } from '@keyvault/policy';
@@ -18,6 +18,8 @@ export interface VaultKeyState {
   expiresAtMs: number;
   revoked: boolean;
   tenantDisabled: boolean;
+  /** what is kept of its calls beyond the audit row (issue 21) */
+  capture: CaptureLevel;
 }
 
 /** A notice can be missed (a dropped connection); no cached state outlives this. */
@@ -144,10 +146,11 @@ export class VaultKeyAuth {
       expires_at: Date;
       revoked_at: Date | null;
       tenant_status: string;
+      capture: CaptureLevel;
     }>(
       'vault_key_state',
       `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_nanos, v.allowed_endpoints,
-              v.expires_at, v.revoked_at, t.status AS tenant_status
+              v.expires_at, v.revoked_at, t.status AS tenant_status, v.capture
          FROM vault_keys v JOIN tenants t ON t.id = v.tenant_id
         WHERE v.id = $1`,
       [id],
@@ -163,6 +166,7 @@ export class VaultKeyAuth {
       expiresAtMs: new Date(row.expires_at).getTime(),
       revoked: row.revoked_at !== null,
       tenantDisabled: row.tenant_status !== 'active',
+      capture: row.capture,
     };
   }
 

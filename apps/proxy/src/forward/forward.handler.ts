@@ -6,6 +6,8 @@ import type { ProxyConfig } from '@keyvault/config';
 import { KeyvaultError, toKeyvaultError } from '@keyvault/errors';
 import { matchEndpoint } from '@keyvault/policy';
 import { AuditWriter, type AuditRecord } from '../audit/audit-writer';
+import { CaptureDraft } from '../audit/capture';
+import { CaptureWriter } from '../audit/capture-writer';
 import { presentedVaultKey, queryCarriesVaultKey } from '../auth/presented-vault-key';
 import { VaultKeyAuth } from '../auth/vault-key-auth';
 import { CredentialsService, type LoadedCredential } from '../credentials/credentials.service';
@@ -37,6 +39,7 @@ export class ForwardHandler {
     private readonly upstream: UpstreamClient,
     private readonly audit: AuditWriter,
     private readonly metrics: ProxyMetrics,
+    private readonly captures: CaptureWriter,
   ) {}
 
   /** Serves one call; never throws. */
@@ -54,6 +57,7 @@ export class ForwardHandler {
       runId: contextHeader(req.headers, 'x-run-id', 'x-dify-workflow-run-id'),
       conversationId: contextHeader(req.headers, 'x-conversation-id'),
     };
+    let capture: CaptureDraft | null = null;
     try {
       if (queryCarriesVaultKey(query)) throw new KeyvaultError('invalid_vault_key', 'A vault key is never accepted in the URL: send it in a header.');
       const key = await this.auth.authenticate(presentedVaultKey(req.headers), req.socket.remoteAddress);
@@ -70,6 +74,7 @@ export class ForwardHandler {
       const adapter = this.vendors.get(key.vendor);
       if (!adapter) throw new KeyvaultError('unpriced_request', `The proxy cannot meter ${key.vendor} calls yet.`);
       const body = await readBody(req, this.config.KEYVAULT_MAX_BODY_BYTES);
+      if (key.capture !== 'none') capture = new CaptureDraft(key.capture, req.headers, body, this.config.KEYVAULT_CAPTURE_MAX_BYTES);
       const credential = await this.credentials.get(key.credentialId);
       const request: VendorCall = { method, path, query, headers: req.headers, body, credential };
       const call = adapter.prepare(request);
@@ -78,7 +83,7 @@ export class ForwardHandler {
       let cost = 0n;
       try {
         const response = await this.send(adapter, credential, request, call, audit);
-        cost = await relay(response, res, call);
+        cost = await relay(response, res, call, capture);
       } finally {
         this.ledger.settle(reservation, cost);
       }
@@ -89,7 +94,8 @@ export class ForwardHandler {
     }
     audit.status = res.statusCode;
     audit.durationMs = Math.round(performance.now() - started);
-    this.audit.record(audit);
+    const auditId = this.audit.record(audit);
+    if (capture && audit.tenantId) this.captures.record(auditId, audit.tenantId, capture);
     this.metrics.countCall(audit.vendor, audit.errorCode ?? 'forwarded');
   }
 
@@ -143,7 +149,7 @@ const keyRefusedByDefault = (r: UpstreamResponseHead): boolean => r.status === 4
  * response cut short on either side is charged as if complete when it was a success (what the
  * vendor billed cannot be known), and not at all otherwise.
  */
-function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: PreparedCall): Promise<bigint> {
+function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: PreparedCall, capture: CaptureDraft | null): Promise<bigint> {
   const head: UpstreamResponseHead = { status: response.statusCode, headers: response.headers };
   const fallback = isSuccess(head.status) ? call.costNanos : 0n;
   const { body } = response;
@@ -155,6 +161,7 @@ function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: Pre
   }
   const meter = call.meter?.(head);
   res.writeHead(head.status, clientHeaders(head.headers, meter?.rewrites ?? false));
+  capture?.response(head.status, head.headers);
   return new Promise((resolve) => {
     let settled = false;
     const done = (cost: bigint) => {
@@ -166,6 +173,7 @@ function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: Pre
     body.on('data', (chunk: Buffer) => {
       const out = meter ? meter.transform(chunk) : chunk;
       if (out.length > 0 && !res.write(out)) body.pause();
+      capture?.chunk(chunk);
     });
     res.on('drain', () => body.resume());
     body.on('end', () => {

@@ -1,3 +1,4 @@
+import { AuditCapture } from './audit-capture.entity';
 import { AuditEntry } from './audit-entry.entity';
 import { CredentialKey } from './credential-key.entity';
 import { CredentialProfile } from './credential-profile.entity';
@@ -17,7 +18,7 @@ export * from './columns';
 export {
   AuditEntry, CredentialKey, CredentialProfile, IdempotencyRecord, SigningKey, SpendReservation,
   Tenant, TenantApiKey, VaultKey, VaultKeySpend, Webhook, WebhookDelivery, WebhookEvent,
-  WebhookDeliveryAttempt,
+  WebhookDeliveryAttempt, AuditCapture,
 };
 export * from './tenant.entity';
 export * from './tenant-api-key.entity';
@@ -25,9 +26,10 @@ export * from './credential-profile.entity';
 export * from './credential-key.entity';
 export * from './webhook.entity';
 export * from './webhook-delivery.entity';
+export * from './vault-key.entity';
 
 export const ENTITIES = [
   AuditEntry, CredentialKey, CredentialProfile, IdempotencyRecord, SigningKey, SpendReservation,
   Tenant, TenantApiKey, VaultKey, VaultKeySpend, Webhook, WebhookDelivery, WebhookEvent,
-  WebhookDeliveryAttempt,
+  WebhookDeliveryAttempt, AuditCapture,
 ];

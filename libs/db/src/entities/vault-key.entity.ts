@@ -1,6 +1,10 @@
 import { Column, Entity, Index } from 'typeorm';
 import { CreatedAt, IdColumn, NanosColumn, RefColumn } from './columns';
 
+/** What the proxy keeps of a key's calls beyond the audit row (issue 21): sealed, redacted. */
+export const CAPTURE_LEVELS = ['none', 'metadata', 'bodies'] as const;
+export type CaptureLevel = (typeof CAPTURE_LEVELS)[number];
+
 /** A vault key's record. The token itself is never stored: only its id is. */
 @Entity('vault_keys')
 @Index('ix_vault_keys_tenant', ['tenantId', 'id'])
@@ -21,4 +25,6 @@ export class VaultKey {
   @Column({ type: 'timestamptz', name: 'revoked_at', nullable: true }) revokedAt: Date | null;
   @Column({ type: 'text', name: 'revoked_reason', nullable: true }) revokedReason: string | null;
   @CreatedAt() createdAt: Date;
+  // capture (issue 21)
+  @Column({ type: 'text', default: 'none' }) capture: CaptureLevel;
 }

@@ -4,6 +4,7 @@ import { TenantRowLevelSecurity1796024330897 } from './1796024330897-TenantRowLe
 import { SpendLeaseExpiry1796024584317 } from './1796024584317-SpendLeaseExpiry';
 import { NanoDollars1796532401065 } from './1796532401065-NanoDollars';
 import { WebhookKindsAndAttempts1797021000000 } from './1797021000000-WebhookKindsAndAttempts';
+import { AuditCapture1797021000001 } from './1797021000001-AuditCapture';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so that the same list works from
@@ -12,4 +13,5 @@ import { WebhookKindsAndAttempts1797021000000 } from './1797021000000-WebhookKin
  */
 export const MIGRATIONS = [Initial1796019812151, AuditStatusIndex1796021578794, TenantRowLevelSecurity1796024330897, SpendLeaseExpiry1796024584317, NanoDollars1796532401065,
   WebhookKindsAndAttempts1797021000000,
+  AuditCapture1797021000001,
 ];

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsString, Length, Validate } from 'class-validator';
 import { VENDORS, type Vendor } from '@keyvault/config';
+import { CAPTURE_LEVELS, type CaptureLevel } from '@keyvault/db';
 import { IsDuration } from '../../common/is-duration.validator';
 import { IsMetadata } from './metadata.validator';
 import { IsUsdCap } from './usd-amount.validator';
@@ -49,4 +50,14 @@ export class CreateVaultKeyDto {
   @IsOptional()
   @IsMetadata()
   metadata?: Record<string, string>;
+
+  // capture (issue 21)
+  @ApiPropertyOptional({
+    enum: CAPTURE_LEVELS,
+    default: 'none',
+    description: "What the proxy keeps of this key's calls, sealed and redacted, readable at GET /audit/{id}: none, metadata (headers), or bodies (headers and bodies)",
+  })
+  @IsOptional()
+  @IsIn(CAPTURE_LEVELS, { message: `capture must be one of ${CAPTURE_LEVELS.join(', ')}` })
+  capture?: CaptureLevel;
 }
