@@ -9,29 +9,46 @@
 //
 //   BENCH_SECONDS  length of one measurement (default 8)
 //   BENCH_ROUNDS   alternating bare/keyvault rounds per connection count (default 2)
-//   BENCH_ONLY     comma-separated phases to run: proxy, issuance, revocation, caps (default all)
+//   BENCH_ONLY     comma-separated phases to run: proxy, issuance, revocation, caps, streams (default
+//                  all); `npm run bench -- --scenario streams` does the same from the command line
+//   BENCH_STREAMS, BENCH_STREAM_CHUNKS, BENCH_STREAM_GAP_MS, BENCH_STREAM_RAMP_MS  the streams
+//                  scenario: N concurrent SSE streams (default 2000) of C chunks (20) G ms apart
+//                  (100), started over R ms (1000), through Keyvault (two instances, full policy)
+//                  and the uncapped bare passthrough, against the same slow stub (bench/stream-stub.mjs)
+//                  streams-h2: the same streams through one Keyvault instance to the stub over TLS,
+//                  with HTTP/1.1 and with KEYVAULT_UPSTREAM_HTTP2 (certificate made by openssl)
 //   BENCH_API_WORKERS  API_WORKERS of the second api that issuance is measured on (default auto)
-//   BENCH_PROFILE  a directory: CPU profiles of proxy 1 (first keyvault round at 50 connections)
-//                  and of the api (issuance) are written there; read them with
+//   BENCH_PROFILE  a directory: CPU profiles of proxy 1 (first keyvault round at 50 connections),
+//                  of the api (issuance) and of the first streams instance are written there; read them with
 //                  `node bench/profile-top.mjs <file> [n] [callee]`
 import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { cpus, loadavg } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { driveStreams } from './streams.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const shared = process.env.KEYVAULT_SHARED_DIR ?? resolve(root, '../shared');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'proxy,issuance,revocation,caps').split(',').map((s) => s.trim()));
+const scenarioArg = process.argv.indexOf('--scenario');
+const ONLY = new Set(
+  (scenarioArg >= 0 ? process.argv[scenarioArg + 1] ?? '' : process.env.BENCH_ONLY ?? 'proxy,issuance,revocation,caps,streams,streams-h2').split(',').map((s) => s.trim()),
+);
+const STREAMS = {
+  n: Number(process.env.BENCH_STREAMS ?? 2000),
+  chunks: Number(process.env.BENCH_STREAM_CHUNKS ?? 20),
+  gapMs: Number(process.env.BENCH_STREAM_GAP_MS ?? 100),
+  rampMs: Number(process.env.BENCH_STREAM_RAMP_MS ?? 1000),
+};
 const PROFILE_DIR = process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : null;
 const SERVER = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const ports = { stub: 19000, bare: 19100, api: 19200, apiWorkers: 19201, proxy: 19300, proxy2: 19301 };
+const ports = { stub: 19000, streamStub: 19010, bare: 19100, streamBare: 19101, api: 19200, apiWorkers: 19201, proxy: 19300, proxy2: 19301, streamProxy: 19302, streamProxy2: 19303, tlsStub: 19011, tlsH1: 19304, tlsH2: 19305 };
 /** The second api measured for issuance runs as a cluster of this many workers (API_WORKERS). */
 const API_WORKERS = process.env.BENCH_API_WORKERS ?? 'auto';
 const children = [];
@@ -203,7 +220,7 @@ async function main() {
     LOG_LEVEL: 'warn',
     DATABASE_POOL_SIZE: '20',
   };
-  const results = { rows: [], perCall: null, issuance: null, revocation: null, caps: null };
+  const results = { rows: [], perCall: null, issuance: null, revocation: null, caps: null, streams: null, streamsH2: null };
   try {
     start(join(shared, 'bench/upstream-stub.mjs'), [String(ports.stub)]);
     start(join(shared, 'bench/bare-proxy.mjs'), [String(ports.bare), String(ports.stub)]);
@@ -224,8 +241,9 @@ async function main() {
     const { api_key: tenantKey } = await api('POST', `/tenants/${tenant.id}/api-keys`, { name: 'bench' }, A);
     await api('POST', '/credentials', { name: 'bench_openai', vendor: 'openai', keys: ['sk-real-bench-key-0001'] }, tenantKey);
     await api('POST', '/credentials', { name: 'bench_stripe', vendor: 'stripe', keys: ['sk_test_real_bench_0001'] }, tenantKey);
+    // duplicate_window 0: the bench's identical bodies are distinct calls, not duplicates of one
     const issue = (cap, label, vendor = 'openai', allowed = ['POST /v1/chat/completions']) =>
-      api('POST', '/vault/keys', { vendor, daily_usd_cap: cap, allowed_endpoints: allowed, expires_in: '2h', label }, tenantKey);
+      api('POST', '/vault/keys', { vendor, daily_usd_cap: cap, allowed_endpoints: allowed, expires_in: '2h', label, duplicate_window: '0' }, tenantKey);
 
     if (ONLY.has('proxy')) {
       const hot = await issue(1_000_000, 'bench-hot');
@@ -359,6 +377,73 @@ async function main() {
       };
       log(`caps: stripe ${results.caps.stripe.passed} passed, llm ${results.caps.llm.passed} passed`);
     }
+
+    if (ONLY.has('streams')) {
+      // Fresh processes on their own slow stub, so each path's RSS and CPU are its own.
+      start(join(root, 'bench/stream-stub.mjs'), [String(ports.streamStub), String(STREAMS.chunks), String(STREAMS.gapMs)]);
+      const bare = start(join(shared, 'bench/bare-proxy.mjs'), [String(ports.streamBare), String(ports.streamStub)]);
+      const streamEnv = { ...env, KEYVAULT_UPSTREAM_OPENAI: `http://127.0.0.1:${ports.streamStub}` };
+      const kv = [
+        start(proxy, [], { ...streamEnv, PROXY_PORT: String(ports.streamProxy), KEYVAULT_INSTANCE_ID: 'bench-streams-1' }, 'proxy-streams'),
+        start(proxy, [], { ...streamEnv, PROXY_PORT: String(ports.streamProxy2), KEYVAULT_INSTANCE_ID: 'bench-streams-2' }),
+      ];
+      await waitFor(`http://127.0.0.1:${ports.streamStub}/__ready`);
+      await waitFor(`http://127.0.0.1:${ports.streamProxy}/readyz`, (r) => r.ok);
+      await waitFor(`http://127.0.0.1:${ports.streamProxy2}/readyz`, (r) => r.ok);
+      const key = await issue(1_000_000, 'bench-streams');
+      const body = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 256, stream: true, messages: [{ role: 'user', content: 'Tell me a story' }] });
+      const drive = (which, streams) =>
+        driveStreams({
+          ...(which === 'bare'
+            ? { ports: [ports.streamBare], pids: [bare.pid], headers: {} }
+            : { ports: [ports.streamProxy, ports.streamProxy2], pids: kv.map((c) => c.pid), headers: { authorization: `Bearer ${key.vault_key}` } }),
+          body,
+          path: CHAT_PATH,
+          streams,
+          rampMs: STREAMS.rampMs,
+          cpuMs,
+        });
+      // warm-up (JIT, pools), then the measured run of each path
+      await drive('bare', 20);
+      await drive('keyvault', 20);
+      const bareRun = await drive('bare', STREAMS.n);
+      log(`streams bare: ${bareRun.completed}/${STREAMS.n} completed, first chunk p99 ${fmt(bareRun.firstP99)} ms`);
+      const kvRun = await profiled(kv[0], () => drive('keyvault', STREAMS.n));
+      log(`streams keyvault: ${kvRun.completed}/${STREAMS.n} completed, first chunk p99 ${fmt(kvRun.firstP99)} ms`);
+      results.streams = { bare: bareRun, keyvault: kvRun };
+    }
+
+    if (ONLY.has('streams-h2')) {
+      // The same streams to a TLS upstream offering h2 and http/1.1: one Keyvault instance each way.
+      const dir = mkdtempSync(join(tmpdir(), 'kv-bench-tls-'));
+      const certFile = join(dir, 'cert.pem');
+      const keyFile = join(dir, 'key.pem');
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+      try {
+        start(join(root, 'bench/stream-stub.mjs'), [String(ports.tlsStub), String(STREAMS.chunks), String(STREAMS.gapMs), certFile, keyFile]);
+        const tlsEnv = { ...env, KEYVAULT_UPSTREAM_OPENAI: `https://127.0.0.1:${ports.tlsStub}`, KEYVAULT_UPSTREAM_CA_FILE: certFile };
+        const h1 = start(proxy, [], { ...tlsEnv, PROXY_PORT: String(ports.tlsH1), KEYVAULT_INSTANCE_ID: 'bench-tls-h1' });
+        const h2 = start(proxy, [], { ...tlsEnv, PROXY_PORT: String(ports.tlsH2), KEYVAULT_INSTANCE_ID: 'bench-tls-h2', KEYVAULT_UPSTREAM_HTTP2: 'true' });
+        await waitFor(`http://127.0.0.1:${ports.tlsH1}/readyz`, (r) => r.ok);
+        await waitFor(`http://127.0.0.1:${ports.tlsH2}/readyz`, (r) => r.ok);
+        const key = await issue(1_000_000, 'bench-streams-tls');
+        const body = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 256, stream: true, messages: [{ role: 'user', content: 'Tell me a story' }] });
+        const drive = (port, child, streams) =>
+          driveStreams({
+            ports: [port], pids: [child.pid], headers: { authorization: `Bearer ${key.vault_key}` }, body, path: CHAT_PATH, streams, rampMs: STREAMS.rampMs, cpuMs,
+            probe: async () => (await scrape(port)).get('keyvault_proxy_upstream_connections') ?? 0,
+          });
+        await drive(ports.tlsH1, h1, 20);
+        await drive(ports.tlsH2, h2, 20);
+        const http1 = await drive(ports.tlsH1, h1, STREAMS.n);
+        log(`streams over TLS, HTTP/1.1: ${http1.completed}/${STREAMS.n} completed, first chunk p99 ${fmt(http1.firstP99)} ms, upstream connections ${http1.peakProbe}`);
+        const http2 = await drive(ports.tlsH2, h2, STREAMS.n);
+        log(`streams over TLS, HTTP/2: ${http2.completed}/${STREAMS.n} completed, first chunk p99 ${fmt(http2.firstP99)} ms, upstream connections ${http2.peakProbe}`);
+        results.streamsH2 = { http1, http2 };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await Promise.race([Promise.all(children.map((c) => c.exited)), sleep(10_000)]);
@@ -370,7 +455,7 @@ async function main() {
   write(results, loadBefore, loadavg());
 }
 
-function write({ rows, perCall, issuance, revocation, caps }, loadBefore, loadAfter) {
+function write({ rows, perCall, issuance, revocation, caps, streams, streamsH2 }, loadBefore, loadAfter) {
   const lines = [
     '# Benchmark results',
     '',
@@ -396,6 +481,34 @@ function write({ rows, perCall, issuance, revocation, caps }, loadBefore, loadAf
       '',
     );
   }
+  if (streams) {
+    const mb = (b) => fmt(b / 2 ** 20, 0);
+    lines.push(
+      `Streams: ${STREAMS.n} concurrent SSE chat completions, each ${STREAMS.chunks} chunks ${STREAMS.gapMs} ms apart, started over ${STREAMS.rampMs} ms, against a slow loopback stub (bench/stream-stub.mjs); Keyvault as two instances (streams alternate between them) with its full policy, the bare passthrough uncapped (one process). Reproduce: \`BENCH_STREAMS=${STREAMS.n} npm run bench -- --scenario streams\`.`,
+      '',
+      '| path | completed | first chunk p50 / p99 ms | inter-chunk p99 ms | all done after s | peak RSS MB (before) | RSS per open stream KB | CPU s per 1,000 streams |',
+      '|---|---|---|---|---|---|---|---|',
+    );
+    for (const [name, r] of [['bare passthrough', streams.bare], ['keyvault proxy ×2', streams.keyvault]]) {
+      lines.push(
+        `| ${name} | ${r.completed} / ${r.streams} | ${fmt(r.firstP50)} / ${fmt(r.firstP99)} | ${fmt(r.gapP99)} | ${fmt(r.elapsedS)} | ${mb(r.peakRss)} (${mb(r.rssBefore)}) | ${fmt((r.peakRss - r.rssBefore) / 1024 / r.streams)} | ${fmt(r.cpuSPer1000, 2)} |`,
+      );
+    }
+    lines.push('');
+  }
+  if (streamsH2) {
+    const mb = (b) => fmt(b / 2 ** 20, 0);
+    lines.push(
+      `Upstream protocol: the same ${STREAMS.n} streams through one Keyvault instance to the stub over TLS (it offers h2 and http/1.1), with HTTP/1.1 (the default) and with \`KEYVAULT_UPSTREAM_HTTP2=true\`. Reproduce: \`BENCH_STREAMS=${STREAMS.n} npm run bench -- --scenario streams-h2\`.`,
+      '',
+      '| upstream protocol | completed | first chunk p50 / p99 ms | inter-chunk p99 ms | all done after s | peak RSS MB | CPU s per 1,000 streams | peak upstream connections |',
+      '|---|---|---|---|---|---|---|---|',
+    );
+    for (const [name, r] of [['HTTP/1.1', streamsH2.http1], ['HTTP/2', streamsH2.http2]]) {
+      lines.push(`| ${name} | ${r.completed} / ${r.streams} | ${fmt(r.firstP50)} / ${fmt(r.firstP99)} | ${fmt(r.gapP99)} | ${fmt(r.elapsedS)} | ${mb(r.peakRss)} | ${fmt(r.cpuSPer1000, 2)} | ${r.peakProbe ?? 'n/a'} |`);
+    }
+    lines.push('');
+  }
   lines.push('| measure | value | target |', '|---|---|---|');
   const at = (c) => rows.find((r) => r.connections === c);
   if (at(50)) lines.push(`| throughput keyvault / bare at 50 connections | ${fmt(at(50).keyvault.rps / at(50).bare.rps, 2)} (non-2xx ${at(50).keyvault.non2xx}) | ≥ 0.60, no non-2xx |`);
@@ -415,6 +528,14 @@ function write({ rows, perCall, issuance, revocation, caps }, loadBefore, loadAf
     const CHAT_NANOS = 3_600;
     lines.push(`| $50 cap, 200 concurrent $1 payment intents over 2 instances | ${caps.stripe.passed} passed, ${caps.stripe.refused} refused, ${caps.stripe.other} other; spent ${usd(caps.stripe.spent)} | exactly 50 pass, $50 spent |`);
     lines.push(`| $0.001 cap, 300 chats (worst case ~22 µ$, cost 3.6 µ$) in waves of 100 over 2 instances | ${caps.llm.passed} passed, ${caps.llm.refused} refused, ${caps.llm.other} other; spent ${usd(caps.llm.spent)} = ${caps.llm.passed} × 3.6 µ$: ${caps.llm.spent === caps.llm.passed * CHAT_NANOS ? 'yes' : 'no'} | never above $0.001 |`);
+  }
+  if (streams) {
+    const { bare: b, keyvault: k } = streams;
+    lines.push(`| streams completed, keyvault / bare (${STREAMS.n} streams) | ${k.completed} / ${b.completed} | every stream |`);
+    lines.push(`| first-chunk p99 overhead over bare | ${fmt(k.firstP99 - b.firstP99)} ms | ≤ 5 ms at 2,000 streams |`);
+    lines.push(`| peak RSS keyvault, 2 instances together (one instance) vs 2 × bare + 100 MB | ${fmt(k.peakRss / 2 ** 20, 0)} (${fmt(k.peakRss / 2 ** 21, 0)}) MB vs ${fmt((2 * b.peakRss) / 2 ** 20 + 100, 0)} MB | ≤ |`);
+    lines.push(`| RSS per open stream keyvault / bare | ${fmt((k.peakRss - k.rssBefore) / Math.max(1, b.peakRss - b.rssBefore), 2)} | |`);
+    lines.push(`| CPU per stream keyvault / bare | ${fmt(k.cpuSPer1000 / b.cpuSPer1000, 2)} | ≤ 1.5 |`);
   }
   lines.push('');
   writeFileSync(join(root, 'bench/RESULTS.md'), lines.join('\n'));

@@ -1,13 +1,17 @@
 // `npm start`: runs Keyvault on one machine. Without DATABASE_URL it starts an embedded
-// PostgreSQL (real binaries, data under ./.data/pg). On first start it generates the admin token
-// and master key into ./.data/secrets.json (mode 600) and prints the admin token once.
-// Then it applies migrations and runs the api and the proxy as child processes.
+// PostgreSQL (real binaries, data under ./.data/pg, or elsewhere when its user cannot reach it:
+// see embedded-postgres.mjs). On first start it generates the admin token and master key into
+// ./.data/secrets.json (mode 600). Then it applies migrations and runs the api and the proxy as
+// child processes, and prints one line per app, where the admin token is and a first command.
+// Ctrl-C (or SIGTERM) stops the apps, then the database. Any failure is one line on stderr and
+// a non-zero exit, never a stack trace.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmbeddedPostgres } from './embedded-postgres.mjs';
+import { relative } from 'node:path';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = resolve(process.env.KEYVAULT_DATA_DIR ?? join(root, '.data'));
@@ -36,9 +40,15 @@ function loadSecrets() {
   return { secrets, fresh: true };
 }
 
-function run(file, env, name) {
-  const child = spawn(process.execPath, [file], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+function run(file, env, name, { quiet = false } = {}) {
+  const child = spawn(process.execPath, [file], { env, stdio: ['ignore', quiet ? 'pipe' : 'inherit', quiet ? 'pipe' : 'inherit'] });
   child.name = name;
+  if (quiet) {
+    // kept, and shown only when it fails
+    child.output = '';
+    child.stdout.on('data', (c) => (child.output += c));
+    child.stderr.on('data', (c) => (child.output += c));
+  }
   return child;
 }
 
@@ -65,45 +75,66 @@ async function main() {
     // Former master keys kept by `npm run rotate-master-key`, still accepted while anything is wrapped under them
     KEYVAULT_PREVIOUS_MASTER_KEYS: process.env.KEYVAULT_PREVIOUS_MASTER_KEYS ?? secrets.KEYVAULT_PREVIOUS_MASTER_KEYS ?? '',
   };
+  const children = [];
   let embedded = null;
-  if (!env.DATABASE_URL) {
-    embedded = await startEmbeddedPostgres(dataDir, secrets.EMBEDDED_PG_PASSWORD);
-    say(`embedded PostgreSQL on 127.0.0.1:${embedded.port} (data in ${embedded.databaseDir})`);
-    env.DATABASE_URL = embedded.url;
-  }
-
-  const migrate = run(entry.migrate, env, 'migrate');
-  const code = await new Promise((r) => migrate.on('exit', r));
-  if (code !== 0) throw new Error(`migrations failed (exit ${code})`);
-
-  const children = [run(entry.api, env, 'api'), run(entry.proxy, env, 'proxy')];
   let stopping = false;
   const stop = async (exitCode) => {
     if (stopping) return;
     stopping = true;
-    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.on('exit', r)) : null)));
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.on('exit', r)) : null)));
     if (embedded) await embedded.pg.stop().catch(() => {});
     process.exit(exitCode);
   };
-  for (const c of children) c.on('exit', (code) => !stopping && (say(`${c.name} exited (${code})`), stop(code || 1)));
-  process.on('SIGINT', () => stop(0));
-  process.on('SIGTERM', () => stop(0));
+  // set before anything starts, so a Ctrl-C during the start stops what already runs
+  process.on('SIGINT', () => stop(130));
+  process.on('SIGTERM', () => stop(143));
+  failed = (err) => {
+    process.stderr.write(`[keyvault] failed to start: ${err.message}\n`);
+    stop(1);
+  };
+
+  if (!env.DATABASE_URL) {
+    embedded = await startEmbeddedPostgres(dataDir, secrets.EMBEDDED_PG_PASSWORD);
+    if (stopping) return embedded.pg.stop();
+    env.DATABASE_URL = embedded.url;
+  }
+
+  const migrate = run(entry.migrate, env, 'migrate', { quiet: true });
+  children.push(migrate);
+  const code = await new Promise((r) => migrate.on('exit', r));
+  if (stopping) return;
+  if (code !== 0) {
+    const last = migrate.output.trim().split('\n').at(-1) ?? '';
+    throw new Error(`migrations failed (exit ${code})${last ? `: ${last}` : ''}`);
+  }
+
+  children.push(run(entry.api, env, 'api'), run(entry.proxy, env, 'proxy'));
+  for (const c of children.slice(1)) c.on('exit', (code) => !stopping && (say(`${c.name} exited (${code})`), stop(code || 1)));
 
   const apiPort = env.API_PORT ?? '3000';
   const proxyPort = env.PROXY_PORT ?? '8080';
   const host = env.HOST ?? '127.0.0.1';
   const shown = host === '0.0.0.0' ? '127.0.0.1' : host;
-  await waitHealthy(`http://${shown}:${apiPort}/healthz`, children[0]);
-  await waitHealthy(`http://${shown}:${proxyPort}/healthz`, children[1]);
-  say(`api    http://${shown}:${apiPort}   (docs: /docs, console: /console)`);
+  await waitHealthy(`http://${shown}:${apiPort}/healthz`, children[1]);
+  await waitHealthy(`http://${shown}:${proxyPort}/healthz`, children[2]);
+  if (stopping) return;
+  const api = `http://${shown}:${apiPort}`;
+  say(`api    ${api}   (docs ${api}/docs, console ${api}/console)`);
   say(`proxy  http://${shown}:${proxyPort}`);
-  if (fresh && !process.env.KEYVAULT_ADMIN_TOKEN) {
-    say(`admin token (shown once; stored in ${secretsFile}): ${env.KEYVAULT_ADMIN_TOKEN}`);
+  if (process.env.KEYVAULT_ADMIN_TOKEN) {
+    say('admin token: the KEYVAULT_ADMIN_TOKEN you set');
+    say(`try: curl -s ${api}/tenants -H "Authorization: Bearer $KEYVAULT_ADMIN_TOKEN"`);
+  } else {
+    const file = relative(process.cwd(), secretsFile).startsWith('..') ? secretsFile : relative(process.cwd(), secretsFile);
+    say(`admin token: KEYVAULT_ADMIN_TOKEN in ${file}${fresh ? ' (just generated)' : ''}`);
+    say(`try: curl -s ${api}/tenants -H "Authorization: Bearer $(node -p "require('./${file.replace(/^\.\//, '')}').KEYVAULT_ADMIN_TOKEN")"`);
   }
+  say(`${embedded ? `embedded PostgreSQL on 127.0.0.1:${embedded.port}, data in ${embedded.databaseDir}; ` : ''}Ctrl-C stops everything`);
 }
 
-main().catch((err) => {
+let failed = (err) => {
   process.stderr.write(`[keyvault] failed to start: ${err.message}\n`);
   process.exit(1);
-});
+};
+main().catch((err) => failed(err));

@@ -8,7 +8,7 @@ import { DataSource } from 'typeorm';
 import type { ApiConfig } from '@keyvault/config';
 import { runMigrations } from '@keyvault/db';
 import { answerClientError, KeyvaultError, KeyvaultExceptionFilter, keyvaultValidationPipe } from '@keyvault/errors';
-import { mountOpenApi } from '@keyvault/observability';
+import { FrameworkQuietLogger, mountOpenApi } from '@keyvault/observability';
 import { AppModule } from './app.module';
 import { answerWithETags } from './etag';
 import { parseJsonBodiesAsBodyParser } from './json-body';
@@ -46,7 +46,7 @@ export async function createApiApp(config: ApiConfig): Promise<INestApplication>
     bufferLogs: true,
     bodyParser: false,
   });
-  app.useLogger(app.get(Logger));
+  app.useLogger(new FrameworkQuietLogger(app.get(Logger)));
   parseJsonBodiesAsBodyParser(app.getHttpAdapter().getInstance(), BODY_LIMIT_BYTES);
   answerWithETags(app.getHttpAdapter().getInstance());
   // Postgres text cannot hold NUL: a %00 in the URL is refused before any route, rather than

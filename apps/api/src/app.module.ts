@@ -3,13 +3,14 @@ import { APP_INTERCEPTOR } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import type { ApiConfig } from '@keyvault/config';
 import { DatabaseModule } from '@keyvault/db';
-import { HealthModule, HttpMetricsInterceptor, loggerParams, MetricsModule } from '@keyvault/observability';
+import { HealthModule, HttpMetricsInterceptor, loggerParams, MetricsModule, OPS_ROUTES } from '@keyvault/observability';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { configProviders } from './config.providers';
 import { CredentialsModule } from './credentials/credentials.module';
 import { ConsoleModule } from './console/console.module';
+import { GatewayKeysModule } from './gateway-keys/gateway-keys.module';
 import { MeController } from './me/me.controller';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { TenantKeysModule } from './tenant-keys/tenant-keys.module';
@@ -26,7 +27,7 @@ export class AppModule {
       module: AppModule,
       global: true,
       imports: [
-        LoggerModule.forRoot(loggerParams(config.LOG_LEVEL, 'keyvault-api', config.LOG_FILE)),
+        LoggerModule.forRoot({ ...loggerParams(config.LOG_LEVEL, 'keyvault-api', config.LOG_FILE), exclude: OPS_ROUTES }),
         DatabaseModule.forRoot({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'keyvault-api' }),
         MetricsModule,
         HealthModule,
@@ -41,6 +42,7 @@ export class AppModule {
         WebhooksModule,
         ConsoleModule,
         IntegrationsModule,
+        GatewayKeysModule,
       ],
       controllers: [MeController],
       providers: [

@@ -27,6 +27,11 @@ export interface VaultKey {
   status: VaultKeyStatus;
   expires_at: string;
   daily_usd_cap: number;
+  // guardrails (issue 19)
+  max_usd_per_call?: number | null;
+  allowed_models?: string[] | null;
+  /** `0` when off */
+  duplicate_window?: string;
   /** what finished calls cost today (UTC) */
   spent_today_usd: number;
   /** what calls in flight and proxy leases hold against the cap, not spent */

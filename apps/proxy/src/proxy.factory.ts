@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Logger } from 'nestjs-pino';
+import { FrameworkQuietLogger } from '@keyvault/observability';
 import type { ProxyConfig } from '@keyvault/config';
 import { answerClientErrors, KeyvaultExceptionFilter } from '@keyvault/errors';
 import { AuditWriter } from './audit/audit-writer';
@@ -33,7 +34,7 @@ export interface ProxyServer {
 /** Builds the proxy (used by main.ts and the tests). It never changes the schema. */
 export async function createProxyApp(config: ProxyConfig): Promise<ProxyServer> {
   const app = await NestFactory.create<NestExpressApplication>(ProxyModule.forRoot(config), { bufferLogs: true, bodyParser: false });
-  app.useLogger(app.get(Logger));
+  app.useLogger(new FrameworkQuietLogger(app.get(Logger)));
   app.disable('x-powered-by');
   app.useGlobalFilters(new KeyvaultExceptionFilter());
   await app.init();
@@ -78,9 +79,10 @@ export async function createProxyApp(config: ProxyConfig): Promise<ProxyServer> 
         while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
         server.closeAllConnections();
         await stopped;
-        await ledger.close();
+        // outcomes first: a recorded call's cost is booked on its lease once its outcome is written
         await app.get(AuditWriter).drain();
         await app.get(CaptureWriter).drain().catch(() => undefined);
+        await ledger.close();
         await store.close();
         await app.get(UpstreamClient).close();
         await app.close();

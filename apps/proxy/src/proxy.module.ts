@@ -1,18 +1,21 @@
-import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import type { ProxyConfig } from '@keyvault/config';
 import { MasterKeyring } from '@keyvault/crypto';
 import { dataSourceOptions } from '@keyvault/db';
-import { FailedAuthLimiter } from '@keyvault/net';
-import { HealthModule, loggerParams, MetricsModule } from '@keyvault/observability';
+import { FailedAuthLimiter, TrustedProxies } from '@keyvault/net';
+import { HealthModule, loggerParams, MetricsModule, OPS_ROUTES } from '@keyvault/observability';
 import { PriceBook } from '@keyvault/policy';
 import { AuditWriter } from './audit/audit-writer';
 import { CaptureWriter } from './audit/capture-writer';
+import { CallRecorder } from './audit/call-recorder';
+import { GatewayAuth } from './auth/gateway-auth';
 import { SigningKeys } from './auth/signing-keys';
 import { VaultKeyAuth } from './auth/vault-key-auth';
 import { CredentialsService } from './credentials/credentials.service';
 import { ForwardHandler } from './forward/forward.handler';
+import { GuardrailChecks } from './guardrails/guardrails';
 import { SpendLedger } from './ledger/spend-ledger';
 import { PROXY_CONFIG } from './proxy.config';
 import { ProxyMetrics } from './proxy-metrics';
@@ -21,8 +24,6 @@ import { UpstreamClient } from './upstream/upstream-client';
 import { VendorAdapters } from './vendors/vendor-adapters';
 
 export { PROXY_CONFIG };
-
-const OPS_ROUTES = ['healthz', 'readyz', 'metrics'].map((path) => ({ path, method: RequestMethod.ALL }));
 
 /**
  * The proxy's object graph. Nest builds it once; proxied calls never go through Nest's request
@@ -52,15 +53,18 @@ export class ProxyModule {
         { provide: PriceBook, useValue: PriceBook.load(config.KEYVAULT_PRICES_FILE) },
         ProxyMetrics,
         { provide: FailedAuthLimiter, useValue: new FailedAuthLimiter({ points: config.KEYVAULT_FAILED_AUTH_LIMIT }) },
+        { provide: TrustedProxies, useValue: new TrustedProxies(config.KEYVAULT_TRUSTED_PROXIES) },
         ProxyStore,
         SigningKeys,
+        GatewayAuth,
         VaultKeyAuth,
         CredentialsService,
         VendorAdapters,
         SpendLedger,
-        AuditWriter,
+        AuditWriter, CallRecorder,
         CaptureWriter,
         UpstreamClient,
+        GuardrailChecks,
         ForwardHandler,
       ],
       exports: [PROXY_CONFIG, MasterKeyring],

@@ -50,7 +50,7 @@ describe('capture: what a tool sent and received, sealed and redacted', () => {
   }
 
   it('capture bodies on a Stripe call shows the form body with the card token, but no key', async () => {
-    const vk = await fx.vaultKey(tenantId, { vendor: 'stripe', credentialId, capUsd: 100, allowed: ['POST /v1/payment_intents'], capture: 'bodies' });
+    const vk = await fx.vaultKey(tenantId, { vendor: 'stripe', credentialId, capUsd: 100, allowed: ['POST /v1/payment_intents'], extra: { capture: 'bodies' } });
     expect((await admin().get(`/vault/keys/${vk.id}`).expect(200)).body.capture).toBe('bodies');
     const pi = await stripe(vk.token).paymentIntents.create({ amount: 2000, currency: 'usd', payment_method: 'pm_card_visa', metadata: { note: LEAKED } });
 
@@ -78,7 +78,7 @@ describe('capture: what a tool sent and received, sealed and redacted', () => {
   });
 
   it('metadata keeps the headers only; none keeps nothing; bodies are cut at KEYVAULT_CAPTURE_MAX_BYTES', async () => {
-    const meta = await fx.vaultKey(tenantId, { vendor: 'stripe', credentialId, capUsd: 100, allowed: ['POST /v1/payment_intents'], capture: 'metadata' });
+    const meta = await fx.vaultKey(tenantId, { vendor: 'stripe', credentialId, capUsd: 100, allowed: ['POST /v1/payment_intents'], extra: { capture: 'metadata' } });
     await stripe(meta.token).paymentIntents.create({ amount: 100, currency: 'usd' });
     const m = (await entryOf(meta.id)).capture!;
     expect(m.level).toBe('metadata');
@@ -91,7 +91,7 @@ describe('capture: what a tool sent and received, sealed and redacted', () => {
     await stripe(none.token).paymentIntents.create({ amount: 100, currency: 'usd' });
     expect((await entryOf(none.id, false)).capture).toBeNull();
 
-    const big = await fx.vaultKey(tenantId, { vendor: 'stripe', credentialId, capUsd: 100, allowed: ['POST /v1/payment_intents'], capture: 'bodies' });
+    const big = await fx.vaultKey(tenantId, { vendor: 'stripe', credentialId, capUsd: 100, allowed: ['POST /v1/payment_intents'], extra: { capture: 'bodies' } });
     await stripe(big.token).paymentIntents.create({ amount: 100, currency: 'usd', description: 'x'.repeat(5000) });
     const b = (await entryOf(big.id)).capture!;
     expect(b.request.body.truncated).toBe(true);
@@ -100,7 +100,7 @@ describe('capture: what a tool sent and received, sealed and redacted', () => {
   });
 
   it('is readable only with audit:read, and only by its own tenant', async () => {
-    const vk = await fx.vaultKey(tenantId, { vendor: 'stripe', credentialId, capUsd: 100, allowed: ['POST /v1/payment_intents'], capture: 'bodies' });
+    const vk = await fx.vaultKey(tenantId, { vendor: 'stripe', credentialId, capUsd: 100, allowed: ['POST /v1/payment_intents'], extra: { capture: 'bodies' } });
     await stripe(vk.token).paymentIntents.create({ amount: 100, currency: 'usd' });
     const entry = await entryOf(vk.id);
     const issuer = (await api.admin().post(`/tenants/${tenantId}/api-keys`).send({ name: 'issuer', scopes: ['vault_keys:issue', 'vault_keys:read'] }).expect(201)).body.api_key;

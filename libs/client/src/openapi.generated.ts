@@ -468,6 +468,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/gateway-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["GatewayKeysController_list"];
+        put?: never;
+        post: operations["GatewayKeysController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/gateway-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["GatewayKeysController_get"];
+        put?: never;
+        post?: never;
+        delete: operations["GatewayKeysController_revoke"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/gateway-keys/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["GatewayKeysController_revokeByPost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -580,6 +628,11 @@ export interface components {
             status: "active" | "retired";
             created_at: string;
             retired_at?: string | null;
+            /**
+             * @description null: a shared key; else only vault keys naming this key_group use it
+             * @example team-a
+             */
+            group: string | null;
         };
         CredentialView: {
             /** @example cred_01jd8x0000000000000000000 */
@@ -612,6 +665,11 @@ export interface components {
         AddCredentialKeyDto: {
             /** @description One more real provider key (8 to 4096 characters, no whitespace). Add the new key, then retire the old one: rotation without downtime. */
             key: string;
+            /**
+             * @description Only vault keys naming this key_group use this key (one user's or one team's own key). Absent: a shared key.
+             * @example team-a
+             */
+            group?: string;
         };
         DeletedCredentialView: {
             id: string;
@@ -675,11 +733,36 @@ export interface components {
              */
             daily_usd_cap: number;
             /**
+             * @description USD: a call whose known cost (Stripe amount, Twilio message, Resend email) or LLM worst case is above it is refused (403 per_call_limit_exceeded) before anything is sent
+             * @example 100
+             */
+            max_usd_per_call?: number;
+            /**
+             * @description LLM vendors only: globs (`*` any characters) matched on the body's `model`; any other model is refused (403 model_not_allowed)
+             * @example [
+             *       "gpt-4o-mini",
+             *       "claude-3-5-haiku-*"
+             *     ]
+             */
+            allowed_models?: string[];
+            /**
+             * @description Within this window a second money-moving call with the same method, path and body is a duplicate: Stripe answers the first object (the proxy sends the first call's Idempotency-Key), Twilio and Resend duplicates are refused (409 duplicate_request). `0` turns it off; at most 24h. Default: 10m for stripe, twilio and resend, 0 for the rest
+             * @example 10m
+             */
+            duplicate_window?: string;
+            /**
              * @example [
              *       "POST /v1/payment_intents"
              *     ]
              */
             allowed_endpoints: string[];
+            /**
+             * @description Header names (case-insensitive) this key lets through in both directions beyond its vendor's allowlist, e.g. anthropic-beta. Never authorization, x-api-key, host or hop-by-hop headers. Default: none.
+             * @example [
+             *       "anthropic-beta"
+             *     ]
+             */
+            allowed_headers?: string[];
             /**
              * @description 30m, 2h, 72h, 7d...; at most the tenant's max_vault_key_ttl
              * @example 2h
@@ -697,6 +780,16 @@ export interface components {
             metadata?: {
                 [key: string]: string;
             };
+            /**
+             * @description Use only the profile's provider keys of this group (round robin or failover within it). Absent: the profile's shared keys (those without a group). Unknown in the profile: 422 unknown_key_group.
+             * @example team-a
+             */
+            key_group?: string;
+            /**
+             * @description With key_group: use the profile's shared keys once the group's keys are all cooling down (quota, rate limit).
+             * @default false
+             */
+            fallback_to_shared?: boolean;
             /**
              * @description What the proxy keeps of this key's calls, sealed and redacted, readable at GET /audit/{id}: none, metadata (headers), or bodies (headers and bodies)
              * @default none
@@ -723,11 +816,33 @@ export interface components {
              */
             daily_usd_cap: number;
             /**
+             * @description USD: the largest call (known cost or LLM worst case) admitted; null: no limit
+             * @example 100
+             */
+            max_usd_per_call: number | null;
+            /**
+             * @description Model globs admitted for LLM calls; null: any priced model
+             * @example [
+             *       "gpt-4o-mini"
+             *     ]
+             */
+            allowed_models: string[] | null;
+            /**
+             * @description The window in which a repeated money-moving call is a duplicate; `0`: off
+             * @example 10m
+             */
+            duplicate_window: string;
+            /**
              * @example [
              *       "POST /v1/payment_intents"
              *     ]
              */
             allowed_endpoints: string[];
+            /**
+             * @description Header names let through beyond the vendor's allowlist (lowercase)
+             * @example []
+             */
+            allowed_headers: string[];
             expires_at: string;
             label?: string | null;
             metadata: {
@@ -749,6 +864,13 @@ export interface components {
             reserved_usd: number;
             created_at: string;
             revoked_at?: string | null;
+            /**
+             * @description The provider keys this key's calls use: that group's; null: the profile's shared keys
+             * @example team-a
+             */
+            key_group: string | null;
+            /** @description With key_group: use the profile's shared keys once the group's keys are all cooling down */
+            fallback_to_shared: boolean;
             /**
              * @description The vault key itself. Shown only in this response.
              * @example vault_key_eyJhbGciOiJFZERTQSIs...
@@ -794,11 +916,33 @@ export interface components {
              */
             daily_usd_cap: number;
             /**
+             * @description USD: the largest call (known cost or LLM worst case) admitted; null: no limit
+             * @example 100
+             */
+            max_usd_per_call: number | null;
+            /**
+             * @description Model globs admitted for LLM calls; null: any priced model
+             * @example [
+             *       "gpt-4o-mini"
+             *     ]
+             */
+            allowed_models: string[] | null;
+            /**
+             * @description The window in which a repeated money-moving call is a duplicate; `0`: off
+             * @example 10m
+             */
+            duplicate_window: string;
+            /**
              * @example [
              *       "POST /v1/payment_intents"
              *     ]
              */
             allowed_endpoints: string[];
+            /**
+             * @description Header names let through beyond the vendor's allowlist (lowercase)
+             * @example []
+             */
+            allowed_headers: string[];
             expires_at: string;
             label?: string | null;
             metadata: {
@@ -820,6 +964,13 @@ export interface components {
             reserved_usd: number;
             created_at: string;
             revoked_at?: string | null;
+            /**
+             * @description The provider keys this key's calls use: that group's; null: the profile's shared keys
+             * @example team-a
+             */
+            key_group: string | null;
+            /** @description With key_group: use the profile's shared keys once the group's keys are all cooling down */
+            fallback_to_shared: boolean;
         };
         AuditEntryView: {
             /** @example aud_01jd8x0000000000000000000 */
@@ -963,6 +1114,60 @@ export interface components {
             /** @description When the next attempt is due (pending only) */
             next_attempt_at: string | null;
             created_at: string;
+        };
+        CreateGatewayKeyDto: {
+            /**
+             * @description What the key is pasted into, for the operator
+             * @example dify production
+             */
+            name: string;
+        };
+        CreatedGatewayKeyView: {
+            /** @example gwk_01jd8x0000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "gateway_key";
+            name: string;
+            /**
+             * @description Accepted by the proxy only, and only together with the id of one of the tenant's vault keys (X-Vault-Key-Id, the OpenAI body's user, or a first system-prompt line)
+             * @enum {string}
+             */
+            scope: "gateway";
+            /**
+             * @description The last 4 characters of the key, to tell keys apart
+             * @example x9k2
+             */
+            last4: string;
+            /** @enum {string} */
+            status: "active" | "revoked";
+            created_at: string;
+            revoked_at?: string | null;
+            /**
+             * @description The key itself. Shown only in this response.
+             * @example kv_gw_...
+             */
+            gateway_key: string;
+        };
+        GatewayKeyView: {
+            /** @example gwk_01jd8x0000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "gateway_key";
+            name: string;
+            /**
+             * @description Accepted by the proxy only, and only together with the id of one of the tenant's vault keys (X-Vault-Key-Id, the OpenAI body's user, or a first system-prompt line)
+             * @enum {string}
+             */
+            scope: "gateway";
+            /**
+             * @description The last 4 characters of the key, to tell keys apart
+             * @example x9k2
+             */
+            last4: string;
+            /** @enum {string} */
+            status: "active" | "revoked";
+            created_at: string;
+            revoked_at?: string | null;
         };
     };
     responses: never;
@@ -2106,6 +2311,130 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+        };
+    };
+    GatewayKeysController_list: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description The last id of the previous page */
+                starting_after?: string;
+            };
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    GatewayKeysController_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and body: the first result again. Same key, other body: 409 idempotency_key_reused. */
+                "Idempotency-Key"?: string;
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateGatewayKeyDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedGatewayKeyView"];
+                };
+            };
+        };
+    };
+    GatewayKeysController_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayKeyView"];
+                };
+            };
+        };
+    };
+    GatewayKeysController_revoke: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayKeyView"];
+                };
+            };
+        };
+    };
+    GatewayKeysController_revokeByPost: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayKeyView"];
                 };
             };
         };

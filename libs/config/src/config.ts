@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
@@ -36,7 +37,23 @@ const common = {
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   /** failed authentications per client address per minute before it is refused (429) for 5 minutes */
   KEYVAULT_FAILED_AUTH_LIMIT: z.coerce.number().int().min(1).max(100_000).default(30),
+  /**
+   * Reverse proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For names the
+   * client; empty: the client is the TCP peer and X-Forwarded-For is ignored.
+   */
+  KEYVAULT_TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.string().refine(isAddressOrRange, { message: 'must list IP addresses or CIDR ranges, comma-separated (10.0.0.0/8, ::1)' }))),
 };
+
+function isAddressOrRange(entry: string): boolean {
+  const [ip, prefix, extra] = entry.split('/');
+  const family = isIP(ip);
+  if (!family || extra !== undefined) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
 
 const apiSchema = z.object({
   ...common,
@@ -84,7 +101,24 @@ const proxySchema = z.object({
   KEYVAULT_UPSTREAM_TWILIO: httpUrl.default('https://api.twilio.com'),
   KEYVAULT_UPSTREAM_RESEND: httpUrl.default('https://api.resend.com'),
   KEYVAULT_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
+  /** Time to the response headers of a non-LLM vendor (Stripe, Twilio, Resend), and the bound on connecting to any upstream. */
   KEYVAULT_UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(120_000),
+  /** Time to the response headers of an LLM vendor (a non-streamed completion answers only once it is generated). */
+  KEYVAULT_UPSTREAM_LLM_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(600_000),
+  /** Longest silence between two chunks of a response body; a body that keeps arriving is never cut (no total timeout). */
+  KEYVAULT_UPSTREAM_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(120_000),
+  /** Upstream connections per origin; empty: no limit (one connection per call in flight, no hidden queue). */
+  KEYVAULT_UPSTREAM_MAX_CONNECTIONS: z
+    .string()
+    .default('')
+    .refine((v) => v === '' || (/^\d{1,7}$/.test(v) && Number(v) >= 1), { message: 'must be a whole number of at least 1, or empty for no limit' })
+    .transform((v) => (v === '' ? null : Number(v))),
+  /** How long a call past KEYVAULT_UPSTREAM_MAX_CONNECTIONS waits for a connection before 503 upstream_busy. */
+  KEYVAULT_UPSTREAM_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(0),
+  /** Offer HTTP/2 to TLS upstreams (ALPN); many calls then share one connection. HTTP/1.1 when off or not offered. */
+  KEYVAULT_UPSTREAM_HTTP2: bool,
+  /** A PEM file of certificates trusted for upstream TLS in addition to the system's (a private CA, tests). */
+  KEYVAULT_UPSTREAM_CA_FILE: z.string().optional().transform((v) => v || undefined),
   /** Optional JSON file whose entries replace those of the shipped price list. */
   KEYVAULT_PRICES_FILE: z.string().optional(),
   /** Names this proxy instance's budget leases; a restart under the same id reconciles what it left (unique per live instance). */
@@ -93,6 +127,8 @@ const proxySchema = z.object({
   KEYVAULT_LEASE_TTL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
   /** A captured request or response body (vault keys with capture: bodies) is cut at this many bytes. */
   KEYVAULT_CAPTURE_MAX_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+  /** For the benchmark's side-by-side run only: forward calls without writing their record first (docs/budget-leases.md). */
+  KEYVAULT_BENCH_NO_CALL_RECORD: bool,
 });
 
 export type ApiConfig = z.infer<typeof apiSchema>;

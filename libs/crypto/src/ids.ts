@@ -12,6 +12,7 @@ export const ID_PREFIXES = {
   webhookDelivery: 'whd_',
   signingKey: 'sig_',
   spendLease: 'lease_',
+  gatewayKey: 'gwk_',
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 

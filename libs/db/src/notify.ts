@@ -9,7 +9,10 @@ export const CHANNELS = {
   credentials: 'keyvault_credentials',
   /** {"kid": "..."} : a signing key was added or retired */
   signingKeys: 'keyvault_signing_keys',
+  /** {"gateway_key_ids": [...]} : drop those cached gateway key verdicts */
+  gatewayKeys: 'keyvault_gateway_keys',
 } as const;
 
 export type VaultKeysNotice = { vault_key_ids: string[] } | { tenant_id: string };
 export type CredentialsNotice = { credential_id: string } | { tenant_id: string };
+export type GatewayKeysNotice = { gateway_key_ids: string[] };

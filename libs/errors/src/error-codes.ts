@@ -42,6 +42,9 @@ export const ERROR_CODES = {
   unsafe_url: invalid(422),
   smtp_not_configured: invalid(422),
   delivery_in_progress: invalid(409),
+  // gateway keys and key groups (issue 20)
+  vault_key_id_conflict: invalid(400),
+  unknown_key_group: invalid(422),
 
   // Callers of the api
   invalid_api_key: { status: 401, type: 'authentication_error' },
@@ -55,14 +58,22 @@ export const ERROR_CODES = {
   vault_key_expired: { status: 401, type: 'authentication_error' },
   vault_key_revoked: { status: 401, type: 'authentication_error' },
   tenant_disabled: { status: 401, type: 'authentication_error' },
+  vault_key_required: { status: 401, type: 'authentication_error' },
   vendor_mismatch: { status: 403, type: 'permission_error' },
   endpoint_not_allowed: { status: 403, type: 'permission_error' },
   daily_cap_exceeded: { status: 429, type: 'rate_limit_error' },
+  // guardrails (issue 19)
+  per_call_limit_exceeded: { status: 403, type: 'permission_error' },
+  model_not_allowed: { status: 403, type: 'permission_error' },
+  duplicate_request: invalid(409),
+  rate_limited: { status: 429, type: 'rate_limit_error' },
+  total_cap_exceeded: { status: 429, type: 'rate_limit_error' },
   too_many_failed_authentications: { status: 429, type: 'rate_limit_error' },
 
   // Upstream and our own availability
   upstream_unreachable: { status: 502, type: 'api_error' },
   upstream_timeout: { status: 504, type: 'api_error' },
+  upstream_busy: { status: 503, type: 'api_error' },
   vault_unavailable: { status: 503, type: 'api_error' },
   internal_error: { status: 500, type: 'api_error' },
 } as const satisfies Record<string, ErrorSpec>;

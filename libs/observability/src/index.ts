@@ -1,5 +1,6 @@
 export * from './redaction';
 export * from './logger';
+export * from './framework-logger';
 export * from './metrics';
 export * from './health';
 export * from './openapi';

@@ -1,3 +1,4 @@
+import { RequestMethod } from '@nestjs/common';
 import type { Params } from 'nestjs-pino';
 import { destination } from 'pino';
 import type { Options } from 'pino-http';
@@ -25,3 +26,6 @@ export function loggerParams(level: string, name: string, file?: string): Params
   };
   return { pinoHttp: file ? [options, destination({ dest: file, sync: true, mkdir: true, append: true })] : options };
 }
+
+/** Probes and scrapes: never logged per request (LoggerModule `exclude`). */
+export const OPS_ROUTES = ['healthz', 'readyz', 'metrics'].map((path) => ({ path, method: RequestMethod.ALL }));

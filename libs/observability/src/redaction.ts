@@ -13,6 +13,8 @@ export const REDACT_PATHS = [
   '*.apiKey',
   '*.vault_key',
   '*.vaultKey',
+  '*.gateway_key',
+  '*.gatewayKey',
   '*.key',
   '*.keys',
   '*.secret',

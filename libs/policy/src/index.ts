@@ -7,3 +7,4 @@ export * from './utc-day';
 export * from './sms-segments';
 export * from './budget-lease';
 export * from './capture-redaction';
+export * from './guardrails';

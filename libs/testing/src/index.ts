@@ -8,3 +8,4 @@ export * from './stubs/anthropic-stub';
 export * from './stubs/twilio-stub';
 export * from './stubs/resend-stub';
 export * from './run-capture';
+export * from './stubs/sse-stream-stub';

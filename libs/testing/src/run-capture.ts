@@ -61,6 +61,7 @@ const SECRET_ANSWER_FIELDS = new Map([
   ['api_key', 'kv_live_'],
   ['vault_key', 'vault_key_'],
   ['secret', 'whsec_'],
+  ['gateway_key', 'kv_gw_'],
 ]);
 /** Fields of api requests that carry provider keys (any shape). */
 const SECRET_REQUEST_FIELDS = new Map([

@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { ApiConfig } from '@keyvault/config';
 import { safeEqual } from '@keyvault/crypto';
-import { FailedAuthLimiter } from '@keyvault/net';
+import { FailedAuthLimiter, TrustedProxies } from '@keyvault/net';
 import type { ApiKeyScope } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
 import { API_CONFIG } from '../config.providers';
@@ -23,6 +23,7 @@ export class AuthGuard implements CanActivate {
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @InjectDataSource() private readonly db: DataSource,
     private readonly failedAuth: FailedAuthLimiter,
+    private readonly trustedProxies: TrustedProxies,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -30,15 +31,7 @@ export class AuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const req = ctx.switchToHttp().getRequest<AuthenticatedRequest & { url?: string; query?: Record<string, unknown>; socket?: { remoteAddress?: string } }>();
 
-    const address = req.socket?.remoteAddress ?? 'unknown';
-    const wait = await this.failedAuth.blockedFor(address);
-    if (wait > 0) {
-      throw new KeyvaultError('too_many_failed_authentications', 'Too many failed authentications from this address.').withHeaders({
-        'Retry-After': String(wait),
-      });
-    }
     if ((req.query && ['api_key', 'key', 'token', 'access_token'].some((k) => k in req.query!)) || urlCarriesApiKey(req.url)) {
-      await this.failedAuth.recordFailure(address);
       throw new KeyvaultError('token_in_query', 'Credentials are accepted only in the Authorization header, never in the URL.');
     }
 
@@ -61,7 +54,15 @@ export class AuthGuard implements CanActivate {
       ? await this.apiKeys.verifyRemembered(token)
       : await this.apiKeys.verify(token);
     if (!key) {
-      await this.failedAuth.recordFailure(address);
+      // Only a key that failed verification is counted, and past the limit refused: a key that
+      // verifies is never refused, whatever else its address sent.
+      const address = this.trustedProxies.clientAddress(req.socket?.remoteAddress, req.headers['x-forwarded-for']);
+      const wait = await this.failedAuth.failed(address);
+      if (wait > 0) {
+        throw new KeyvaultError('too_many_failed_authentications', 'Too many failed authentications from this address.').withHeaders({
+          'Retry-After': String(wait),
+        });
+      }
       throw new KeyvaultError('invalid_api_key', 'Invalid API key provided.');
     }
     if (this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, targets)) {

@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { FailedAuthLimiter } from '@keyvault/net';
+import { FailedAuthLimiter, TrustedProxies } from '@keyvault/net';
 import { APP_GUARD } from '@nestjs/core';
 import type { ApiConfig } from '@keyvault/config';
 import { API_CONFIG } from '../config.providers';
@@ -18,6 +18,7 @@ import { AuthGuard } from './auth.guard';
         new FailedAuthLimiter({ points: Math.max(1, Math.floor(config.KEYVAULT_FAILED_AUTH_LIMIT / config.API_WORKERS)) }),
       inject: [API_CONFIG],
     },
+    { provide: TrustedProxies, useFactory: (config: ApiConfig) => new TrustedProxies(config.KEYVAULT_TRUSTED_PROXIES), inject: [API_CONFIG] },
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
   exports: [ApiKeyVerifier],

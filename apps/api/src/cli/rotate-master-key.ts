@@ -31,6 +31,7 @@ class RotationError extends Error {}
 interface EmbeddedPostgresModule {
   embeddedPort(): number;
   startEmbeddedPostgres(dataDir: string, password: string): Promise<{ url: string; pg: { stop(): Promise<void> } }>;
+  embeddedClusterDir(dataDir: string): string;
 }
 
 async function main(args: string[]): Promise<string> {
@@ -82,10 +83,12 @@ async function rotateEmbeddedSetup(dataDir: string, secretsFile: string): Promis
 
 /** The embedded database, which must exist and must not be in use by a running Keyvault. */
 async function embeddedPostgres(dataDir: string): Promise<EmbeddedPostgresModule> {
-  if (!existsSync(join(dataDir, 'pg', 'PG_VERSION'))) {
-    throw new RotationError(`there is no embedded database under ${join(dataDir, 'pg')}: set DATABASE_URL`);
-  }
   const mod = (await import(pathToFileURL(join(ROOT, 'scripts/embedded-postgres.mjs')).href)) as EmbeddedPostgresModule;
+  // under ./.data/pg, or elsewhere when the server's user cannot reach it (see the script)
+  const cluster = mod.embeddedClusterDir(dataDir);
+  if (!existsSync(join(cluster, 'PG_VERSION'))) {
+    throw new RotationError(`there is no embedded database under ${cluster}: set DATABASE_URL`);
+  }
   if (await listening(mod.embeddedPort())) {
     throw new RotationError('Keyvault is running: stop `npm start` first (the api and proxy learn a new master key only when they start), then run this again');
   }

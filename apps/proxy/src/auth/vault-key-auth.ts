@@ -3,8 +3,10 @@ import { verifyVaultKey, type VaultKeyClaims } from '@keyvault/crypto';
 import { CHANNELS, type CaptureLevel, type VaultKeysNotice } from '@keyvault/db';
 import { KeyvaultError } from '@keyvault/errors';
 import { FailedAuthLimiter } from '@keyvault/net';
-import { compileEndpointRules, type EndpointRule } from '@keyvault/policy';
+import { compileEndpointRules, type EndpointRule, type Guardrails } from '@keyvault/policy';
+import type { KeyPool } from '../credentials/key-rotation';
 import { ProxyStore } from '../store/proxy-store';
+import { GatewayAuth, type GatewayCall } from './gateway-auth';
 import { SigningKeys } from './signing-keys';
 
 /** What the proxy needs to know about a vault key to decide a call. */
@@ -15,9 +17,16 @@ export interface VaultKeyState {
   vendor: string;
   capNanos: bigint;
   rules: EndpointRule[];
+  /** the key's guardrails (issue 19) */
+  guardrails: Guardrails;
+  /** header names this key lets through beyond its vendor adapter's allowlist (both directions) */
+  allowedHeaders: string[];
   expiresAtMs: number;
   revoked: boolean;
   tenantDisabled: boolean;
+  // key groups (issue 20)
+  /** which of the profile's provider keys the calls use (see CredentialsService.attemptOrder) */
+  keyPool: KeyPool;
   /** what is kept of its calls beyond the audit row (issue 21) */
   capture: CaptureLevel;
 }
@@ -49,39 +58,49 @@ export class VaultKeyAuth {
     private readonly store: ProxyStore,
     private readonly signingKeys: SigningKeys,
     private readonly failedAuth: FailedAuthLimiter,
+    private readonly gateway: GatewayAuth,
   ) {
     store.onNotice(CHANNELS.vaultKeys, (payload) => this.invalidate(payload));
     store.onListenerChange(() => this.flush());
   }
 
   /**
-   * The key behind a presented token, or a 401/429/503 KeyvaultError. A client address whose
-   * invalid keys passed the limit is refused before its token is looked at; the limiter is
-   * consulted only for addresses that failed recently, so valid callers never wait on it.
+   * The key behind a presented token, or a 401/429/503 KeyvaultError. A token that verifies is
+   * never refused by the failed-auth limiter, whatever its address did: the limiter is consulted
+   * only once a token failed, and past the limit such failures are answered 429, not 401.
+   * `call` lets a gateway key (kv_gw_...) name its vault key from the request (see GatewayAuth).
    */
-  async authenticate(token: string | null, clientAddress = 'unknown'): Promise<VaultKeyState> {
-    if (this.failedAuth.mayBeBlocked(clientAddress)) {
-      const wait = await this.failedAuth.blockedFor(clientAddress);
-      if (wait > 0) {
-        throw new KeyvaultError('too_many_failed_authentications', 'Too many invalid vault keys from this address.').withHeaders({
-          'Retry-After': String(wait),
-        });
-      }
-    }
+  async authenticate(token: string | null, clientAddress = 'unknown', call?: GatewayCall): Promise<VaultKeyState> {
     try {
-      return await this.check(token);
+      return await this.check(token, call);
     } catch (err) {
       // Only guesses count: an expired or revoked key is a real one, sent by a client to fix.
-      if (err instanceof KeyvaultError && err.code === 'invalid_vault_key') await this.failedAuth.recordFailure(clientAddress);
+      if (err instanceof KeyvaultError && err.code === 'invalid_vault_key') {
+        const wait = await this.failedAuth.failed(clientAddress);
+        if (wait > 0) {
+          throw new KeyvaultError('too_many_failed_authentications', 'Too many invalid vault keys from this address.').withHeaders({
+            'Retry-After': String(wait),
+          });
+        }
+      }
       throw err;
     }
   }
 
-  private async check(token: string | null): Promise<VaultKeyState> {
+  private async check(token: string | null, call: GatewayCall | undefined): Promise<VaultKeyState> {
     if (!token) throw new KeyvaultError('invalid_vault_key', 'No vault key provided (Authorization: Bearer, x-api-key or Basic password).');
+    if (call && GatewayAuth.presents(token)) {
+      const bound = await this.gateway.bind(token, call);
+      return this.admit(bound.vaultKeyId, bound.tenantId);
+    }
     const claims = await this.verify(token);
-    const state = await this.state(claims.sub);
-    if (!state || state.tenantId !== claims.ten) throw invalid();
+    return this.admit(claims.sub, claims.ten);
+  }
+
+  /** The key's state when it may be used now, by a caller of `tenantId`; else the contract's 401. */
+  private async admit(vaultKeyId: string, tenantId: string): Promise<VaultKeyState> {
+    const state = await this.state(vaultKeyId);
+    if (!state || state.tenantId !== tenantId) throw invalid();
     if (state.tenantDisabled) throw new KeyvaultError('tenant_disabled', 'This vault key belongs to a disabled tenant.');
     if (state.revoked) throw new KeyvaultError('vault_key_revoked', 'This vault key has been revoked.');
     if (state.expiresAtMs <= Date.now()) throw new KeyvaultError('vault_key_expired', 'This vault key has expired.');
@@ -143,14 +162,23 @@ export class VaultKeyAuth {
       vendor: string;
       daily_cap_nanos: string;
       allowed_endpoints: string[];
+      max_call_nanos: string | null;
+      allowed_models: string[] | null;
+      allowed_headers: string[];
+      duplicate_window_seconds: number;
       expires_at: Date;
       revoked_at: Date | null;
       tenant_status: string;
+      key_group: string | null;
+      fallback_to_shared: boolean;
       capture: CaptureLevel;
     }>(
       'vault_key_state',
-      `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_nanos, v.allowed_endpoints,
-              v.expires_at, v.revoked_at, t.status AS tenant_status, v.capture
+      `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_nanos, v.allowed_endpoints, v.allowed_headers,
+              v.max_call_nanos, v.allowed_models, v.duplicate_window_seconds,
+              v.expires_at, v.revoked_at, t.status AS tenant_status,
+              v.key_group, v.fallback_to_shared,
+              v.capture
          FROM vault_keys v JOIN tenants t ON t.id = v.tenant_id
         WHERE v.id = $1`,
       [id],
@@ -163,9 +191,17 @@ export class VaultKeyAuth {
       vendor: row.vendor,
       capNanos: BigInt(row.daily_cap_nanos),
       rules: compileEndpointRules(row.allowed_endpoints),
+      guardrails: {
+        maxCallNanos: row.max_call_nanos === null ? null : BigInt(row.max_call_nanos),
+        allowedModels: row.allowed_models,
+        duplicateWindowSeconds: row.duplicate_window_seconds,
+        maxCallsPerMinute: null,
+      },
+      allowedHeaders: row.allowed_headers,
       expiresAtMs: new Date(row.expires_at).getTime(),
       revoked: row.revoked_at !== null,
       tenantDisabled: row.tenant_status !== 'active',
+      keyPool: { group: row.key_group, fallbackToShared: row.fallback_to_shared },
       capture: row.capture,
     };
   }

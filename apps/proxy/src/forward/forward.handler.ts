@@ -1,28 +1,37 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { Dispatcher } from 'undici';
+import { errors as undiciErrors, type Dispatcher } from 'undici';
 import type { ProxyConfig } from '@keyvault/config';
 import { KeyvaultError, toKeyvaultError } from '@keyvault/errors';
+import { TrustedProxies } from '@keyvault/net';
 import { matchEndpoint } from '@keyvault/policy';
 import { AuditWriter, type AuditRecord } from '../audit/audit-writer';
+import { CallRecorder } from '../audit/call-recorder';
 import { CaptureDraft } from '../audit/capture';
 import { CaptureWriter } from '../audit/capture-writer';
+import { GatewayCheckCall } from '../auth/gateway-check';
 import { presentedVaultKey, queryCarriesVaultKey } from '../auth/presented-vault-key';
 import { VaultKeyAuth } from '../auth/vault-key-auth';
+import { GuardrailChecks } from '../guardrails/guardrails';
 import { CredentialsService, type LoadedCredential } from '../credentials/credentials.service';
-import { retryAfterSeconds } from '../credentials/key-rotation';
+import { retryAfterSeconds, type KeyPool } from '../credentials/key-rotation';
 import { SpendLedger } from '../ledger/spend-ledger';
 import { PROXY_CONFIG } from '../proxy.config';
 import { ProxyMetrics } from '../proxy-metrics';
-import { UpstreamClient } from '../upstream/upstream-client';
+import { UpstreamClient, UpstreamFailure } from '../upstream/upstream-client';
 import { isSuccess, type PreparedCall, type UpstreamResponseHead, type VendorAdapter, type VendorCall } from '../vendors/vendor-adapter';
 import { VendorAdapters } from '../vendors/vendor-adapters';
-import { clientHeaders, contextHeader, leadingVendor, readBody, sendError, upstreamHeaders, vendorPath } from './http-io';
+import { headerTests, withAllowed, type HeaderTest } from '../vendors/header-allowlist';
+import { clientHeaders, contextHeader, isEventStream, leadingVendor, readBody, sendError, sseErrorEvent, upstreamHeaders, vendorPath } from './http-io';
+
+/** The audit's error code of a call whose client went away before its answer was complete. */
+const CLIENT_CLOSED = 'client_closed';
 
 /**
  * The hot path: one proxied call, top to bottom. Key → path → allowlist → body → credential →
- * price → reserve → forward (next key when one is refused) → stream back → settle → audit.
+ * price → guardrails → reserve → record → forward (next key when one is refused) → stream back →
+ * settle → audit. Guardrails (per-call limit, models, duplicates, rate) refuse before anything is reserved.
  * Every refusal is a KeyvaultError rendered in the contract's shape, and every call, refused or
  * not, leaves one audit row. No Nest pipeline and no per-call logging here.
  */
@@ -39,6 +48,9 @@ export class ForwardHandler {
     private readonly upstream: UpstreamClient,
     private readonly audit: AuditWriter,
     private readonly metrics: ProxyMetrics,
+    private readonly trustedProxies: TrustedProxies,
+    private readonly guardrails: GuardrailChecks,
+    private readonly records: CallRecorder,
     private readonly captures: CaptureWriter,
   ) {}
 
@@ -60,7 +72,16 @@ export class ForwardHandler {
     let capture: CaptureDraft | null = null;
     try {
       if (queryCarriesVaultKey(query)) throw new KeyvaultError('invalid_vault_key', 'A vault key is never accepted in the URL: send it in a header.');
-      const key = await this.auth.authenticate(presentedVaultKey(req.headers), req.socket.remoteAddress);
+      const client = this.trustedProxies.clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+      // read at most once: a gateway key's binding may read it (and strip its prompt line) first
+      let body: Promise<Buffer> | null = null;
+      const readOnce = () => (body ??= readBody(req, this.config.KEYVAULT_MAX_BODY_BYTES));
+      const key = await this.auth.authenticate(presentedVaultKey(req.headers), client, {
+        path: rawPath,
+        headers: req.headers,
+        readBody: readOnce,
+        replaceBody: (b) => void (body = Promise.resolve(b)),
+      });
       audit.tenantId = key.tenantId;
       audit.vaultKeyId = key.id;
       audit.credentialId = key.credentialId;
@@ -73,29 +94,64 @@ export class ForwardHandler {
       }
       const adapter = this.vendors.get(key.vendor);
       if (!adapter) throw new KeyvaultError('unpriced_request', `The proxy cannot meter ${key.vendor} calls yet.`);
-      const body = await readBody(req, this.config.KEYVAULT_MAX_BODY_BYTES);
-      if (key.capture !== 'none') capture = new CaptureDraft(key.capture, req.headers, body, this.config.KEYVAULT_CAPTURE_MAX_BYTES);
+      const requestBody = await readOnce();
+      if (key.capture !== 'none') capture = new CaptureDraft(key.capture, req.headers, requestBody, this.config.KEYVAULT_CAPTURE_MAX_BYTES);
       const credential = await this.credentials.get(key.credentialId);
-      const request: VendorCall = { method, path, query, headers: req.headers, body, credential };
+      const request: VendorCall = { method, path, query, headers: req.headers, body: requestBody, credential };
       const call = adapter.prepare(request);
 
-      const reservation = await this.ledger.reserve(key, call.costNanos);
+      // guardrails (issue 19): refusals before anything is reserved or sent
+      const admission = await this.guardrails.admit(key, request, call, audit);
+      const reservation = await this.ledger.reserve(key, call.costNanos).catch((err: unknown) => {
+        this.guardrails.finish(admission);
+        throw err;
+      });
+      // Booked: 0 when nothing reached the upstream; the worst case when the request went out
+      // and no answer came back (the vendor may have done the work); the answer's own cost else.
       let cost = 0n;
+      // a client that hangs up while the upstream thinks aborts the upstream request at once
+      const hangUp = new AbortController();
+      const onHangUp = () => hangUp.abort();
+      res.once('close', onHangUp);
       try {
-        const response = await this.send(adapter, credential, request, call, audit);
-        cost = await relay(response, res, call, capture);
+        const allowed = headerTests(adapter.headers);
+        // durable before anything goes upstream, or 503 vault_unavailable and nothing is forwarded
+        await this.records.write(audit, reservation);
+        let response: Dispatcher.ResponseData;
+        try {
+          response = await this.send(adapter, credential, key.keyPool, request, call, audit, withAllowed(allowed.up, key.allowedHeaders), hangUp.signal);
+        } catch (err) {
+          if (err instanceof UpstreamFailure && err.requestSent) cost = call.costNanos;
+          admission.sent = err instanceof UpstreamFailure ? err.requestSent : true;
+          if (hangUp.signal.aborted) audit.errorCode = CLIENT_CLOSED;
+          throw err;
+        } finally {
+          res.off('close', onHangUp);
+        }
+        admission.sent = true;
+        admission.status = response.statusCode;
+        const relayed = await relay(response, res, call, withAllowed(allowed.down, key.allowedHeaders), capture);
+        cost = relayed.cost;
+        audit.errorCode = relayed.errorCode;
       } finally {
         this.ledger.settle(reservation, cost);
+        audit.costNanos = cost;
+        this.guardrails.finish(admission);
       }
-      audit.costNanos = cost < call.costNanos ? cost : call.costNanos;
     } catch (err) {
-      const error = this.refusal(err, res);
-      audit.errorCode = error.code;
+      if (err instanceof GatewayCheckCall) {
+        // Dify's credentials check with a gateway key: answered here, nothing forwarded
+        audit.tenantId = err.tenantId;
+        err.check.answer(res);
+      } else {
+        const error = this.refusal(err, res);
+        audit.errorCode ??= error.code;
+      }
     }
     audit.status = res.statusCode;
     audit.durationMs = Math.round(performance.now() - started);
     const auditId = this.audit.record(audit);
-    if (capture && audit.tenantId) this.captures.record(auditId, audit.tenantId, capture);
+    if (capture && auditId && audit.tenantId) this.captures.record(auditId, audit.tenantId, capture);
     this.metrics.countCall(audit.vendor, audit.errorCode ?? 'forwarded');
   }
 
@@ -104,19 +160,28 @@ export class ForwardHandler {
    * (quota, rate limit, revoked) rests and the same request goes out with the next one; the
    * last key's answer is returned whatever it is.
    */
-  private async send(adapter: VendorAdapter, credential: LoadedCredential, request: VendorCall, call: PreparedCall, audit: AuditRecord): Promise<Dispatcher.ResponseData> {
+  private async send(
+    adapter: VendorAdapter,
+    credential: LoadedCredential,
+    pool: KeyPool,
+    request: VendorCall,
+    call: PreparedCall,
+    audit: AuditRecord,
+    headersUp: HeaderTest,
+    signal: AbortSignal,
+  ): Promise<Dispatcher.ResponseData> {
     const target = await this.upstream.target(credential.vendor, credential.baseUrl);
-    const headers = upstreamHeaders(request.headers);
+    const headers = upstreamHeaders(request.headers, headersUp);
     // a metered body must be readable, so it is asked for uncompressed
     if (call.meter) headers['accept-encoding'] = 'identity';
     const path = call.path ?? request.path;
     const outgoing = { method: request.method, path, query: request.query, headers, body: call.body ?? request.body };
-    const keys = this.credentials.attemptOrder(credential);
+    const keys = this.credentials.attemptOrder(credential, pool);
     for (let i = 0; ; i++) {
       adapter.authorize(headers, keys[i].secret);
       if (adapter.pathFor) outgoing.path = adapter.pathFor(path, keys[i].secret);
       audit.providerKeyId = keys[i].id;
-      const response = await this.upstream.request(target, outgoing);
+      const response = await this.upstream.request(target, outgoing, signal);
       const head: UpstreamResponseHead = { status: response.statusCode, headers: response.headers };
       if (!(adapter.keyRefused ? adapter.keyRefused(head) : keyRefusedByDefault(head))) {
         this.credentials.served(keys[i].id);
@@ -143,31 +208,42 @@ export class ForwardHandler {
 
 const keyRefusedByDefault = (r: UpstreamResponseHead): boolean => r.status === 401 || r.status === 403 || r.status === 429;
 
+/** What a relayed answer cost, and why it ended early (null: it did not). */
+interface Relayed {
+  cost: bigint;
+  errorCode: string | null;
+}
+
 /**
- * Streams the upstream's answer to the client as it arrives (backpressure both ways), through
- * the adapter's meter when there is one, and resolves with the call's cost once it ended. A
- * response cut short on either side is charged as if complete when it was a success (what the
- * vendor billed cannot be known), and not at all otherwise.
+ * Streams the upstream's answer to the client as it arrives, through the adapter's meter when
+ * there is one, and resolves once it ended. Backpressure: a client that reads slowly pauses the
+ * upstream body (undici then stops reading its socket), so nothing piles up in between.
+ *
+ * An answer cut short costs what its meter read when that covers every token sent (usage
+ * arrives last), else the reserved worst case when it was a success (what the vendor billed
+ * cannot be known), else nothing. An upstream that goes quiet for longer than
+ * KEYVAULT_UPSTREAM_IDLE_TIMEOUT_MS, or breaks, ends an event stream with an SSE `error` event
+ * and any other body by closing it; a client that hangs up aborts the upstream at once.
  */
-function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: PreparedCall, capture: CaptureDraft | null): Promise<bigint> {
+function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: PreparedCall, headersDown: HeaderTest, capture: CaptureDraft | null): Promise<Relayed> {
   const head: UpstreamResponseHead = { status: response.statusCode, headers: response.headers };
-  const fallback = isSuccess(head.status) ? call.costNanos : 0n;
   const { body } = response;
   // undici reports a body destroyed before its end as an 'error' (aborted): expected here
   body.on('error', () => undefined);
+  const meter = call.meter?.(head);
+  const cutCost = (): bigint => (meter ? meter.finish().costNanos : null) ?? (isSuccess(head.status) ? call.costNanos : 0n);
   if (res.destroyed) {
     body.destroy();
-    return Promise.resolve(fallback);
+    return Promise.resolve({ cost: cutCost(), errorCode: CLIENT_CLOSED });
   }
-  const meter = call.meter?.(head);
-  res.writeHead(head.status, clientHeaders(head.headers, meter?.rewrites ?? false));
+  res.writeHead(head.status, clientHeaders(head.headers, meter?.rewrites ?? false, headersDown));
   capture?.response(head.status, head.headers);
   return new Promise((resolve) => {
     let settled = false;
-    const done = (cost: bigint) => {
+    const done = (cost: bigint, errorCode: string | null) => {
       if (!settled) {
         settled = true;
-        resolve(cost);
+        resolve({ cost, errorCode });
       }
     };
     body.on('data', (chunk: Buffer) => {
@@ -179,20 +255,26 @@ function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: Pre
     body.on('end', () => {
       if (!meter) {
         res.end();
-        return done(fallback);
+        return done(isSuccess(head.status) ? call.costNanos : 0n, null);
       }
       const { tail, costNanos } = meter.finish();
       res.end(tail || undefined);
-      done(costNanos ?? call.costNanos);
+      done(costNanos ?? call.costNanos, null);
     });
-    body.on('error', () => {
-      res.destroy();
-      done(fallback);
+    body.on('error', (err) => {
+      if (settled) return;
+      const error =
+        err instanceof undiciErrors.BodyTimeoutError
+          ? new KeyvaultError('upstream_timeout', 'The upstream sent nothing for too long; the answer is incomplete.')
+          : new KeyvaultError('upstream_unreachable', 'The upstream broke off the answer; it is incomplete.');
+      done(cutCost(), error.code);
+      if (isEventStream(head.headers) && !res.destroyed) res.end(sseErrorEvent(error));
+      else res.destroy();
     });
     res.on('close', () => {
       if (!res.writableEnded) {
+        done(cutCost(), CLIENT_CLOSED);
         body.destroy();
-        done(fallback);
       }
     });
   });

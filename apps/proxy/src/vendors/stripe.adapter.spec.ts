@@ -21,10 +21,24 @@ describe('StripeAdapter', () => {
     expect(headers.authorization).toBe('Bearer sk_live_x');
   });
 
-  it('counts the amount of a money-moving call in USD nano-dollars, exactly, with no meter', () => {
-    expect(adapter.prepare(call('POST', '/v1/payment_intents', 'amount=1999&currency=usd&metadata[order]=1'))).toEqual({ costNanos: 19_990_000_000n });
-    expect(adapter.prepare(call('POST', '/v1/charges', 'amount=100&currency=USD'))).toEqual({ costNanos: 1_000_000_000n });
-    expect(adapter.prepare(call('POST', '/v1/payment_intents', JSON.stringify({ amount: 50, currency: 'usd' }), 'application/json'))).toEqual({ costNanos: 500_000_000n });
+  it('counts the amount of a money-moving call in USD nano-dollars, exactly', () => {
+    const cost = (body: string, type?: string, path = '/v1/payment_intents') => adapter.prepare(call('POST', path, body, type)).costNanos;
+    expect(cost('amount=1999&currency=usd&metadata[order]=1')).toBe(19_990_000_000n);
+    expect(cost('amount=100&currency=USD', undefined, '/v1/charges')).toBe(1_000_000_000n);
+    expect(cost(JSON.stringify({ amount: 50, currency: 'usd' }), 'application/json')).toBe(500_000_000n);
+  });
+
+  it('books an answer Stripe replayed for an idempotency key at 0, a first answer at the amount, an error at 0', () => {
+    const { meter } = adapter.prepare(call('POST', '/v1/payment_intents', 'amount=1999&currency=usd'));
+    const booked = (status: number, headers: Record<string, string> = {}) => meter!({ status, headers }).finish().costNanos;
+    expect(booked(200)).toBe(19_990_000_000n);
+    expect(booked(200, { 'idempotent-replayed': 'true' })).toBe(0n);
+    expect(booked(402)).toBe(0n);
+  });
+
+  it('refuses a body that repeats a money field', () => {
+    expect(() => adapter.prepare(call('POST', '/v1/payment_intents', 'amount=1&currency=usd&amount=50000'))).toThrow(expect.objectContaining({ code: 'parameter_invalid', param: 'amount' }));
+    expect(() => adapter.prepare(call('POST', '/v1/payment_intents', 'amount=1&currency=usd&currency=eur'))).toThrow(expect.objectContaining({ param: 'currency' }));
   });
 
   it('costs nothing for calls that move no money', () => {

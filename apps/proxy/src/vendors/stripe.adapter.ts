@@ -2,7 +2,8 @@ import type { Secret } from '@keyvault/crypto';
 import { KeyvaultError } from '@keyvault/errors';
 import type { PriceBook } from '@keyvault/policy';
 import { jsonObject } from './json-body';
-import type { OutgoingHeaders, PreparedCall, VendorAdapter, VendorCall } from './vendor-adapter';
+import { fixedCost, isSuccess, type OutgoingHeaders, type PreparedCall, type VendorAdapter, type VendorCall } from './vendor-adapter';
+import { COMMON_DOWN, COMMON_UP, type HeaderAllowlist } from './header-allowlist';
 
 /**
  * Stripe: Bearer key, form-encoded bodies. A money-moving call (the price list's
@@ -12,6 +13,11 @@ import type { OutgoingHeaders, PreparedCall, VendorAdapter, VendorCall } from '.
  */
 export class StripeAdapter implements VendorAdapter {
   readonly vendor = 'stripe' as const;
+  readonly headers: HeaderAllowlist = {
+    // not stripe-account / stripe-context: they act on any connected account of the real key
+    up: [...COMMON_UP, 'stripe-version', 'idempotency-key', 'x-stripe-client-user-agent', 'x-stripe-client-telemetry'],
+    down: [...COMMON_DOWN, 'request-id', 'idempotency-key', 'idempotent-replayed', 'original-request', 'stripe-version', 'stripe-should-retry'],
+  };
 
   constructor(private readonly prices: PriceBook) {}
 
@@ -30,7 +36,9 @@ export class StripeAdapter implements VendorAdapter {
     if (costNanos === undefined) {
       throw new KeyvaultError('unpriced_request', `Currency '${currency}' has no configured USD rate.`, 'currency');
     }
-    return { costNanos };
+    // a duplicate the proxy (or the caller's own Idempotency-Key) sent again is answered from
+    // the first call (Idempotent-Replayed: true): it moved no money, so it books nothing
+    return { costNanos, meter: (res) => fixedCost(isSuccess(res.status) && res.headers['idempotent-replayed'] !== 'true' ? costNanos : 0n) };
   }
 }
 
@@ -42,5 +50,12 @@ function moneyParams(call: VendorCall): { amount?: string; currency?: string } {
     return { amount: str(doc.amount), currency: str(doc.currency) };
   }
   const form = new URLSearchParams(call.body.toString('utf8'));
-  return { amount: form.get('amount') ?? undefined, currency: form.get('currency') ?? undefined };
+  return { amount: single(form, 'amount'), currency: single(form, 'currency') };
+}
+
+/** A money field's one value: a body that repeats it (`amount=1&amount=50000`) is refused, since which one Stripe reads is not ours to guess. */
+function single(form: URLSearchParams, name: string): string | undefined {
+  const values = form.getAll(name);
+  if (values.length > 1) throw new KeyvaultError('parameter_invalid', `${name} appears ${values.length} times in the body: send it once.`, name);
+  return values[0];
 }

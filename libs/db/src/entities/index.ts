@@ -2,6 +2,8 @@ import { AuditCapture } from './audit-capture.entity';
 import { AuditEntry } from './audit-entry.entity';
 import { CredentialKey } from './credential-key.entity';
 import { CredentialProfile } from './credential-profile.entity';
+import { DuplicateCall } from './duplicate-call.entity';
+import { GatewayKey } from './gateway-key.entity';
 import { IdempotencyRecord } from './idempotency-record.entity';
 import { SigningKey } from './signing-key.entity';
 import { SpendReservation } from './spend-reservation.entity';
@@ -16,7 +18,7 @@ import { WebhookEvent } from './webhook-event.entity';
 
 export * from './columns';
 export {
-  AuditEntry, CredentialKey, CredentialProfile, IdempotencyRecord, SigningKey, SpendReservation,
+  AuditEntry, CredentialKey, CredentialProfile, DuplicateCall, GatewayKey, IdempotencyRecord, SigningKey, SpendReservation,
   Tenant, TenantApiKey, VaultKey, VaultKeySpend, Webhook, WebhookDelivery, WebhookEvent,
   WebhookDeliveryAttempt, AuditCapture,
 };
@@ -29,7 +31,7 @@ export * from './webhook-delivery.entity';
 export * from './vault-key.entity';
 
 export const ENTITIES = [
-  AuditEntry, CredentialKey, CredentialProfile, IdempotencyRecord, SigningKey, SpendReservation,
+  AuditEntry, CredentialKey, CredentialProfile, DuplicateCall, GatewayKey, IdempotencyRecord, SigningKey, SpendReservation,
   Tenant, TenantApiKey, VaultKey, VaultKeySpend, Webhook, WebhookDelivery, WebhookEvent,
   WebhookDeliveryAttempt, AuditCapture,
 ];
