@@ -452,6 +452,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["UsageController_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/integrations/dify/openapi.json": {
         parameters: {
             query?: never;
@@ -1114,6 +1130,36 @@ export interface components {
             /** @description When the next attempt is due (pending only) */
             next_attempt_at: string | null;
             created_at: string;
+        };
+        UsageBucketView: {
+            /** @description The vault key id, profile id, label, day (YYYY-MM-DD) or hour (ISO, UTC); null: calls without one */
+            key: string | null;
+            /** @description The vault key's label or the profile's name, when grouped by those */
+            label: string | null;
+            /** @description USD, exactly the sum of the calls booked (up to 9 decimals) */
+            spent_usd: number;
+            calls: number;
+            /** @description Calls Keyvault refused (an error code) */
+            refused: number;
+        };
+        RefusalCountView: {
+            /** @example daily_cap_exceeded */
+            code: string;
+            count: number;
+        };
+        UsageView: {
+            /** @enum {string} */
+            object: "usage";
+            /** @enum {string} */
+            group_by: "vault_key" | "credential" | "label" | "day" | "hour";
+            from: string;
+            to: string;
+            total_usd: number;
+            calls: number;
+            /** @description Biggest spend first; oldest first for day and hour (every bucket of the range) */
+            data: components["schemas"]["UsageBucketView"][];
+            /** @description Refusals in the range by error code, most first */
+            refusals: components["schemas"]["RefusalCountView"][];
         };
         CreateGatewayKeyDto: {
             /**
@@ -2283,6 +2329,34 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookDeliveryView"];
+                };
+            };
+        };
+    };
+    UsageController_get: {
+        parameters: {
+            query?: {
+                group_by?: "vault_key" | "credential" | "label" | "day" | "hour";
+                /** @description Inclusive lower bound (ISO 8601). Default: 24 hours before `to` for hour, 30 days before for the rest */
+                from?: string;
+                /** @description Exclusive upper bound (ISO 8601). Default: now */
+                to?: string;
+            };
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageView"];
                 };
             };
         };
