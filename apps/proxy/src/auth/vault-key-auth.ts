@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { verifyVaultKey, type VaultKeyClaims } from '@keyvault/crypto';
-import { CHANNELS, type VaultKeysNotice } from '@keyvault/db';
+import { CHANNELS, type CaptureLevel, type VaultKeysNotice } from '@keyvault/db';
 import { KeyvaultError } from '@keyvault/errors';
 import { FailedAuthLimiter } from '@keyvault/net';
 import { compileEndpointRules, type EndpointRule, type Guardrails } from '@keyvault/policy';
@@ -33,6 +33,8 @@ export interface VaultKeyState {
    */
   runId: string | null;
   conversationId: string | null;
+  /** what is kept of its calls beyond the audit row (issue 21) */
+  capture: CaptureLevel;
 }
 
 /** A notice can be missed (a dropped connection); no cached state outlives this. */
@@ -178,12 +180,14 @@ export class VaultKeyAuth {
       fallback_to_shared: boolean;
       run_id: string | null;
       conversation_id: string | null;
+      capture: CaptureLevel;
     }>(
       'vault_key_state',
       `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_nanos, v.allowed_endpoints, v.allowed_headers,
               v.max_call_nanos, v.allowed_models, v.duplicate_window_seconds, v.max_calls_per_minute,
               v.expires_at, v.revoked_at, t.status AS tenant_status,
-              v.key_group, v.fallback_to_shared, v.metadata->>'run_id' AS run_id, v.metadata->>'conversation_id' AS conversation_id
+              v.key_group, v.fallback_to_shared, v.metadata->>'run_id' AS run_id, v.metadata->>'conversation_id' AS conversation_id,
+              v.capture
          FROM vault_keys v JOIN tenants t ON t.id = v.tenant_id
         WHERE v.id = $1`,
       [id],
@@ -209,6 +213,7 @@ export class VaultKeyAuth {
       keyPool: { group: row.key_group, fallbackToShared: row.fallback_to_shared },
       runId: row.run_id?.slice(0, 200) ?? null,
       conversationId: row.conversation_id?.slice(0, 200) ?? null,
+      capture: row.capture,
     };
   }
 
