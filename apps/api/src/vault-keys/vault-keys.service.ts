@@ -68,7 +68,7 @@ interface RecordRow {
  * credential name or id (null: the default), $4 vendor, $5 TTL seconds, $6..$11 the row's
  * policy, $12 the calling tenant API key (null: the admin token), $13–$14 the guardrails,
  * $15 key_group (null: the shared keys; else the profile must hold an active key of that group),
- * $16 fallback_to_shared, $17 duplicate_window seconds, $18 max_calls_per_minute.
+ * $16 fallback_to_shared, $17 duplicate_window seconds, $18 max_calls_per_minute, $19 capture.
  */
 const ISSUE_SQL = `
   WITH ctx AS (

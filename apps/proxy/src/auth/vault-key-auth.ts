@@ -41,6 +41,8 @@ export interface VaultKeyState {
 const STATE_TTL_MS = 5_000;
 const MAX_CACHED_STATES = 50_000;
 const MAX_CACHED_VERDICTS = 20_000;
+/** Reads of one key a stream of notices may overtake before the call is refused (503). */
+const MAX_OVERTAKEN_READS = 5;
 
 const invalid = () => new KeyvaultError('invalid_vault_key', 'Invalid vault key provided.');
 
@@ -114,6 +116,8 @@ export class VaultKeyAuth {
   }
 
   private async verify(token: string): Promise<VaultKeyClaims> {
+    // a signing-key notice heard and not yet applied: verify against what it announced
+    if (this.signingKeys.pending) await this.signingKeys.pending;
     if (this.verdictsVersion !== this.signingKeys.version) {
       this.verdicts.clear();
       this.verdictsVersion = this.signingKeys.version;
@@ -138,9 +142,25 @@ export class VaultKeyAuth {
     return verdict.claims;
   }
 
+  /**
+   * The key's state, never older than a notice this instance has seen: a read that a notice
+   * overtook may have been answered before the change committed, so it is read again (a notice
+   * is sent inside the changing transaction and delivered only once it committed).
+   */
   private async state(id: string): Promise<VaultKeyState | null> {
     const cached = this.states.get(id);
     if (cached && this.store.listening && Date.now() - cached.loadedAt < STATE_TTL_MS) return cached.state;
+    for (let read = 1; ; read++) {
+      const generation = this.generation;
+      const state = await this.sharedLoad(id);
+      if (generation === this.generation) return state;
+      // notices keep arriving faster than the row can be read: fail closed rather than guess
+      if (read === MAX_OVERTAKEN_READS) throw new KeyvaultError('vault_unavailable', 'The vault key could not be checked against the latest changes.');
+    }
+  }
+
+  /** One read of the key's row, shared by concurrent callers; cached unless a notice overtook it. */
+  private sharedLoad(id: string): Promise<VaultKeyState | null> {
     let pending = this.loading.get(id);
     if (!pending) {
       const generation = this.generation;
