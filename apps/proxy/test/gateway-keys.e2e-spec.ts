@@ -264,4 +264,15 @@ describe('gateway keys', () => {
       'the disabled tenant to be refused',
     );
   });
+
+  it('refuses a gateway key in the URL, even with a good one in the header', async () => {
+    const vk = await fx.vaultKey(tenantId, { vendor: 'openai', credentialId: credA, capUsd: 5, allowed: CHAT });
+    const res = await fetch(`${proxy.url}/openai/v1/chat/completions?key=${gatewayKey}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${gatewayKey}`, 'X-Vault-Key-Id': vk.id },
+      body: JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_vault_key');
+  });
 });
