@@ -32,6 +32,7 @@ export interface VaultKey {
   allowed_models?: string[] | null;
   /** `0` when off */
   duplicate_window?: string;
+  max_calls_per_minute?: number | null;
   /** what finished calls cost today (UTC) */
   spent_today_usd: number;
   /** what calls in flight and proxy leases hold against the cap, not spent */

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { VENDORS } from '@keyvault/config';
+import { CAPTURE_LEVELS, type CaptureLevel } from '@keyvault/db';
 import { nanosToUsd } from '@keyvault/policy';
 import { iso } from '../common/iso';
 import { duplicateWindowText } from './guardrails';
@@ -16,12 +17,15 @@ export interface VaultKeyRecord {
   maxCallNanos: bigint | null;
   allowedModels: string[] | null;
   duplicateWindowSeconds: number;
+  maxCallsPerMinute: number | null;
   allowedEndpoints: string[];
   // issue 22: header allowlist
   allowedHeaders: string[];
   expiresAt: Date;
   label: string | null;
   metadata: Record<string, string>;
+  // capture (issue 21)
+  capture: CaptureLevel;
   status: VaultKeyStatus;
   /** what finished calls cost in the current UTC day */
   spentTodayNanos: bigint;
@@ -47,12 +51,16 @@ export class VaultKeyView {
   allowed_models: string[] | null;
   @ApiProperty({ example: '10m', description: 'The window in which a repeated money-moving call is a duplicate; `0`: off' })
   duplicate_window: string;
+  @ApiProperty({ nullable: true, type: Number, example: 30, description: 'Calls admitted in any 60 s window; null: no limit' })
+  max_calls_per_minute: number | null;
   @ApiProperty({ type: [String], example: ['POST /v1/payment_intents'] }) allowed_endpoints: string[];
   // issue 22: header allowlist
   @ApiProperty({ type: [String], example: [], description: "Header names let through beyond the vendor's allowlist (lowercase)" }) allowed_headers: string[];
   @ApiProperty() expires_at: string;
   @ApiPropertyOptional({ nullable: true, type: String }) label: string | null;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) metadata: Record<string, string>;
+  // capture (issue 21)
+  @ApiProperty({ enum: CAPTURE_LEVELS }) capture: CaptureLevel;
   @ApiProperty({ enum: VAULT_KEY_STATUSES }) status: VaultKeyStatus;
   @ApiProperty({ example: 12.34, description: 'What finished calls cost in the current UTC day, USD (up to 9 decimals)' }) spent_today_usd: number;
   @ApiProperty({
@@ -79,11 +87,13 @@ export class VaultKeyView {
       max_usd_per_call: k.maxCallNanos === null ? null : nanosToUsd(k.maxCallNanos),
       allowed_models: k.allowedModels,
       duplicate_window: duplicateWindowText(k.duplicateWindowSeconds),
+      max_calls_per_minute: k.maxCallsPerMinute,
       allowed_endpoints: k.allowedEndpoints,
       allowed_headers: k.allowedHeaders,
       expires_at: k.expiresAt.toISOString(),
       label: k.label,
       metadata: k.metadata,
+      capture: k.capture,
       status: k.status,
       spent_today_usd: nanosToUsd(k.spentTodayNanos),
       reserved_usd: nanosToUsd(k.reservedNanos),
