@@ -3,6 +3,7 @@ import { apiFor, ApiError, loadSession, saveSession, type Session } from './api'
 import { AuditPage } from './pages/audit';
 import { CredentialsPage } from './pages/credentials';
 import { SignIn } from './pages/sign-in';
+import { UsagePage } from './pages/usage';
 import { VaultKeysPage } from './pages/vault-keys';
 import { WebhooksPage } from './pages/webhooks';
 import { href, onLinkClick, useLocation, type Page } from './router';
@@ -10,6 +11,7 @@ import { href, onLinkClick, useLocation, type Page } from './router';
 const NAV: { page: Page; label: string }[] = [
   { page: 'keys', label: 'Vault keys' },
   { page: 'audit', label: 'Audit' },
+  { page: 'usage', label: 'Usage' },
   { page: 'credentials', label: 'Credentials' },
   { page: 'webhooks', label: 'Webhooks' },
 ];
@@ -88,6 +90,7 @@ export function App() {
         {location.page === 'audit' && <AuditPage api={api} query={query} />}
         {location.page === 'credentials' && <CredentialsPage api={api} />}
         {location.page === 'webhooks' && <WebhooksPage api={api} />}
+        {location.page === 'usage' && <UsagePage api={api} />}
       </main>
     </div>
   );
