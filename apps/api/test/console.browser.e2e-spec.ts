@@ -314,8 +314,13 @@ describe('operator console (headless Chromium)', () => {
     expect((await payment(vk.vault_key, 250, 'run-chart-1')).status).toBe(200);
     expect((await payment(vk.vault_key, 123, 'run-chart-2')).status).toBe(200);
     expect((await payment(vk.vault_key, 1900, 'run-chart-3')).status).toBe(429);
-    // the charts read the audit log: wait until the calls are booked there
-    await expect.poll(async () => (await asTenant(apiKey).get('/usage?group_by=hour').expect(200)).body.calls, { timeout: 10_000 }).toBe(3);
+    // the charts read the audit log: wait until the calls' outcomes are booked there
+    await expect
+      .poll(async () => {
+        const u = (await asTenant(apiKey).get('/usage?group_by=vault_key').expect(200)).body;
+        return [u.calls, u.total_usd, u.refusals.length];
+      }, { timeout: 10_000 })
+      .toEqual([3, 3.73, 1]);
 
     const page = await signedInAs(apiKey, '/console/usage');
     const chart = (id: string) => page.getByTestId(`chart-${id}`);

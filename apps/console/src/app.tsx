@@ -2,6 +2,7 @@ import { useMemo, useState } from 'preact/hooks';
 import { apiFor, ApiError, loadSession, saveSession, type Session } from './api';
 import { AuditPage } from './pages/audit';
 import { CredentialsPage } from './pages/credentials';
+import { GatewayKeysPage } from './pages/gateway-keys';
 import { SignIn } from './pages/sign-in';
 import { UsagePage } from './pages/usage';
 import { VaultKeysPage } from './pages/vault-keys';
@@ -14,6 +15,7 @@ const NAV: { page: Page; label: string }[] = [
   { page: 'usage', label: 'Usage' },
   { page: 'credentials', label: 'Credentials' },
   { page: 'webhooks', label: 'Webhooks' },
+  { page: 'gateway-keys', label: 'Gateway keys' },
 ];
 
 export function App() {
@@ -91,6 +93,7 @@ export function App() {
         {location.page === 'credentials' && <CredentialsPage api={api} />}
         {location.page === 'webhooks' && <WebhooksPage api={api} />}
         {location.page === 'usage' && <UsagePage api={api} />}
+        {location.page === 'gateway-keys' && <GatewayKeysPage api={api} />}
       </main>
     </div>
   );

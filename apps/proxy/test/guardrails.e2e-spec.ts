@@ -56,10 +56,11 @@ describe('vault-key guardrails', () => {
   const auditRows = (vaultKeyId: string) =>
     eventually(async () => {
       const rows = await fx.query<{ id: string; status: number; error_code: string | null; cost_nanos: string }>(
-        'SELECT id, status, error_code, cost_nanos FROM audit_log WHERE vault_key_id = $1 ORDER BY id',
+        'SELECT id, status, error_code, cost_nanos FROM audit_log WHERE vault_key_id = $1 AND status <> 0 ORDER BY id',
         [vaultKeyId],
       );
-      return rows.length > 0 ? rows : undefined;
+      // a forwarded call's row is written before it goes upstream (status 0) and completed after
+      return rows.length > 0 && rows.every((r) => r.status !== 0) ? rows : undefined;
     }, 'the audit rows');
   const view = async (id: string) => (await api.admin().get(`/vault/keys/${id}`).set('Keyvault-Tenant', tenantId)).body as Record<string, unknown>;
 
@@ -267,6 +268,55 @@ describe('vault-key guardrails', () => {
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: unknown }).error).toMatchObject({ code: 'parameter_invalid', param: 'amount' });
       expect(stripeStub.seen()).toHaveLength(0);
+    });
+  });
+
+  describe('Stripe default deny', () => {
+    it('refuses a Stripe call that is neither free nor priced from its amount (paying an invoice) with 422, before anything is sent', async () => {
+      const vk = await fx.vaultKey(tenantId, { vendor: 'stripe', credentialId: stripeCred, capUsd: 10, allowed: ['POST /v1/invoices/*/pay', 'GET /v1/customers/*'] });
+      stripeStub.clear();
+      const err = (await stripe(vk.token).invoices.pay('in_123').catch((e: unknown) => e)) as InstanceType<typeof Stripe.errors.StripeError>;
+      expect(err.statusCode).toBe(422);
+      expect(err.code).toBe('unpriced_request');
+      expect(stripeStub.seen()).toHaveLength(0);
+      // a named free read passes
+      expect((await stripe(vk.token).customers.retrieve('cus_1')).id).toBe('cus_1');
+      const rows = await eventually(async () => {
+        const r = await auditRows(vk.id);
+        return r.length === 2 ? r : undefined;
+      }, 'both audit rows');
+      expect(rows[0]).toMatchObject({ status: 422, error_code: 'unpriced_request' });
+    });
+  });
+
+  describe('max_calls_per_minute', () => {
+    it('admits exactly 30 of 200 concurrent calls over two proxy instances, and refuses the rest 429 rate_limited with Retry-After', async () => {
+      const vk = await fx.vaultKey(tenantId, { vendor: 'openai', credentialId: openaiCred, capUsd: 1, allowed: ['GET /v1/models'], extra: { max_calls_per_minute: 30 } });
+      expect(await view(vk.id)).toMatchObject({ max_calls_per_minute: 30 });
+      openaiStub.clear();
+      const results = await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          fetch(`${(i % 2 ? proxy : proxy2).url}/openai/v1/models`, { headers: { authorization: `Bearer ${vk.token}` } }).then(async (r) => ({
+            status: r.status,
+            retryAfter: r.headers.get('retry-after'),
+            code: r.status === 429 ? ((await r.json()) as { error: { code: string } }).error.code : (await r.arrayBuffer(), null),
+          })),
+        ),
+      );
+      expect(results.filter((r) => r.status === 200)).toHaveLength(30);
+      const refused = results.filter((r) => r.status !== 200);
+      expect(refused).toHaveLength(170);
+      for (const r of refused) {
+        expect(r).toMatchObject({ status: 429, code: 'rate_limited' });
+        expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1);
+        expect(Number(r.retryAfter)).toBeLessThanOrEqual(60);
+      }
+      expect(openaiStub.seen()).toHaveLength(30);
+      const codes = await eventually(async () => {
+        const rows = await fx.query<{ error_code: string | null; n: string }>('SELECT error_code, count(*)::text AS n FROM audit_log WHERE vault_key_id = $1 GROUP BY 1', [vk.id]);
+        return rows.reduce((sum, r) => sum + Number(r.n), 0) === 200 ? Object.fromEntries(rows.map((r) => [r.error_code ?? 'forwarded', Number(r.n)])) : undefined;
+      }, 'all 200 audit rows');
+      expect(codes).toEqual({ forwarded: 30, rate_limited: 170 });
     });
   });
 });

@@ -767,6 +767,11 @@ export interface components {
              */
             duplicate_window?: string;
             /**
+             * @description Calls admitted in any 60 s window, across all proxy instances; more are refused (429 rate_limited, Retry-After)
+             * @example 30
+             */
+            max_calls_per_minute?: number;
+            /**
              * @example [
              *       "POST /v1/payment_intents"
              *     ]
@@ -848,6 +853,11 @@ export interface components {
              * @example 10m
              */
             duplicate_window: string;
+            /**
+             * @description Calls admitted in any 60 s window; null: no limit
+             * @example 30
+             */
+            max_calls_per_minute: number | null;
             /**
              * @example [
              *       "POST /v1/payment_intents"
@@ -948,6 +958,11 @@ export interface components {
              * @example 10m
              */
             duplicate_window: string;
+            /**
+             * @description Calls admitted in any 60 s window; null: no limit
+             * @example 30
+             */
+            max_calls_per_minute: number | null;
             /**
              * @example [
              *       "POST /v1/payment_intents"

@@ -7,6 +7,7 @@ export interface IssuedGuardrails {
   maxCallNanos: bigint | null;
   allowedModels: string[] | null;
   duplicateWindowSeconds: number;
+  maxCallsPerMinute: number | null;
 }
 
 /** Reads and checks the guardrail fields of an issue request; the first bad one is reported by name. */
@@ -15,6 +16,7 @@ export function issuedGuardrails(dto: CreateVaultKeyDto): IssuedGuardrails {
     maxCallNanos: dto.max_usd_per_call === undefined ? null : usdToNanos(dto.max_usd_per_call)!,
     allowedModels: allowedModels(dto),
     duplicateWindowSeconds: duplicateWindow(dto),
+    maxCallsPerMinute: dto.max_calls_per_minute ?? null,
   };
 }
 

@@ -17,6 +17,7 @@ export interface VaultKeyRecord {
   maxCallNanos: bigint | null;
   allowedModels: string[] | null;
   duplicateWindowSeconds: number;
+  maxCallsPerMinute: number | null;
   allowedEndpoints: string[];
   // issue 22: header allowlist
   allowedHeaders: string[];
@@ -50,6 +51,8 @@ export class VaultKeyView {
   allowed_models: string[] | null;
   @ApiProperty({ example: '10m', description: 'The window in which a repeated money-moving call is a duplicate; `0`: off' })
   duplicate_window: string;
+  @ApiProperty({ nullable: true, type: Number, example: 30, description: 'Calls admitted in any 60 s window; null: no limit' })
+  max_calls_per_minute: number | null;
   @ApiProperty({ type: [String], example: ['POST /v1/payment_intents'] }) allowed_endpoints: string[];
   // issue 22: header allowlist
   @ApiProperty({ type: [String], example: [], description: "Header names let through beyond the vendor's allowlist (lowercase)" }) allowed_headers: string[];
@@ -84,6 +87,7 @@ export class VaultKeyView {
       max_usd_per_call: k.maxCallNanos === null ? null : nanosToUsd(k.maxCallNanos),
       allowed_models: k.allowedModels,
       duplicate_window: duplicateWindowText(k.duplicateWindowSeconds),
+      max_calls_per_minute: k.maxCallsPerMinute,
       allowed_endpoints: k.allowedEndpoints,
       allowed_headers: k.allowedHeaders,
       expires_at: k.expiresAt.toISOString(),

@@ -35,6 +35,7 @@ interface IssueOptions {
   maxUsdPerCall?: number;
   allowModel?: string[];
   duplicateWindow?: string;
+  maxCallsPerMinute?: number;
   allow: string[];
   expiresIn: string;
   label?: string;
@@ -60,6 +61,7 @@ export function registerVaultKeys(program: Command): void {
     .option('--max-usd-per-call <usd>', 'refuse any call that may cost more, e.g. 100 (Stripe amount, LLM worst case)', usdOption('--max-usd-per-call'))
     .option('--allow-model <glob>', 'LLM vendors: an allowed model, e.g. "gpt-4o-mini" or "claude-3-5-haiku-*" (repeat for more)', collect)
     .option('--duplicate-window <duration>', 'a repeated money-moving call within it is a duplicate (default 10m for stripe, twilio, resend; 0: off)')
+    .option('--max-calls-per-minute <n>', 'calls admitted in any 60 s window, across all proxy instances', intOption('--max-calls-per-minute', 1, 10_000))
     .requiredOption('--allow <endpoint>', 'an allowed endpoint, e.g. "POST /v1/chat/completions" (repeat for more)', collect)
     .requiredOption('--expires-in <duration>', "30m, 2h, 72h, 7d... (at most the tenant's max)")
     .option('--label <label>', 'a label to list or revoke keys by')
@@ -76,6 +78,7 @@ export function registerVaultKeys(program: Command): void {
         ...(o.maxUsdPerCall !== undefined ? { max_usd_per_call: o.maxUsdPerCall } : {}),
         ...(o.allowModel ? { allowed_models: o.allowModel } : {}),
         ...(o.duplicateWindow !== undefined ? { duplicate_window: o.duplicateWindow } : {}),
+        ...(o.maxCallsPerMinute !== undefined ? { max_calls_per_minute: o.maxCallsPerMinute } : {}),
         ...(o.label ? { label: o.label } : {}),
         ...(o.metadata ? { metadata: o.metadata } : {}),
       };

@@ -86,6 +86,8 @@ export class ForwardHandler {
       audit.vaultKeyId = key.id;
       audit.credentialId = key.credentialId;
       audit.vendor = key.vendor;
+      audit.runId ??= key.runId;
+      audit.conversationId ??= key.conversationId;
 
       const path = vendorPath(rawPath, key.vendor);
       audit.path = path;

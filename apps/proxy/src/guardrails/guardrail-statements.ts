@@ -24,3 +24,10 @@ export const RELEASE_DUPLICATE = `DELETE FROM duplicate_calls WHERE vault_key_id
 
 /** Claims past their window are dead weight (a new call takes one over anyway). */
 export const PRUNE_DUPLICATES = `DELETE FROM duplicate_calls WHERE expires_at < now() - interval '1 minute'`;
+
+/**
+ * Admits one call against a key's max_calls_per_minute (keyvault_rate_admit, migration
+ * GuardrailsRateLimits: exact across instances). $1 vault key, $2 limit. Answers 0 when
+ * admitted, else the milliseconds until a call may be admitted.
+ */
+export const RATE_ADMIT = `SELECT keyvault_rate_admit($1, $2, ${60_000_000})::text AS wait_ms`;

@@ -6,7 +6,7 @@ import type { AuditRecord } from '../audit/audit-writer';
 import type { VaultKeyState } from '../auth/vault-key-auth';
 import { ProxyStore } from '../store/proxy-store';
 import type { PreparedCall, VendorCall } from '../vendors/vendor-adapter';
-import { CLAIM_DUPLICATE, PRUNE_DUPLICATES, RELEASE_DUPLICATE } from './guardrail-statements';
+import { CLAIM_DUPLICATE, PRUNE_DUPLICATES, RATE_ADMIT, RELEASE_DUPLICATE } from './guardrail-statements';
 
 /** What admitting a call left to undo or keep once it ended (see `finish`). */
 export interface Admission {
@@ -50,6 +50,7 @@ export class GuardrailChecks implements OnModuleDestroy {
         `This call may cost up to $${nanosToUsdText(call.costNanos)}, above the vault key's max_usd_per_call of $${nanosToUsdText(g.maxCallNanos!)}.`,
       );
     }
+    if (g.maxCallsPerMinute !== null) await this.admitRate(key.id, g.maxCallsPerMinute);
     const admission: Admission = { sent: false, status: 0 };
     if (g.duplicateWindowSeconds > 0 && call.costNanos > 0n && MONEY_VENDORS.includes(key.vendor)) await this.claim(key, request, audit, admission);
     return admission;
@@ -65,6 +66,17 @@ export class GuardrailChecks implements OnModuleDestroy {
     if (!c) return;
     const failed = admission.status === 0 ? !admission.sent : admission.status < 200 || admission.status >= 300;
     if (failed) void this.store.query('duplicate_release', RELEASE_DUPLICATE, [c.vaultKeyId, c.fingerprint, c.auditId]).catch(() => undefined);
+  }
+
+  /** One call against max_calls_per_minute, decided in the database for all instances at once. */
+  private async admitRate(vaultKeyId: string, limit: number): Promise<void> {
+    const [row] = await this.store.query<{ wait_ms: string }>('rate_admit', RATE_ADMIT, [vaultKeyId, limit]);
+    const waitMs = Number(row.wait_ms);
+    if (waitMs > 0) {
+      throw new KeyvaultError('rate_limited', `This vault key's max_calls_per_minute (${limit}) is reached.`).withHeaders({
+        'Retry-After': String(Math.ceil(waitMs / 1000)),
+      });
+    }
   }
 
   /**

@@ -5,6 +5,7 @@ import { CredentialProfile } from './credential-profile.entity';
 import { DuplicateCall } from './duplicate-call.entity';
 import { GatewayKey } from './gateway-key.entity';
 import { IdempotencyRecord } from './idempotency-record.entity';
+import { RateWindow } from './rate-window.entity';
 import { SigningKey } from './signing-key.entity';
 import { SpendReservation } from './spend-reservation.entity';
 import { Tenant } from './tenant.entity';
@@ -18,7 +19,7 @@ import { WebhookEvent } from './webhook-event.entity';
 
 export * from './columns';
 export {
-  AuditEntry, CredentialKey, CredentialProfile, DuplicateCall, GatewayKey, IdempotencyRecord, SigningKey, SpendReservation,
+  AuditEntry, CredentialKey, CredentialProfile, DuplicateCall, GatewayKey, IdempotencyRecord, RateWindow, SigningKey, SpendReservation,
   Tenant, TenantApiKey, VaultKey, VaultKeySpend, Webhook, WebhookDelivery, WebhookEvent,
   WebhookDeliveryAttempt, AuditCapture,
 };
@@ -31,7 +32,7 @@ export * from './webhook-delivery.entity';
 export * from './vault-key.entity';
 
 export const ENTITIES = [
-  AuditEntry, CredentialKey, CredentialProfile, DuplicateCall, GatewayKey, IdempotencyRecord, SigningKey, SpendReservation,
+  AuditEntry, CredentialKey, CredentialProfile, DuplicateCall, GatewayKey, IdempotencyRecord, RateWindow, SigningKey, SpendReservation,
   Tenant, TenantApiKey, VaultKey, VaultKeySpend, Webhook, WebhookDelivery, WebhookEvent,
   WebhookDeliveryAttempt, AuditCapture,
 ];

@@ -6,6 +6,7 @@ import { NanoDollars1796532401065 } from './1796532401065-NanoDollars';
 import { CallRecords1797018000000 } from './1797018000000-CallRecords';
 import { GuardrailsPerCallAndModels1797019000000 } from './1797019000000-GuardrailsPerCallAndModels';
 import { GuardrailsDuplicateWindow1797019100000 } from './1797019100000-GuardrailsDuplicateWindow';
+import { GuardrailsRateLimits1797019200000 } from './1797019200000-GuardrailsRateLimits';
 import { GatewayKeys1797020000000 } from './1797020000000-GatewayKeys';
 import { KeyGroups1797020100000 } from './1797020100000-KeyGroups';
 import { WebhookKindsAndAttempts1797021000000 } from './1797021000000-WebhookKindsAndAttempts';
@@ -26,6 +27,7 @@ export const MIGRATIONS = [
   CallRecords1797018000000,
   GuardrailsPerCallAndModels1797019000000,
   GuardrailsDuplicateWindow1797019100000,
+  GuardrailsRateLimits1797019200000,
   GatewayKeys1797020000000,
   KeyGroups1797020100000,
   WebhookKindsAndAttempts1797021000000,

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, Length, Matches, Validate } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min, Validate } from 'class-validator';
 import { VENDORS, type Vendor } from '@keyvault/config';
 import { CAPTURE_LEVELS, type CaptureLevel } from '@keyvault/db';
 import { IsDuration } from '../../common/is-duration.validator';
@@ -55,6 +55,18 @@ export class CreateVaultKeyDto {
   @IsOptional()
   @IsString()
   duplicate_window?: string;
+
+  @ApiPropertyOptional({
+    example: 30,
+    minimum: 1,
+    maximum: 10000,
+    description: 'Calls admitted in any 60 s window, across all proxy instances; more are refused (429 rate_limited, Retry-After)',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  max_calls_per_minute?: number;
 
   /** Each entry is checked by the policy parser in the service, which reports `allowed_endpoints.N`. */
   @ApiProperty({ example: ['POST /v1/payment_intents'], type: [String], minItems: 1, maxItems: 100 })
