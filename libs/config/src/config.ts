@@ -70,7 +70,7 @@ const apiSchema = z.object({
     })
     .transform((v) => (v === 'auto' ? Math.min(64, availableParallelism()) : Number(v))),
   KEYVAULT_ADMIN_TOKEN: z.string().min(32, { message: 'must be at least 32 characters' }),
-  KEYVAULT_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  KEYVAULT_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** How often the retention task prunes audit rows and finished webhook deliveries. */
   KEYVAULT_AUDIT_PRUNE_INTERVAL_MS: z.coerce.number().int().min(10).max(86_400_000).default(3_600_000),
   /** How often the webhook worker looks for due deliveries when it found none. */
