@@ -125,6 +125,12 @@ const proxySchema = z.object({
   KEYVAULT_INSTANCE_ID: z.string().max(200).optional().transform((v) => v || undefined),
   /** A budget lease its holder stopped renewing this long ago is reconciled (as fully spent) by any instance. */
   KEYVAULT_LEASE_TTL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
+  /**
+   * The role every proxy connection switches to (migration ProxyRole: read keys and credentials,
+   * write spend and audit, nothing else). Empty: connect as the login as it is (a deployment whose
+   * proxy logs in as a role with those grants).
+   */
+  KEYVAULT_PROXY_DB_ROLE: z.string().regex(/^([a-z_][a-z0-9_]*)?$/, { message: 'must be a plain role name, or empty' }).default('keyvault_proxy'),
 });
 
 export type ApiConfig = z.infer<typeof apiSchema>;

@@ -6,6 +6,7 @@ import { NanoDollars1796532401065 } from './1796532401065-NanoDollars';
 import { GatewayKeys1797020000000 } from './1797020000000-GatewayKeys';
 import { WebhookKindsAndAttempts1797021000000 } from './1797021000000-WebhookKindsAndAttempts';
 import { VaultKeyAllowedHeaders1797022000000 } from './1797022000000-VaultKeyAllowedHeaders';
+import { ProxyRole1797022000001 } from './1797022000001-ProxyRole';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so that the same list works from
@@ -16,4 +17,5 @@ export const MIGRATIONS = [Initial1796019812151, AuditStatusIndex1796021578794, 
   GatewayKeys1797020000000,
   WebhookKindsAndAttempts1797021000000,
   VaultKeyAllowedHeaders1797022000000,
+  ProxyRole1797022000001,
 ];
