@@ -5,7 +5,9 @@
 // with a sequential client at 1 connection, alternating; measures vault-key issuance per
 // second, the time for a revocation (or a tenant's disabling) to be refused by the second proxy
 // instance under load and the longest window it was still served after the api answered, and whether
-// caps stayed exact under concurrency on both instances. Writes bench/RESULTS.md.
+// caps stayed exact under concurrency on both instances. A third proxy instance without the
+// durable record before forwarding (KEYVAULT_BENCH_NO_CALL_RECORD, bench only) is measured
+// beside them, to show what the record costs. Writes bench/RESULTS.md.
 // Loopback only. Reports, never asserts.
 //
 //   BENCH_SECONDS  length of one measurement (default 8)
@@ -16,16 +18,18 @@
 //                  scenario: N concurrent SSE streams (default 2000) of C chunks (20) G ms apart
 //                  (100), started over R ms (1000), through Keyvault (two instances, full policy)
 //                  and the uncapped bare passthrough, against the same slow stub (bench/stream-stub.mjs)
+//                  streams-h2: the same streams through one Keyvault instance to the stub over TLS,
+//                  with HTTP/1.1 and with KEYVAULT_UPSTREAM_HTTP2 (certificate made by openssl)
 //   BENCH_API_WORKERS  API_WORKERS of the second api that issuance is measured on (default auto)
-//   BENCH_PROFILE  a directory: CPU profiles of proxy 1 (first keyvault round at 50 connections)
-//                  and of the api (issuance) are written there; read them with
+//   BENCH_PROFILE  a directory: CPU profiles of proxy 1 (first keyvault round at 50 connections),
+//                  of the api (issuance) and of the first streams instance are written there; read them with
 //                  `node bench/profile-top.mjs <file> [n] [callee]`
 import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { cpus, loadavg } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -37,7 +41,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const scenarioArg = process.argv.indexOf('--scenario');
 const ONLY = new Set(
-  (scenarioArg >= 0 ? process.argv[scenarioArg + 1] ?? '' : process.env.BENCH_ONLY ?? 'proxy,issuance,revocation,caps,streams').split(',').map((s) => s.trim()),
+  (scenarioArg >= 0 ? process.argv[scenarioArg + 1] ?? '' : process.env.BENCH_ONLY ?? 'proxy,issuance,revocation,caps,streams,streams-h2').split(',').map((s) => s.trim()),
 );
 const STREAMS = {
   n: Number(process.env.BENCH_STREAMS ?? 2000),
@@ -47,7 +51,7 @@ const STREAMS = {
 };
 const PROFILE_DIR = process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : null;
 const SERVER = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const ports = { stub: 19000, streamStub: 19010, bare: 19100, streamBare: 19101, api: 19200, apiWorkers: 19201, proxy: 19300, proxy2: 19301, streamProxy: 19302, streamProxy2: 19303 };
+const ports = { stub: 19000, streamStub: 19010, bare: 19100, streamBare: 19101, api: 19200, apiWorkers: 19201, proxy: 19300, proxy2: 19301, streamProxy: 19302, streamProxy2: 19303, tlsStub: 19011, tlsH1: 19304, tlsH2: 19305, proxyNoRecord: 19306 };
 /** The second api measured for issuance runs as a cluster of this many workers (API_WORKERS). */
 const API_WORKERS = process.env.BENCH_API_WORKERS ?? 'auto';
 const children = [];
@@ -219,7 +223,7 @@ async function main() {
     LOG_LEVEL: 'warn',
     DATABASE_POOL_SIZE: '20',
   };
-  const results = { rows: [], perCall: null, issuance: null, revocation: null, caps: null, streams: null };
+  const results = { rows: [], perCall: null, issuance: null, revocation: null, caps: null, streams: null, streamsH2: null };
   try {
     start(join(shared, 'bench/upstream-stub.mjs'), [String(ports.stub)]);
     start(join(shared, 'bench/bare-proxy.mjs'), [String(ports.bare), String(ports.stub)]);
@@ -234,14 +238,21 @@ async function main() {
     await waitFor(`http://127.0.0.1:${ports.stub}/__seen`);
     await waitFor(`http://127.0.0.1:${ports.proxy}/readyz`, (r) => r.ok);
     await waitFor(`http://127.0.0.1:${ports.proxy2}/readyz`, (r) => r.ok);
+    // the same proxy without the record before forwarding (KEYVAULT_BENCH_NO_CALL_RECORD, bench
+    // only): measured beside the others to show what the durable record costs
+    if (ONLY.has('proxy')) {
+      start(proxy, [], { ...env, PROXY_PORT: String(ports.proxyNoRecord), KEYVAULT_INSTANCE_ID: 'bench-3', KEYVAULT_BENCH_NO_CALL_RECORD: 'true' });
+      await waitFor(`http://127.0.0.1:${ports.proxyNoRecord}/readyz`, (r) => r.ok);
+    }
 
     const A = env.KEYVAULT_ADMIN_TOKEN;
     const tenant = await api('POST', '/tenants', { name: 'Bench' }, A);
     const { api_key: tenantKey } = await api('POST', `/tenants/${tenant.id}/api-keys`, { name: 'bench' }, A);
     await api('POST', '/credentials', { name: 'bench_openai', vendor: 'openai', keys: ['sk-real-bench-key-0001'] }, tenantKey);
     await api('POST', '/credentials', { name: 'bench_stripe', vendor: 'stripe', keys: ['sk_test_real_bench_0001'] }, tenantKey);
+    // duplicate_window 0: the bench's identical bodies are distinct calls, not duplicates of one
     const issue = (cap, label, vendor = 'openai', allowed = ['POST /v1/chat/completions']) =>
-      api('POST', '/vault/keys', { vendor, daily_usd_cap: cap, allowed_endpoints: allowed, expires_in: '2h', label }, tenantKey);
+      api('POST', '/vault/keys', { vendor, daily_usd_cap: cap, allowed_endpoints: allowed, expires_in: '2h', label, duplicate_window: '0' }, tenantKey);
 
     if (ONLY.has('proxy')) {
       const hot = await issue(1_000_000, 'bench-hot');
@@ -249,18 +260,20 @@ async function main() {
       // Warm-up, then alternate bare / keyvault so that drift on a shared machine hits both alike.
       await loadAt(ports.bare, 10, {});
       await loadAt(ports.proxy, 10, kvHeaders);
+      await loadAt(ports.proxyNoRecord, 10, kvHeaders);
       const countersBefore = await scrape(ports.proxy);
       for (const connections of [50, 1]) {
-        const acc = { bare: [], keyvault: [] };
+        const acc = { bare: [], keyvault: [], noRecord: [] };
         for (let round = 0; round < ROUNDS; round++) {
           const run = (port, headers) => (connections === 1 ? sequential(port, headers) : loadAt(port, connections, headers));
           acc.bare.push(await run(ports.bare, {}));
           const measure = () => run(ports.proxy, kvHeaders);
           acc.keyvault.push(await (connections === 50 && round === 0 ? profiled(proxyProcess, measure) : measure()));
-          log(`c=${connections} round ${round + 1}: bare ${fmt(acc.bare.at(-1).rps, 0)} req/s, keyvault ${fmt(acc.keyvault.at(-1).rps, 0)} req/s`);
+          acc.noRecord.push(await run(ports.proxyNoRecord, kvHeaders));
+          log(`c=${connections} round ${round + 1}: bare ${fmt(acc.bare.at(-1).rps, 0)} req/s, keyvault ${fmt(acc.keyvault.at(-1).rps, 0)} req/s, keyvault without the record ${fmt(acc.noRecord.at(-1).rps, 0)} req/s`);
         }
         const summary = (xs) => ({ rps: avg(xs, 'rps'), p50: avg(xs, 'p50'), p99: avg(xs, 'p99'), non2xx: sum(xs, 'non2xx') });
-        results.rows.push({ connections, bare: summary(acc.bare), keyvault: summary(acc.keyvault) });
+        results.rows.push({ connections, bare: summary(acc.bare), keyvault: summary(acc.keyvault), noRecord: summary(acc.noRecord) });
       }
       // what the measured calls cost proxy 1 in database statements, by what they were for
       const countersAfter = await scrape(ports.proxy);
@@ -425,7 +438,7 @@ async function main() {
       const bare = start(join(shared, 'bench/bare-proxy.mjs'), [String(ports.streamBare), String(ports.streamStub)]);
       const streamEnv = { ...env, KEYVAULT_UPSTREAM_OPENAI: `http://127.0.0.1:${ports.streamStub}` };
       const kv = [
-        start(proxy, [], { ...streamEnv, PROXY_PORT: String(ports.streamProxy), KEYVAULT_INSTANCE_ID: 'bench-streams-1' }),
+        start(proxy, [], { ...streamEnv, PROXY_PORT: String(ports.streamProxy), KEYVAULT_INSTANCE_ID: 'bench-streams-1' }, 'proxy-streams'),
         start(proxy, [], { ...streamEnv, PROXY_PORT: String(ports.streamProxy2), KEYVAULT_INSTANCE_ID: 'bench-streams-2' }),
       ];
       await waitFor(`http://127.0.0.1:${ports.streamStub}/__ready`);
@@ -449,9 +462,48 @@ async function main() {
       await drive('keyvault', 20);
       const bareRun = await drive('bare', STREAMS.n);
       log(`streams bare: ${bareRun.completed}/${STREAMS.n} completed, first chunk p99 ${fmt(bareRun.firstP99)} ms`);
-      const kvRun = await drive('keyvault', STREAMS.n);
+      const leaseWaits = async () => {
+        let n = 0;
+        for (const port of [ports.streamProxy, ports.streamProxy2]) n += (await scrape(port)).get('keyvault_proxy_lease_waits_total') ?? 0;
+        return n;
+      };
+      const waitsBefore = await leaseWaits();
+      const kvRun = await profiled(kv[0], () => drive('keyvault', STREAMS.n));
+      kvRun.leaseWaits = (await leaseWaits()) - waitsBefore;
       log(`streams keyvault: ${kvRun.completed}/${STREAMS.n} completed, first chunk p99 ${fmt(kvRun.firstP99)} ms`);
       results.streams = { bare: bareRun, keyvault: kvRun };
+    }
+
+    if (ONLY.has('streams-h2')) {
+      // The same streams to a TLS upstream offering h2 and http/1.1: one Keyvault instance each way.
+      const dir = mkdtempSync(join(tmpdir(), 'kv-bench-tls-'));
+      const certFile = join(dir, 'cert.pem');
+      const keyFile = join(dir, 'key.pem');
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+      try {
+        start(join(root, 'bench/stream-stub.mjs'), [String(ports.tlsStub), String(STREAMS.chunks), String(STREAMS.gapMs), certFile, keyFile]);
+        const tlsEnv = { ...env, KEYVAULT_UPSTREAM_OPENAI: `https://127.0.0.1:${ports.tlsStub}`, KEYVAULT_UPSTREAM_CA_FILE: certFile };
+        const h1 = start(proxy, [], { ...tlsEnv, PROXY_PORT: String(ports.tlsH1), KEYVAULT_INSTANCE_ID: 'bench-tls-h1' });
+        const h2 = start(proxy, [], { ...tlsEnv, PROXY_PORT: String(ports.tlsH2), KEYVAULT_INSTANCE_ID: 'bench-tls-h2', KEYVAULT_UPSTREAM_HTTP2: 'true' });
+        await waitFor(`http://127.0.0.1:${ports.tlsH1}/readyz`, (r) => r.ok);
+        await waitFor(`http://127.0.0.1:${ports.tlsH2}/readyz`, (r) => r.ok);
+        const key = await issue(1_000_000, 'bench-streams-tls');
+        const body = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 256, stream: true, messages: [{ role: 'user', content: 'Tell me a story' }] });
+        const drive = (port, child, streams) =>
+          driveStreams({
+            ports: [port], pids: [child.pid], headers: { authorization: `Bearer ${key.vault_key}` }, body, path: CHAT_PATH, streams, rampMs: STREAMS.rampMs, cpuMs,
+            probe: async () => (await scrape(port)).get('keyvault_proxy_upstream_connections') ?? 0,
+          });
+        await drive(ports.tlsH1, h1, 20);
+        await drive(ports.tlsH2, h2, 20);
+        const http1 = await drive(ports.tlsH1, h1, STREAMS.n);
+        log(`streams over TLS, HTTP/1.1: ${http1.completed}/${STREAMS.n} completed, first chunk p99 ${fmt(http1.firstP99)} ms, upstream connections ${http1.peakProbe}`);
+        const http2 = await drive(ports.tlsH2, h2, STREAMS.n);
+        log(`streams over TLS, HTTP/2: ${http2.completed}/${STREAMS.n} completed, first chunk p99 ${fmt(http2.firstP99)} ms, upstream connections ${http2.peakProbe}`);
+        results.streamsH2 = { http1, http2 };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     }
   } finally {
     for (const c of children) c.kill('SIGTERM');
@@ -464,7 +516,7 @@ async function main() {
   write(results, loadBefore, loadavg());
 }
 
-function write({ rows, perCall, issuance, revocation, caps, streams }, loadBefore, loadAfter) {
+function write({ rows, perCall, issuance, revocation, caps, streams, streamsH2 }, loadBefore, loadAfter) {
   const lines = [
     '# Benchmark results',
     '',
@@ -479,6 +531,7 @@ function write({ rows, perCall, issuance, revocation, caps, streams }, loadBefor
       const digits = r.connections === 1 ? 2 : 1;
       lines.push(`| ${r.connections} | bare passthrough | ${fmt(r.bare.rps, 0)} | ${fmt(r.bare.p50, digits)} | ${fmt(r.bare.p99, digits)} | ${r.bare.non2xx} |`);
       lines.push(`| ${r.connections} | keyvault proxy | ${fmt(r.keyvault.rps, 0)} | ${fmt(r.keyvault.p50, digits)} | ${fmt(r.keyvault.p99, digits)} | ${r.keyvault.non2xx} |`);
+      if (r.noRecord) lines.push(`| ${r.connections} | keyvault proxy, no record before forwarding (bench only) | ${fmt(r.noRecord.rps, 0)} | ${fmt(r.noRecord.p50, digits)} | ${fmt(r.noRecord.p99, digits)} | ${r.noRecord.non2xx} |`);
     }
     lines.push('');
   }
@@ -503,12 +556,27 @@ function write({ rows, perCall, issuance, revocation, caps, streams }, loadBefor
         `| ${name} | ${r.completed} / ${r.streams} | ${fmt(r.firstP50)} / ${fmt(r.firstP99)} | ${fmt(r.gapP99)} | ${fmt(r.elapsedS)} | ${mb(r.peakRss)} (${mb(r.rssBefore)}) | ${fmt((r.peakRss - r.rssBefore) / 1024 / r.streams)} | ${fmt(r.cpuSPer1000, 2)} |`,
       );
     }
+    lines.push('', `Keyvault streams that waited for a budget lease grant (a database round trip) before being served: ${streams.keyvault.leaseWaits ?? 'n/a'} of ${streams.keyvault.streams}.`, '');
+  }
+  if (streamsH2) {
+    const mb = (b) => fmt(b / 2 ** 20, 0);
+    lines.push(
+      `Upstream protocol: the same ${STREAMS.n} streams through one Keyvault instance to the stub over TLS (it offers h2 and http/1.1), with HTTP/1.1 (the default) and with \`KEYVAULT_UPSTREAM_HTTP2=true\`. Reproduce: \`BENCH_STREAMS=${STREAMS.n} npm run bench -- --scenario streams-h2\`.`,
+      '',
+      '| upstream protocol | completed | first chunk p50 / p99 ms | inter-chunk p99 ms | all done after s | peak RSS MB | CPU s per 1,000 streams | peak upstream connections |',
+      '|---|---|---|---|---|---|---|---|',
+    );
+    for (const [name, r] of [['HTTP/1.1', streamsH2.http1], ['HTTP/2', streamsH2.http2]]) {
+      lines.push(`| ${name} | ${r.completed} / ${r.streams} | ${fmt(r.firstP50)} / ${fmt(r.firstP99)} | ${fmt(r.gapP99)} | ${fmt(r.elapsedS)} | ${mb(r.peakRss)} | ${fmt(r.cpuSPer1000, 2)} | ${r.peakProbe ?? 'n/a'} |`);
+    }
     lines.push('');
   }
   lines.push('| measure | value | target |', '|---|---|---|');
   const at = (c) => rows.find((r) => r.connections === c);
   if (at(50)) lines.push(`| throughput keyvault / bare at 50 connections | ${fmt(at(50).keyvault.rps / at(50).bare.rps, 2)} (non-2xx ${at(50).keyvault.non2xx}) | ≥ 0.60, no non-2xx |`);
   if (at(1)) lines.push(`| added p99 at 1 connection | ${fmt(at(1).keyvault.p99 - at(1).bare.p99, 2)} ms | ≤ 3 ms |`);
+  if (at(50)?.noRecord) lines.push(`| the record's cost at 50 connections: throughput ratio to bare without it − with it | ${fmt((at(50).noRecord.rps - at(50).keyvault.rps) / at(50).bare.rps, 3)} | ≤ 0.05 |`);
+  if (at(1)?.noRecord) lines.push(`| the record's added p99 at 1 connection | ${fmt(at(1).keyvault.p99 - at(1).noRecord.p99, 2)} ms | ≤ 1 ms |`);
   if (issuance) {
     const row = (name, x) =>
       `| vault-key issuance (POST /vault/keys, 10 connections), ${name} | ${fmt(x.rps, 0)} /s (p99 ${fmt(x.p99, 0)} ms, non-2xx ${x.non2xx}; CPU per issuance: api ${fmt(x.apiUs, 0)} µs, whole machine ${fmt(x.machineUs, 0)} µs) | ≥ 1,000 /s |`;

@@ -212,13 +212,16 @@ export async function startEmbeddedPostgres(dataDir, password) {
   }
   await ensureDatabase(port, password);
 
+  const stopWith = async (signal) => {
+    process.off('exit', killOnExit);
+    if (server.exitCode === null && server.signalCode === null) server.kill(signal);
+    await server.done;
+  };
   const pg = {
     /** Fast shutdown (SIGINT); resolves once the server has exited. */
-    async stop() {
-      process.off('exit', killOnExit);
-      if (server.exitCode === null && server.signalCode === null) server.kill('SIGINT');
-      await server.done;
-    },
+    stop: () => stopWith('SIGINT'),
+    /** Immediate shutdown (SIGQUIT, as `pg_ctl stop -m immediate`: a crash, recovered from the WAL at the next start). */
+    crash: () => stopWith('SIGQUIT'),
   };
   return { pg, port, databaseDir: at.databaseDir, url: `postgres://keyvault:${password}@127.0.0.1:${port}/keyvault` };
 }

@@ -67,10 +67,10 @@ describe("the proxy's database role has the least it needs", () => {
     );
   });
 
-  it('cannot read API keys or idempotency records, read the audit back, or change keys, credentials, tenants or the audit', async () => {
+  it('cannot read API keys or idempotency records, change keys, credentials or tenants, or delete audit rows', async () => {
     await denied('SELECT secret_hash FROM tenant_api_keys');
     await denied('SELECT * FROM idempotency_records');
-    await denied('SELECT path, cost_nanos FROM audit_log');
+    await denied('SELECT sealed FROM audit_captures');
     await denied(`UPDATE vault_keys SET revoked_at = NULL WHERE id = $1`, [vaultKeyId]);
     await denied(`UPDATE vault_keys SET daily_cap_nanos = daily_cap_nanos * 1000`);
     await denied(`DELETE FROM vault_keys`);
@@ -78,7 +78,7 @@ describe("the proxy's database role has the least it needs", () => {
     await denied(`UPDATE tenants SET status = 'active'`);
     await denied(`INSERT INTO signing_keys (id) VALUES ('sk_forged')`);
     await denied(`DELETE FROM audit_log`);
-    await denied(`UPDATE audit_log SET cost_nanos = 0`);
+    await denied(`DELETE FROM audit_captures`);
     await denied(`DELETE FROM vault_key_spend`);
   });
 });

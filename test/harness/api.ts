@@ -20,6 +20,8 @@ export interface ApiHarness {
 export interface StartApiOptions {
   /** the URL the api connects with, from the fresh database's own (e.g. through a TCP relay) */
   connectVia?: (databaseUrl: string) => string;
+  /** a database of the test's own (e.g. on a private cluster) instead of a fresh one on the shared server */
+  database?: TestDatabase;
 }
 
 /**
@@ -27,7 +29,7 @@ export interface StartApiOptions {
  * create is registered for the run's log scan, and its logs go to the run's log file.
  */
 export async function startApi(overrides: Record<string, string> = {}, options: StartApiOptions = {}): Promise<ApiHarness> {
-  const db = await createTestDatabase();
+  const db = options.database ?? (await createTestDatabase());
   const config = testApiConfig(options.connectVia ? options.connectVia(db.url) : db.url, overrides);
   const app = await createApiApp(config);
   tapCreatedSecrets(app.getHttpServer());

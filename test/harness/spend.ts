@@ -34,12 +34,13 @@ export function spendChecks(api: ApiHarness, fx: ProxyFixtures, tenantId: string
       if (res.status !== 200) throw new Error(`GET /vault/keys/${vaultKeyId} → ${res.status}`);
       return (res.body as { spent_today_usd: number }).spent_today_usd;
     },
-    /** the key's audit rows, oldest first, once `n` of them are written */
+    /** the key's audit rows, oldest first, once `n` of them are written with their outcome */
     auditRows: (vaultKeyId: string, n = 1): Promise<AuditEntry[]> =>
       eventually(async () => {
         const res = await get(`/audit?vault_key=${vaultKeyId}&limit=100`);
         const rows = (res.body as { data?: AuditEntry[] }).data ?? [];
-        return rows.length >= n && [...rows].reverse();
-      }, `${n} audit row(s)`),
+        // a row is written before its call is forwarded (status 0) and gets its outcome after
+        return rows.length >= n && rows.every((r) => r.status !== 0) && [...rows].reverse();
+      }, `${n} audit row(s) with their outcome`),
   };
 }

@@ -10,7 +10,12 @@ export class ProxyMetrics {
   /** Proxied calls by vendor and outcome (`forwarded` or the refusal's error code). */
   readonly calls: Counter<'vendor' | 'outcome'>;
   readonly auditBuffered: Gauge;
-  readonly auditDropped: Counter;
+  /** Calls refused before their vault key was known (no key, a forged one, the database down): counted, not written one row each. */
+  readonly unauthenticatedRefusals: Counter<'code'>;
+  /** Calls that cost more than the worst case reserved for them (booked at their real cost). */
+  readonly costOverruns: Counter;
+  /** Calls refused because their record could not be written before forwarding. */
+  readonly recordFailures: Counter;
   /** Calls that had to wait for a lease grant (a database round trip) before being served or refused. */
   readonly leaseWaits: Counter;
   /** Calls refused 503 upstream_busy: every connection KEYVAULT_UPSTREAM_MAX_CONNECTIONS allows was in use. */
@@ -28,6 +33,9 @@ export class ProxyMetrics {
     this.calls = new Counter({ name: 'keyvault_proxy_calls_total', help: 'Proxied calls by vendor and outcome', labelNames: ['vendor', 'outcome'], registers });
     this.auditBuffered = new Gauge({ name: 'keyvault_proxy_audit_buffered', help: 'Audit rows waiting to be written', registers });
     this.leaseWaits = new Counter({ name: 'keyvault_proxy_lease_waits_total', help: 'Paid calls that waited for a budget lease grant before being served or refused', registers });
+    this.unauthenticatedRefusals = new Counter({ name: 'keyvault_proxy_unauthenticated_refusals_total', help: 'Calls refused before their vault key was known, by error code (no audit row each)', labelNames: ['code'], registers });
+    this.costOverruns = new Counter({ name: 'keyvault_proxy_cost_overruns_total', help: 'Calls whose real cost passed the worst case reserved for them', registers });
+    this.recordFailures = new Counter({ name: 'keyvault_proxy_call_record_failures_total', help: 'Calls refused with 503 because their record could not be written before forwarding', registers });
     this.upstreamBusy = new Counter({ name: 'keyvault_proxy_upstream_busy_total', help: 'Calls refused 503 upstream_busy because every allowed upstream connection was in use', registers });
     const stats = () => this.upstreamStats();
     this.upstreamConnections = new Gauge({
@@ -46,7 +54,6 @@ export class ProxyMetrics {
         this.set(stats().queued);
       },
     });
-    this.auditDropped = new Counter({ name: 'keyvault_proxy_audit_dropped_total', help: 'Audit rows dropped because the buffer was full while the database was down', registers });
   }
 
   /** Where the upstream gauges are read from at each scrape. */

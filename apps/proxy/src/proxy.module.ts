@@ -8,11 +8,14 @@ import { FailedAuthLimiter, TrustedProxies } from '@keyvault/net';
 import { HealthModule, loggerParams, MetricsModule, OPS_ROUTES } from '@keyvault/observability';
 import { PriceBook } from '@keyvault/policy';
 import { AuditWriter } from './audit/audit-writer';
+import { CaptureWriter } from './audit/capture-writer';
+import { CallRecorder } from './audit/call-recorder';
 import { GatewayAuth } from './auth/gateway-auth';
 import { SigningKeys } from './auth/signing-keys';
 import { VaultKeyAuth } from './auth/vault-key-auth';
 import { CredentialsService } from './credentials/credentials.service';
 import { ForwardHandler } from './forward/forward.handler';
+import { GuardrailChecks } from './guardrails/guardrails';
 import { SpendLedger } from './ledger/spend-ledger';
 import { PROXY_CONFIG } from './proxy.config';
 import { ProxyMetrics } from './proxy-metrics';
@@ -58,8 +61,10 @@ export class ProxyModule {
         CredentialsService,
         VendorAdapters,
         SpendLedger,
-        AuditWriter,
+        AuditWriter, CallRecorder,
+        CaptureWriter,
         UpstreamClient,
+        GuardrailChecks,
         ForwardHandler,
       ],
       exports: [PROXY_CONFIG, MasterKeyring],

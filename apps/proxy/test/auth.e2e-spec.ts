@@ -71,14 +71,15 @@ describe('proxy authentication', () => {
   it('refuses a vault key in the query string even with a valid header, and never records its value', async () => {
     const vk = await issue();
     stub.clear();
+    const refusals = () => a.metric('keyvault_proxy_unauthenticated_refusals_total', (l) => l.code === 'invalid_vault_key');
+    const before = await refusals();
     const res = await chat(a, { authorization: `Bearer ${vk.token}` }, `/openai/v1/chat/completions?api_key=${vk.token}`);
     await expectError(res, 401, 'invalid_vault_key');
     expect(stub.seen()).toHaveLength(0);
-    const rows = await eventually(
-      () => fx.query<{ path: string }>(`SELECT path FROM audit_log WHERE error_code = 'invalid_vault_key' AND path LIKE '%chat%'`).then((r) => r.length > 0 && r),
-      'audit row',
-    );
-    expect(JSON.stringify(rows)).not.toContain('vault_key_');
+    // counted, never written as a row: no place where the key's value could be kept
+    expect(await refusals()).toBe(before + 1);
+    const rows = await fx.query<{ path: string }>(`SELECT path FROM audit_log WHERE path LIKE '%api_key%' OR path LIKE '%vault_key_%'`);
+    expect(rows).toEqual([]);
   });
 
   it('refuses forged, tampered, expired and wrong-kid tokens without a single database query', async () => {
@@ -100,6 +101,8 @@ describe('proxy authentication', () => {
     // created a moment ago); after that, refusals are pure CPU.
     await expectError(await chat(a, { authorization: `Bearer ${await wrongKid()}` }), 401, 'invalid_vault_key');
     const before = await decisionQueries(a);
+    const refusals = () => a.metric('keyvault_proxy_unauthenticated_refusals_total');
+    const refusedBefore = await refusals();
     stub.clear();
     for (let i = 0; i < 3; i++) {
       await expectError(await chat(a, { authorization: `Bearer ${forged}` }), 401, 'invalid_vault_key');
@@ -110,11 +113,8 @@ describe('proxy authentication', () => {
     expect(await decisionQueries(a)).toBe(before);
     expect(stub.seen()).toHaveLength(0);
 
-    const rows = await eventually(
-      () => fx.query<{ tenant_id: string | null; vault_key_id: string | null }>(`SELECT tenant_id, vault_key_id FROM audit_log WHERE error_code IN ('invalid_vault_key', 'vault_key_expired')`).then((r) => r.length >= 12 && r),
-      'audit rows of the refusals',
-    );
-    expect(rows.every((r) => r.tenant_id === null && r.vault_key_id === null)).toBe(true);
+    // counted, not written one row each: refusals of unknown callers cannot crowd out paid calls' rows
+    expect(await refusals()).toBe(refusedBefore + 12);
   });
 
   it('refuses a key whose row says it expired (401 vault_key_expired)', async () => {

@@ -46,7 +46,7 @@ describe('provider keys: failover and rotation', () => {
     expect(res.status).toBe(200);
     expect(usedKeys()).toEqual(['sk-fo-key-1', 'sk-fo-key-2']);
     const [row] = await eventually(
-      () => fx.query<{ provider_key_id: string; status: number }>('SELECT provider_key_id, status FROM audit_log WHERE vault_key_id = $1', [vk.id]).then((r) => r.length > 0 && r),
+      () => fx.query<{ provider_key_id: string; status: number }>('SELECT provider_key_id, status FROM audit_log WHERE vault_key_id = $1 AND status <> 0', [vk.id]).then((r) => r.length > 0 && r),
       'audit row',
     );
     expect(row).toEqual({ provider_key_id: keyIds[1], status: 200 });
@@ -94,7 +94,7 @@ describe('provider keys: failover and rotation', () => {
     const rows = await eventually(
       () =>
         fx
-          .query<{ provider_key_id: string }>('SELECT provider_key_id FROM audit_log WHERE vault_key_id = $1 AND created_at >= $2', [vk.id, since])
+          .query<{ provider_key_id: string }>('SELECT provider_key_id FROM audit_log WHERE vault_key_id = $1 AND created_at >= $2 AND status <> 0', [vk.id, since])
           .then((r) => r.length === 3 && r),
       'the three audit rows',
     );

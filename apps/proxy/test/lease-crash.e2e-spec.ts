@@ -15,10 +15,12 @@ const CHAT_WORST = Number(prices.tokenCost(prices.model('openai', 'gpt-4o-mini')
 const CHAT_COST = 3_600;
 
 /**
- * The rule these tests hold the ledger to (SpendLedger): a lease of a dead instance is settled as
- * fully spent. So killing an instance moves nothing (its leases stay in reserved_nanos), and
- * reconciling moves exactly its leases from reserved to spent: spent + reserved never changes,
- * no forwarded call goes uncounted, and the cap still holds afterwards.
+ * The rule these tests hold the ledger to (SpendLedger): a lease of a dead instance is settled
+ * from its calls' records. So killing an instance moves nothing (its leases stay in
+ * reserved_nanos), and reconciling books what its calls cost (finished ones at their cost, those
+ * in flight at their worst case, their rows marked `interrupted`) and gives the unused room back:
+ * the key's spend equals the sum of its audit rows, no forwarded call goes uncounted, and the
+ * cap still holds afterwards.
  */
 describe('budget leases when the proxy process dies or stops', () => {
   let api: ApiHarness;
@@ -73,6 +75,8 @@ describe('budget leases when the proxy process dies or stops', () => {
   const leaseRows = async (vaultKeyId: string) => (await fx.query('SELECT 1 FROM spend_reservations WHERE vault_key_id = $1', [vaultKeyId])).length;
   const audited = async (vaultKeyId: string) =>
     Number((await fx.query<{ sum: string | null }>('SELECT sum(cost_nanos) AS sum FROM audit_log WHERE vault_key_id = $1', [vaultKeyId]))[0].sum ?? 0);
+  const interrupted = async (vaultKeyId: string) =>
+    fx.query<{ cost_nanos: string }>(`SELECT cost_nanos FROM audit_log WHERE vault_key_id = $1 AND error_code = 'interrupted'`, [vaultKeyId]);
 
   /** Completed calls, then calls held in flight at the upstream, then SIGKILL. */
   async function killUnderLoad(p: ProxyProcess, token: string): Promise<{ completed: number; inFlight: number }> {
@@ -109,7 +113,7 @@ describe('budget leases when the proxy process dies or stops', () => {
     expect(s.spent).toBe(passed * CHAT_COST);
   });
 
-  it('SIGKILL under load leaves its leases counted; a restart under the same id settles them as spent, once', async () => {
+  it('SIGKILL under load leaves its leases counted; a restart under the same id settles them from the calls, once', async () => {
     const capNanos = 20 * CHAT_WORST;
     const vk = await openaiKey(capNanos / 1e9);
     const first = await spawn({ KEYVAULT_INSTANCE_ID: 'crash-1' });
@@ -123,8 +127,13 @@ describe('budget leases when the proxy process dies or stops', () => {
     expect(dead.spent + dead.reserved).toBeGreaterThanOrEqual(completed * CHAT_COST + inFlight * CHAT_WORST);
 
     const second = await spawn({ KEYVAULT_INSTANCE_ID: 'crash-1' });
-    // reconciled before it served anything: the leases moved to spent, exactly once
-    expect(await spend(vk.id)).toEqual({ spent: dead.spent + held, reserved: 0 });
+    // reconciled before it served anything, from the calls' rows, exactly once: the calls in
+    // flight at their worst case (interrupted), the finished ones at their cost, no unused room
+    const reconciled = await spend(vk.id);
+    expect(reconciled).toEqual({ spent: completed * CHAT_COST + inFlight * CHAT_WORST, reserved: 0 });
+    expect(reconciled.spent).toBe(await audited(vk.id));
+    expect(await interrupted(vk.id)).toEqual(Array(inFlight).fill({ cost_nanos: String(CHAT_WORST) }));
+    expect(reconciled.spent).toBeLessThan(dead.spent + held);
     expect(await leasesOf('crash-1')).toBe(0);
 
     // the cap still holds after the crash
@@ -133,7 +142,8 @@ describe('budget leases when the proxy process dies or stops', () => {
     expect(after.filter((s) => s !== 200 && s !== 429)).toEqual([]);
     expect(await second.stop('SIGTERM')).toBe(0);
     const final = await spend(vk.id);
-    expect(final).toEqual({ spent: dead.spent + held + passed * CHAT_COST, reserved: 0 });
+    expect(final).toEqual({ spent: reconciled.spent + passed * CHAT_COST, reserved: 0 });
+    expect(final.spent).toBe(await audited(vk.id));
     expect(final.spent).toBeLessThanOrEqual(capNanos);
   });
 
@@ -142,12 +152,13 @@ describe('budget leases when the proxy process dies or stops', () => {
     const survivor = await startProxy(api.db.url, api.config.KEYVAULT_MASTER_KEY, { KEYVAULT_UPSTREAM_OPENAI: stub.url, KEYVAULT_LEASE_TTL_MS: '1000' });
     try {
       const victim = await spawn({ KEYVAULT_INSTANCE_ID: 'crash-2', KEYVAULT_LEASE_TTL_MS: '1000' });
-      await killUnderLoad(victim, vk.token);
+      const { completed, inFlight } = await killUnderLoad(victim, vk.token);
       const dead = await spend(vk.id);
       expect(dead.reserved).toBeGreaterThan(0);
       // the survivor looks for expired leases every half TTL
       await eventually(async () => (await leaseRows(vk.id)) === 0, 'the dead lease to be reconciled', 15_000);
-      expect(await spend(vk.id)).toEqual({ spent: dead.spent + dead.reserved, reserved: 0 });
+      expect(await spend(vk.id)).toEqual({ spent: completed * CHAT_COST + inFlight * CHAT_WORST, reserved: 0 });
+      expect(await audited(vk.id)).toBe(completed * CHAT_COST + inFlight * CHAT_WORST);
     } finally {
       await survivor.close();
     }

@@ -356,6 +356,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/audit/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["AuditController_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks": {
         parameters: {
             query?: never;
@@ -430,6 +446,22 @@ export interface paths {
         get?: never;
         put?: never;
         post: operations["WebhooksController_redeliver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["UsageController_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -612,6 +644,11 @@ export interface components {
             status: "active" | "retired";
             created_at: string;
             retired_at?: string | null;
+            /**
+             * @description null: a shared key; else only vault keys naming this key_group use it
+             * @example team-a
+             */
+            group: string | null;
         };
         CredentialView: {
             /** @example cred_01jd8x0000000000000000000 */
@@ -644,6 +681,11 @@ export interface components {
         AddCredentialKeyDto: {
             /** @description One more real provider key (8 to 4096 characters, no whitespace). Add the new key, then retire the old one: rotation without downtime. */
             key: string;
+            /**
+             * @description Only vault keys naming this key_group use this key (one user's or one team's own key). Absent: a shared key.
+             * @example team-a
+             */
+            group?: string;
         };
         DeletedCredentialView: {
             id: string;
@@ -707,6 +749,29 @@ export interface components {
              */
             daily_usd_cap: number;
             /**
+             * @description USD: a call whose known cost (Stripe amount, Twilio message, Resend email) or LLM worst case is above it is refused (403 per_call_limit_exceeded) before anything is sent
+             * @example 100
+             */
+            max_usd_per_call?: number;
+            /**
+             * @description LLM vendors only: globs (`*` any characters) matched on the body's `model`; any other model is refused (403 model_not_allowed)
+             * @example [
+             *       "gpt-4o-mini",
+             *       "claude-3-5-haiku-*"
+             *     ]
+             */
+            allowed_models?: string[];
+            /**
+             * @description Within this window a second money-moving call with the same method, path and body is a duplicate: Stripe answers the first object (the proxy sends the first call's Idempotency-Key), Twilio and Resend duplicates are refused (409 duplicate_request). `0` turns it off; at most 24h. Default: 10m for stripe, twilio and resend, 0 for the rest
+             * @example 10m
+             */
+            duplicate_window?: string;
+            /**
+             * @description Calls admitted in any 60 s window, across all proxy instances; more are refused (429 rate_limited, Retry-After)
+             * @example 30
+             */
+            max_calls_per_minute?: number;
+            /**
              * @example [
              *       "POST /v1/payment_intents"
              *     ]
@@ -736,6 +801,22 @@ export interface components {
             metadata?: {
                 [key: string]: string;
             };
+            /**
+             * @description Use only the profile's provider keys of this group (round robin or failover within it). Absent: the profile's shared keys (those without a group). Unknown in the profile: 422 unknown_key_group.
+             * @example team-a
+             */
+            key_group?: string;
+            /**
+             * @description With key_group: use the profile's shared keys once the group's keys are all cooling down (quota, rate limit).
+             * @default false
+             */
+            fallback_to_shared?: boolean;
+            /**
+             * @description What the proxy keeps of this key's calls, sealed and redacted, readable at GET /audit/{id}: none, metadata (headers), or bodies (headers and bodies)
+             * @default none
+             * @enum {string}
+             */
+            capture?: "none" | "metadata" | "bodies";
         };
         IssuedVaultKeyView: {
             /** @example vk_01jd8x0000000000000000000 */
@@ -756,6 +837,28 @@ export interface components {
              */
             daily_usd_cap: number;
             /**
+             * @description USD: the largest call (known cost or LLM worst case) admitted; null: no limit
+             * @example 100
+             */
+            max_usd_per_call: number | null;
+            /**
+             * @description Model globs admitted for LLM calls; null: any priced model
+             * @example [
+             *       "gpt-4o-mini"
+             *     ]
+             */
+            allowed_models: string[] | null;
+            /**
+             * @description The window in which a repeated money-moving call is a duplicate; `0`: off
+             * @example 10m
+             */
+            duplicate_window: string;
+            /**
+             * @description Calls admitted in any 60 s window; null: no limit
+             * @example 30
+             */
+            max_calls_per_minute: number | null;
+            /**
              * @example [
              *       "POST /v1/payment_intents"
              *     ]
@@ -772,6 +875,8 @@ export interface components {
                 [key: string]: string;
             };
             /** @enum {string} */
+            capture: "none" | "metadata" | "bodies";
+            /** @enum {string} */
             status: "active" | "revoked" | "expired";
             /**
              * @description What finished calls cost in the current UTC day, USD (up to 9 decimals)
@@ -785,6 +890,13 @@ export interface components {
             reserved_usd: number;
             created_at: string;
             revoked_at?: string | null;
+            /**
+             * @description The provider keys this key's calls use: that group's; null: the profile's shared keys
+             * @example team-a
+             */
+            key_group: string | null;
+            /** @description With key_group: use the profile's shared keys once the group's keys are all cooling down */
+            fallback_to_shared: boolean;
             /**
              * @description The vault key itself. Shown only in this response.
              * @example vault_key_eyJhbGciOiJFZERTQSIs...
@@ -830,6 +942,28 @@ export interface components {
              */
             daily_usd_cap: number;
             /**
+             * @description USD: the largest call (known cost or LLM worst case) admitted; null: no limit
+             * @example 100
+             */
+            max_usd_per_call: number | null;
+            /**
+             * @description Model globs admitted for LLM calls; null: any priced model
+             * @example [
+             *       "gpt-4o-mini"
+             *     ]
+             */
+            allowed_models: string[] | null;
+            /**
+             * @description The window in which a repeated money-moving call is a duplicate; `0`: off
+             * @example 10m
+             */
+            duplicate_window: string;
+            /**
+             * @description Calls admitted in any 60 s window; null: no limit
+             * @example 30
+             */
+            max_calls_per_minute: number | null;
+            /**
              * @example [
              *       "POST /v1/payment_intents"
              *     ]
@@ -846,6 +980,8 @@ export interface components {
                 [key: string]: string;
             };
             /** @enum {string} */
+            capture: "none" | "metadata" | "bodies";
+            /** @enum {string} */
             status: "active" | "revoked" | "expired";
             /**
              * @description What finished calls cost in the current UTC day, USD (up to 9 decimals)
@@ -859,6 +995,13 @@ export interface components {
             reserved_usd: number;
             created_at: string;
             revoked_at?: string | null;
+            /**
+             * @description The provider keys this key's calls use: that group's; null: the profile's shared keys
+             * @example team-a
+             */
+            key_group: string | null;
+            /** @description With key_group: use the profile's shared keys once the group's keys are all cooling down */
+            fallback_to_shared: boolean;
         };
         AuditEntryView: {
             /** @example aud_01jd8x0000000000000000000 */
@@ -882,6 +1025,33 @@ export interface components {
             provider_key_id: string | null;
             credential_id: string | null;
             created_at: string;
+        };
+        AuditEntryDetailView: {
+            /** @example aud_01jd8x0000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "audit_entry";
+            vault_key_id: string | null;
+            vendor: string;
+            method: string;
+            /** @description The vendor path, without query string */
+            path: string;
+            /** @description HTTP status returned to the caller */
+            status: number;
+            /** @description Keyvault's error code when it refused the call */
+            error_code: string | null;
+            /** @description What the call cost, USD: exactly its usage times its price (up to 9 decimals) */
+            cost_usd: number;
+            duration_ms: number;
+            run_id: string | null;
+            conversation_id: string | null;
+            provider_key_id: string | null;
+            credential_id: string | null;
+            created_at: string;
+            /** @description {level, request: {headers, body?}, response: {status, headers, body?, stream?} | null}; bodies are {text, encoding, bytes, truncated}; stream is {text, usage, events} for SSE. Credentials are redacted before storage. */
+            capture: {
+                [key: string]: unknown;
+            } | null;
         };
         CreateWebhookDto: {
             /**
@@ -975,6 +1145,36 @@ export interface components {
             /** @description When the next attempt is due (pending only) */
             next_attempt_at: string | null;
             created_at: string;
+        };
+        UsageBucketView: {
+            /** @description The vault key id, profile id, label, day (YYYY-MM-DD) or hour (ISO, UTC); null: calls without one */
+            key: string | null;
+            /** @description The vault key's label or the profile's name, when grouped by those */
+            label: string | null;
+            /** @description USD, exactly the sum of the calls booked (up to 9 decimals) */
+            spent_usd: number;
+            calls: number;
+            /** @description Calls Keyvault refused (an error code) */
+            refused: number;
+        };
+        RefusalCountView: {
+            /** @example daily_cap_exceeded */
+            code: string;
+            count: number;
+        };
+        UsageView: {
+            /** @enum {string} */
+            object: "usage";
+            /** @enum {string} */
+            group_by: "vault_key" | "credential" | "label" | "day" | "hour";
+            from: string;
+            to: string;
+            total_usd: number;
+            calls: number;
+            /** @description Biggest spend first; oldest first for day and hour (every bucket of the range) */
+            data: components["schemas"]["UsageBucketView"][];
+            /** @description Refusals in the range by error code, most first */
+            refusals: components["schemas"]["RefusalCountView"][];
         };
         CreateGatewayKeyDto: {
             /**
@@ -1949,6 +2149,30 @@ export interface operations {
             };
         };
     };
+    AuditController_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEntryDetailView"];
+                };
+            };
+        };
+    };
     WebhooksController_list: {
         parameters: {
             query?: {
@@ -2120,6 +2344,34 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookDeliveryView"];
+                };
+            };
+        };
+    };
+    UsageController_get: {
+        parameters: {
+            query?: {
+                group_by?: "vault_key" | "credential" | "label" | "day" | "hour";
+                /** @description Inclusive lower bound (ISO 8601). Default: 24 hours before `to` for hour, 30 days before for the rest */
+                from?: string;
+                /** @description Exclusive upper bound (ISO 8601). Default: now */
+                to?: string;
+            };
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageView"];
                 };
             };
         };

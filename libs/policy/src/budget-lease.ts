@@ -9,12 +9,15 @@
  *   held      what the database holds for this lease (granted, less what was booked or given back)
  *   inFlight  the worst cases of calls drawn and not finished
  *   unsettled what finished calls cost, not yet booked
- *   room      held - inFlight - unsettled: what the next calls may draw without asking
+ *   awaiting  what finished calls cost whose outcome is not yet written where a reconciliation
+ *             reads it (the proxy's audit rows): not bookable yet
+ *   room      held - inFlight - unsettled - awaiting: what the next calls may draw without asking
  */
 export class BudgetLease {
   held = 0n;
   inFlight = 0n;
   unsettled = 0n;
+  awaiting = 0n;
   /** when the last call drew on it (ms, any monotonic clock) */
   lastDrawAt: number;
   private drawnSinceTick = 0n;
@@ -34,7 +37,7 @@ export class BudgetLease {
   }
 
   get room(): bigint {
-    return this.held - this.inFlight - this.unsettled;
+    return this.held - this.inFlight - this.unsettled - this.awaiting;
   }
 
   /** Takes a call's worst case from the room (the caller checked that it fits). */
@@ -48,9 +51,21 @@ export class BudgetLease {
     }
   }
 
-  /** A call drawn for `reserved` finished having cost `spent` (at most `reserved`). */
+  /** A call drawn for `reserved` finished having cost `spent` (more than `reserved` on an overrun). */
   finish(reserved: bigint, spent: bigint): void {
     this.inFlight -= reserved;
+    this.unsettled += spent;
+  }
+
+  /** As `finish`, for a call whose cost is bookable only once its outcome is written (`written`). */
+  finishAwaiting(reserved: bigint, spent: bigint): void {
+    this.inFlight -= reserved;
+    this.awaiting += spent;
+  }
+
+  /** The outcome of a call finished with `finishAwaiting` is written: its cost is bookable now. */
+  written(spent: bigint): void {
+    this.awaiting -= spent;
     this.unsettled += spent;
   }
 
@@ -86,11 +101,14 @@ export class BudgetLease {
     return extra > 0n ? this.room - this.targetNanos : 0n;
   }
 
-  /** Moves the unsettled cost out, for booking; returns it. */
+  /**
+   * Moves the unsettled cost out, for booking; returns it. What leaves `held` is at most what it
+   * holds: a call that cost more than it reserved (an overrun) is booked whole all the same.
+   */
   takeUnsettled(): bigint {
     const used = this.unsettled;
     this.unsettled = 0n;
-    this.held -= used;
+    this.held -= used > this.held ? this.held : used;
     return used;
   }
 

@@ -54,7 +54,9 @@ export function auditIdBound(ms: number): string {
  */
 export function auditWhere(tenantId: string, f: AuditFilters, startingAfter?: string): { where: string; params: unknown[] } {
   const params: unknown[] = [tenantId];
-  const clauses = ['tenant_id = $1'];
+  // a call's row is written before it is forwarded (status 0) and listed once its outcome is
+  // written, or once it is marked `interrupted` (docs/budget-leases.md)
+  const clauses = ['tenant_id = $1', '(status <> 0 OR error_code IS NOT NULL)'];
   const add = (sql: (p: string) => string, value: unknown) => {
     params.push(value);
     clauses.push(sql(`$${params.length}`));

@@ -5,6 +5,8 @@ import { ProxyStore } from '../store/proxy-store';
 
 /** One proxied call, refused ones included. */
 export interface AuditRecord {
+  /** the row's id when the call needed it before it ended (a duplicate claim names it); new otherwise */
+  id?: string;
   /** null when the caller could not be tied to a tenant (no or forged key) */
   tenantId: string | null;
   vaultKeyId: string | null;
@@ -22,37 +24,63 @@ export interface AuditRecord {
   durationMs: number;
   runId: string | null;
   conversationId: string | null;
+  /**
+   * Set by CallRecorder when the call's record was sent before forwarding: its row's id and
+   * created_at (ms since the epoch), whether Postgres accepted it ('maybe': the outcome of that
+   * INSERT is unknown), and what to do once the outcome is written too.
+   */
+  record?: { id: string; at: number; written: 'yes' | 'maybe'; onOutcome: () => void };
 }
 
 const FLUSH_AFTER_MS = 50;
-const MAX_ROWS_PER_INSERT = 200;
-/** While the database is down, at most this many rows wait; beyond, the oldest are dropped (and counted). */
-const MAX_BUFFERED = 20_000;
+const MAX_ROWS_PER_STATEMENT = 200;
 const MAX_RETRY_MS = 5_000;
+
 /**
- * One array per column: the statement text never changes (prepared once per connection), and
- * its parameters cost about half the client CPU of one placeholder per value.
+ * Books outcomes in one statement per batch. A recorded call's row (CallRecorder) gets its
+ * status, cost, duration and provider key by (id, created_at), unless a reconciliation marked it
+ * `interrupted` meanwhile (its lease was settled at the call's worst case: the row keeps saying
+ * so, as the spend does). A row whose record's INSERT outcome is unknown is updated if it is
+ * there and inserted otherwise; a refused call, never recorded, is inserted. One array per
+ * column: the statement text never changes (prepared once per connection).
  */
-const INSERT_ROWS = `
+const WRITE_OUTCOMES = `
+  WITH r AS (
+    SELECT id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status, error_code,
+           cost_nanos, duration_ms, run_id, conversation_id, to_timestamp(at_ms / 1000.0) AS created_at, recorded
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                  $9::int[], $10::text[], $11::bigint[], $12::int[], $13::text[], $14::text[], $15::float8[], $16::text[])
+           AS r(id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,
+                error_code, cost_nanos, duration_ms, run_id, conversation_id, at_ms, recorded)
+  ), u AS (
+    UPDATE audit_log a
+       SET status = r.status, error_code = r.error_code, cost_nanos = r.cost_nanos, duration_ms = r.duration_ms,
+           provider_key_id = r.provider_key_id
+      FROM r
+     WHERE r.recorded <> 'no' AND a.id = r.id AND a.created_at = r.created_at AND a.status = 0 AND a.error_code IS NULL
+  )
   INSERT INTO audit_log (id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,
                          error_code, cost_nanos, duration_ms, run_id, conversation_id, created_at)
   SELECT id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,
-         error_code, cost_nanos, duration_ms, run_id, conversation_id, to_timestamp(at_ms / 1000.0)
-    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                $9::int[], $10::text[], $11::bigint[], $12::int[], $13::text[], $14::text[], $15::float8[])
-         AS r(id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,
-              error_code, cost_nanos, duration_ms, run_id, conversation_id, at_ms)
-  ON CONFLICT (id) DO NOTHING`;
+         error_code, cost_nanos, duration_ms, run_id, conversation_id, created_at
+    FROM r
+   WHERE r.recorded = 'no'
+      OR (r.recorded = 'maybe' AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.id = r.id AND a.created_at = r.created_at))`;
 
 /**
- * Writes audit rows in batches (one multi-row INSERT every ~50 ms or 200 rows), off the
- * request path. While the database is down the rows wait in a bounded buffer and the write is
- * retried with backoff; `drain` (clean shutdown) writes everything still buffered.
+ * Writes calls' outcomes in batches (one statement every ~50 ms or 200 rows), off the request
+ * path; only then is a recorded call's cost booked on its lease (onOutcome), so a lease never
+ * books a call whose row still says it is in flight. While the database is down the rows wait
+ * and the write is retried with backoff; no row that carries a vault key is ever dropped.
+ * Unauthenticated refusals (no key, a forged one, the database unreachable before the key was
+ * known) are counted in keyvault_proxy_unauthenticated_refusals_total, not written one row
+ * each: they cannot crowd out the rows of paid calls. `drain` (clean shutdown) writes
+ * everything still buffered.
  */
 @Injectable()
 export class AuditWriter implements OnModuleDestroy {
   private readonly logger = new Logger('AuditWriter');
-  /** `at`: when the call ended, in ms since the epoch */
+  /** `at`: when the row was created, in ms since the epoch */
   private buffer: Array<{ id: string; at: number; r: AuditRecord }> = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
@@ -63,12 +91,18 @@ export class AuditWriter implements OnModuleDestroy {
     private readonly metrics: ProxyMetrics,
   ) {}
 
-  record(r: AuditRecord): void {
-    const at = Date.now();
-    this.buffer.push({ id: newId('audit', at), at, r });
-    this.trim();
-    if (this.buffer.length >= MAX_ROWS_PER_INSERT && !this.flushing) this.flushNow();
+  /** Buffers the row and returns its id (a capture of the call is keyed by it), or null when no row is kept. */
+  record(r: AuditRecord): string | null {
+    if (r.tenantId === null && !r.record) {
+      this.metrics.unauthenticatedRefusals.inc({ code: r.errorCode ?? 'unknown' });
+      return null;
+    }
+    const at = r.record?.at ?? Date.now();
+    const id = r.record?.id ?? r.id ?? newId('audit', at);
+    this.buffer.push({ id, at, r });
+    if (this.buffer.length >= MAX_ROWS_PER_STATEMENT && !this.flushing) this.flushNow();
     else this.schedule(FLUSH_AFTER_MS);
+    return id;
   }
 
   /** Writes everything buffered; gives up (rows stay buffered) when the database stays down past the deadline. */
@@ -114,30 +148,23 @@ export class AuditWriter implements OnModuleDestroy {
 
   private async write(): Promise<void> {
     while (this.buffer.length > 0) {
-      const batch = this.buffer.splice(0, MAX_ROWS_PER_INSERT);
-      const columns: unknown[][] = Array.from({ length: 15 }, () => new Array<unknown>(batch.length));
+      const batch = this.buffer.splice(0, MAX_ROWS_PER_STATEMENT);
+      const columns: unknown[][] = Array.from({ length: 16 }, () => new Array<unknown>(batch.length));
       batch.forEach(({ id, at, r }, i) => {
         const row = [id, r.tenantId, r.vaultKeyId, r.credentialId, r.providerKeyId, r.vendor, r.method, r.path, r.status, r.errorCode,
-          r.costNanos.toString(), r.durationMs, r.runId, r.conversationId, at];
+          r.costNanos.toString(), r.durationMs, r.runId, r.conversationId, at, r.record?.written ?? 'no'];
         for (let c = 0; c < row.length; c++) columns[c][i] = row[c];
       });
       try {
-        await this.store.queryLazyCommit('audit_insert', INSERT_ROWS, columns, true);
+        await this.store.queryPrepared('audit_outcome', WRITE_OUTCOMES, columns);
       } catch {
         // back in front, oldest first; rows recorded meanwhile were appended behind them
         this.buffer.unshift(...batch);
-        this.trim();
         this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
         return;
       }
       this.retryMs = FLUSH_AFTER_MS;
+      for (const { r } of batch) r.record?.onOutcome();
     }
-  }
-
-  private trim(): void {
-    if (this.buffer.length <= MAX_BUFFERED) return;
-    const dropped = this.buffer.length - MAX_BUFFERED;
-    this.buffer.splice(0, dropped);
-    this.metrics.auditDropped.inc(dropped);
   }
 }

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { verifyVaultKey, type VaultKeyClaims } from '@keyvault/crypto';
-import { CHANNELS, type VaultKeysNotice } from '@keyvault/db';
+import { CHANNELS, type CaptureLevel, type VaultKeysNotice } from '@keyvault/db';
 import { KeyvaultError } from '@keyvault/errors';
 import { FailedAuthLimiter } from '@keyvault/net';
-import { compileEndpointRules, type EndpointRule } from '@keyvault/policy';
+import { compileEndpointRules, type EndpointRule, type Guardrails } from '@keyvault/policy';
+import type { KeyPool } from '../credentials/key-rotation';
 import { ProxyStore } from '../store/proxy-store';
 import { GatewayAuth, type GatewayCall } from './gateway-auth';
 import { SigningKeys } from './signing-keys';
@@ -16,11 +17,24 @@ export interface VaultKeyState {
   vendor: string;
   capNanos: bigint;
   rules: EndpointRule[];
+  /** the key's guardrails (issue 19) */
+  guardrails: Guardrails;
   /** header names this key lets through beyond its vendor adapter's allowlist (both directions) */
   allowedHeaders: string[];
   expiresAtMs: number;
   revoked: boolean;
   tenantDisabled: boolean;
+  // key groups and gateway keys (issue 20)
+  /** which of the profile's provider keys the calls use (see CredentialsService.attemptOrder) */
+  keyPool: KeyPool;
+  /**
+   * the key's metadata `run_id` / `conversation_id`, for audit rows of calls that send no context
+   * header (an LLM node behind a gateway key cannot send one)
+   */
+  runId: string | null;
+  conversationId: string | null;
+  /** what is kept of its calls beyond the audit row (issue 21) */
+  capture: CaptureLevel;
 }
 
 /** A notice can be missed (a dropped connection); no cached state outlives this. */
@@ -174,14 +188,26 @@ export class VaultKeyAuth {
       vendor: string;
       daily_cap_nanos: string;
       allowed_endpoints: string[];
+      max_call_nanos: string | null;
+      allowed_models: string[] | null;
       allowed_headers: string[];
+      duplicate_window_seconds: number;
+      max_calls_per_minute: number | null;
       expires_at: Date;
       revoked_at: Date | null;
       tenant_status: string;
+      key_group: string | null;
+      fallback_to_shared: boolean;
+      run_id: string | null;
+      conversation_id: string | null;
+      capture: CaptureLevel;
     }>(
       'vault_key_state',
       `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_nanos, v.allowed_endpoints, v.allowed_headers,
-              v.expires_at, v.revoked_at, t.status AS tenant_status
+              v.max_call_nanos, v.allowed_models, v.duplicate_window_seconds, v.max_calls_per_minute,
+              v.expires_at, v.revoked_at, t.status AS tenant_status,
+              v.key_group, v.fallback_to_shared, v.metadata->>'run_id' AS run_id, v.metadata->>'conversation_id' AS conversation_id,
+              v.capture
          FROM vault_keys v JOIN tenants t ON t.id = v.tenant_id
         WHERE v.id = $1`,
       [id],
@@ -194,10 +220,20 @@ export class VaultKeyAuth {
       vendor: row.vendor,
       capNanos: BigInt(row.daily_cap_nanos),
       rules: compileEndpointRules(row.allowed_endpoints),
+      guardrails: {
+        maxCallNanos: row.max_call_nanos === null ? null : BigInt(row.max_call_nanos),
+        allowedModels: row.allowed_models,
+        duplicateWindowSeconds: row.duplicate_window_seconds,
+        maxCallsPerMinute: row.max_calls_per_minute,
+      },
       allowedHeaders: row.allowed_headers,
       expiresAtMs: new Date(row.expires_at).getTime(),
       revoked: row.revoked_at !== null,
       tenantDisabled: row.tenant_status !== 'active',
+      keyPool: { group: row.key_group, fallbackToShared: row.fallback_to_shared },
+      runId: row.run_id?.slice(0, 200) ?? null,
+      conversationId: row.conversation_id?.slice(0, 200) ?? null,
+      capture: row.capture,
     };
   }
 

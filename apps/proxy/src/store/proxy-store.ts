@@ -23,8 +23,8 @@ export class ProxyStore {
   private readonly noticeHandlers = new Map<string, Array<(payload: string) => void>>();
   private readonly connectionHandlers: Array<(listening: boolean) => void> = [];
   private readonly listener: NotificationListener;
-  /** connections whose commits do not wait for the WAL flush (see queryLazyCommit) */
-  private readonly lazy: Pool;
+  /** connections for the statements that run many times a second under a name (see queryPrepared) */
+  private readonly direct: Pool;
   private lastErrorLog = 0;
 
   constructor(
@@ -32,17 +32,18 @@ export class ProxyStore {
     @Inject(PROXY_CONFIG) config: ProxyConfig,
     private readonly metrics: ProxyMetrics,
   ) {
-    this.lazy = new Pool({
+    this.direct = new Pool({
       connectionString: config.DATABASE_URL,
       max: Math.max(2, Math.ceil(config.DATABASE_POOL_SIZE / 2)),
-      options: ['-c synchronous_commit=off', roleStartupOptions(config.KEYVAULT_PROXY_DB_ROLE)].filter(Boolean).join(' '),
-      application_name: 'keyvault-proxy-lazy',
+      // every money statement commits durably, whatever the server's default: see docs/budget-leases.md
+      options: ['-c synchronous_commit=on', roleStartupOptions(config.KEYVAULT_PROXY_DB_ROLE)].filter(Boolean).join(' '),
+      application_name: 'keyvault-proxy-direct',
       connectionTimeoutMillis: 1_000,
       query_timeout: 5_000,
       keepAlive: true,
     });
     // an idle connection cut by the server or the network must not crash the process
-    this.lazy.on('error', () => undefined);
+    this.direct.on('error', () => undefined);
     this.listener = new NotificationListener(
       config.DATABASE_URL,
       Object.values(CHANNELS),
@@ -71,16 +72,14 @@ export class ProxyStore {
   }
 
   /**
-   * For writes whose loss in a database crash is harmless: settling a call (a lost settle leaves
-   * its reservation counted, so the cap errs on the safe side) and audit rows (already buffered
-   * in memory). Their commits skip the wait for the WAL flush, which on a hot vault key is what
-   * serialises calls. Never for a reservation: that one must be durable.
+   * One statement the process runs often, parsed once per connection under the name `op` (call
+   * records, their outcomes, lease settlements), on the proxy's own pool. Its commit waits for
+   * the WAL flush (synchronous_commit=on): what it answers has been made durable.
    */
-  async queryLazyCommit<T>(op: string, sql: string, params: unknown[] = [], prepared = false): Promise<T[]> {
+  async queryPrepared<T>(op: string, sql: string, params: unknown[] = []): Promise<T[]> {
     this.metrics.dbQueries.inc({ op });
     try {
-      // `prepared`: a statement the process runs often under this name, parsed once per connection
-      return (await this.lazy.query(prepared ? { name: op, text: sql, values: params } : { text: sql, values: params })).rows as T[];
+      return (await this.direct.query({ name: op, text: sql, values: params })).rows as T[];
     } catch (err) {
       throw this.unavailable(op, err);
     }
@@ -116,7 +115,7 @@ export class ProxyStore {
   /** Stops listening and closes the store's own connections (the DataSource closes with the app). */
   async close(): Promise<void> {
     await this.listener.stop();
-    await this.lazy.end().catch(() => undefined);
+    await this.direct.end().catch(() => undefined);
   }
 
   private unavailable(op: string, err: unknown): KeyvaultError {

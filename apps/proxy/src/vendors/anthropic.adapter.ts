@@ -70,9 +70,9 @@ export class AnthropicAdapter implements VendorAdapter {
     }
     const settle = (usage: unknown) => this.usageCost(price, usage);
     if (request.stream === true) {
-      return { costNanos, meter: (res) => (isSuccess(res.status) ? new MessageStreamMeter(settle) : fixedCost(0n)) };
+      return { costNanos, model: request.model as string, meter: (res) => (isSuccess(res.status) ? new MessageStreamMeter(settle) : fixedCost(0n)) };
     }
-    return { costNanos, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => settle(doc.usage)) : fixedCost(0n)) };
+    return { costNanos, model: request.model as string, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => settle(doc.usage)) : fixedCost(0n)) };
   }
 
   private modelPrice(model: unknown): ModelPrice {

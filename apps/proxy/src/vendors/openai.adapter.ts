@@ -52,7 +52,7 @@ export class OpenAiAdapter implements VendorAdapter {
     const settle = (usage: unknown) => this.usageCost(price, usage);
 
     if (request.stream !== true) {
-      return { costNanos, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => settle(doc.usage)) : fixedCost(0n)) };
+      return { costNanos, model: price.requested, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => settle(doc.usage)) : fixedCost(0n)) };
     }
     // Streams report usage only when asked: ask upstream always, and hide the usage chunk
     // from a client that did not ask for it.
@@ -61,6 +61,7 @@ export class OpenAiAdapter implements VendorAdapter {
     const body = clientAsked ? undefined : Buffer.from(JSON.stringify({ ...request, stream_options: { ...options, include_usage: true } }));
     return {
       costNanos,
+      model: price.requested,
       body,
       meter: (res) => (isSuccess(res.status) ? new ChatStreamMeter(!clientAsked, settle) : fixedCost(0n)),
     };
@@ -71,14 +72,15 @@ export class OpenAiAdapter implements VendorAdapter {
     const price = this.modelPrice(request.model);
     // Inputs are text or token ids; either way a token takes at least one byte of the body.
     const costNanos = this.prices.tokenCost(price, call.body.length, 0);
-    return { costNanos, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => this.usageCost(price, doc.usage)) : fixedCost(0n)) };
+    return { costNanos, model: price.requested, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => this.usageCost(price, doc.usage)) : fixedCost(0n)) };
   }
 
-  protected modelPrice(model: unknown): ModelPrice {
+  /** The price of the body's model, with the model as the body names it (`requested`). */
+  protected modelPrice(model: unknown): ModelPrice & { requested: string } {
     if (typeof model !== 'string' || model === '') throw new KeyvaultError('unpriced_request', 'A model is required to price this call.', 'model');
     const price = this.prices.model(this.priceList, model);
     if (!price) throw new KeyvaultError('unpriced_request', `Model '${model}' is not in the price list.`, 'model');
-    return price;
+    return { ...price, requested: model };
   }
 
   /** `usage` → nano-dollars, or null when it is missing or malformed. */

@@ -74,6 +74,8 @@ export interface PreparedCall {
    * free calls (no reservation is made then, and the call passes even on a spent cap).
    */
   costNanos: bigint;
+  /** the body's `model`, for LLM calls (matched against the key's allowed_models) */
+  model?: string;
   /** a replacement request body (e.g. stream_options added); the received body when absent */
   body?: Buffer;
   /** a replacement vendor path to send (e.g. a base_url that already ends in /v1) */

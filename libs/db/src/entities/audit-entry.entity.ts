@@ -12,6 +12,8 @@ import { CreatedAt, IdColumn, NanosColumn, RefColumn } from './columns';
 @Index('ix_audit_conversation', ['tenantId', 'conversationId', 'id'], { where: 'conversation_id IS NOT NULL' })
 /** `status=404` or `status=5xx` on a large tenant: without it, a rare status is a scan of every row (docs/audit-query-plans.md). */
 @Index('ix_audit_status', ['tenantId', 'status', 'id'])
+/** a dead instance's lease is settled from the rows of its calls (apps/proxy/src/ledger) */
+@Index('ix_audit_lease', ['leaseId'], { where: 'lease_id IS NOT NULL' })
 export class AuditEntry {
   @IdColumn() id: string;
   /** null only when the caller could not be tied to a tenant (a forged key) */
@@ -30,5 +32,9 @@ export class AuditEntry {
   @Column({ type: 'integer', name: 'duration_ms' }) durationMs: number;
   @Column({ type: 'text', name: 'run_id', nullable: true }) runId: string | null;
   @Column({ type: 'text', name: 'conversation_id', nullable: true }) conversationId: string | null;
+  /** the budget lease a paid call drew on (written before the call was forwarded) */
+  @RefColumn({ name: 'lease_id', nullable: true }) leaseId: string | null;
+  /** the worst case the call reserved: what it is settled at when its outcome is never known */
+  @NanosColumn({ name: 'reserved_nanos', nullable: true, default: undefined }) reservedNanos: bigint | null;
   @CreatedAt() createdAt: Date;
 }

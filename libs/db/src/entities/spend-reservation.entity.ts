@@ -19,5 +19,12 @@ export class SpendReservation {
   @Column({ type: 'text', name: 'instance_id' }) instanceId: string;
   @NanosColumn({ name: 'amount_nanos', default: undefined }) amountNanos: bigint;
   @Column({ type: 'timestamptz', name: 'expires_at', default: () => 'now()' }) expiresAt: Date;
+  /** the sequence numbers of the last grow and settle statements applied: a retried one is applied once */
+  @Column({ type: 'integer', name: 'grow_seq', default: 0 }) growSeq: number;
+  @Column({ type: 'integer', name: 'settle_seq', default: 0 }) settleSeq: number;
+  /** what the last grow granted, answered again to a retry of it */
+  @NanosColumn({ name: 'last_granted_nanos' }) lastGrantedNanos: bigint;
+  /** what settling booked as spent from this lease: a reconciliation adds only what its calls' rows exceed it by */
+  @NanosColumn({ name: 'booked_nanos' }) bookedNanos: bigint;
   @CreatedAt() createdAt: Date;
 }

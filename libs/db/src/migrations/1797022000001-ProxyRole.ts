@@ -3,9 +3,9 @@ import { MigrationInterface, QueryRunner } from "typeorm";
 /**
  * The proxy's own role, `keyvault_proxy` (NOLOGIN), with the least it needs (issue 22): read the
  * keys, credentials, tenants' status and data keys, signing keys and gateway keys; write spend,
- * leases and audit rows, and the cap webhooks' outbox. Nothing else: no API keys, no
- * idempotency records, no update of a key, a credential or a tenant, no delete but of its own
- * leases. The proxy switches to it on every connection (KEYVAULT_PROXY_DB_ROLE), so a bug or an
+ * leases, call records (audit rows), captures and duplicate-call claims, and the cap webhooks'
+ * outbox. Nothing else: no API keys, no idempotency records, no update of a key, a credential
+ * or a tenant, no delete of an audit row. The proxy switches to it on every connection (KEYVAULT_PROXY_DB_ROLE), so a bug or an
  * injected statement in the proxy cannot touch what it was never granted.
  *
  * Written by hand (roles, grants and policies are invisible to `migration:generate`).
@@ -17,7 +17,16 @@ import { MigrationInterface, QueryRunner } from "typeorm";
  *   `down` leaves the role, which other databases may still use.
  */
 const READ = ['tenants', 'vault_keys', 'credential_profiles', 'credential_keys', 'signing_keys', 'gateway_keys', 'webhooks'];
-const WRITE = { vault_key_spend: 'SELECT, INSERT, UPDATE', spend_reservations: 'SELECT, INSERT, UPDATE, DELETE', audit_log: 'INSERT, SELECT (id)', webhook_events: 'SELECT, INSERT', webhook_deliveries: 'INSERT' };
+const WRITE = {
+    vault_key_spend: 'SELECT, INSERT, UPDATE',
+    spend_reservations: 'SELECT, INSERT, UPDATE, DELETE',
+    // a call's record is written before it is sent and completed after; leases are reconciled from them
+    audit_log: 'SELECT, INSERT, UPDATE',
+    audit_captures: 'INSERT, SELECT (audit_id)',
+    duplicate_calls: 'SELECT, INSERT, UPDATE, DELETE',
+    webhook_events: 'SELECT, INSERT',
+    webhook_deliveries: 'INSERT',
+};
 
 export class ProxyRole1797022000001 implements MigrationInterface {
     name = 'ProxyRole1797022000001'

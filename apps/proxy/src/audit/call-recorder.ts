@@ -1,0 +1,118 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ProxyConfig } from '@keyvault/config';
+import { newId } from '@keyvault/crypto';
+import { KeyvaultError } from '@keyvault/errors';
+import { SpendLedger, type Reservation } from '../ledger/spend-ledger';
+import { PROXY_CONFIG } from '../proxy.config';
+import { ProxyMetrics } from '../proxy-metrics';
+import { ProxyStore } from '../store/proxy-store';
+import type { AuditRecord } from './audit-writer';
+
+/** Rows per INSERT at most; more calls waiting go in the next one. */
+const MAX_ROWS_PER_INSERT = 500;
+/**
+ * INSERTs out at once. A call arriving while they are all out waits for the first to return and
+ * goes in the next one with every call that came meanwhile: it never waits for more than one
+ * statement before its own (group commit: one statement and one commit for many calls).
+ */
+const MAX_INSERTS_OUT = 2;
+
+/**
+ * The row a call starts as: in flight (status 0), with the lease it drew on and the worst case
+ * it reserved, so a lease whose holder died is settled from its calls' rows (SpendLedger).
+ */
+const INSERT_RECORDS = `
+  INSERT INTO audit_log (id, tenant_id, vault_key_id, credential_id, vendor, method, path, status, cost_nanos, duration_ms,
+                         run_id, conversation_id, lease_id, reserved_nanos, created_at)
+  SELECT id, tenant_id, vault_key_id, credential_id, vendor, method, path, 0, 0, 0,
+         run_id, conversation_id, lease_id, reserved_nanos, to_timestamp(at_ms / 1000.0)
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                $10::text[], $11::bigint[], $12::float8[])
+         AS r(id, tenant_id, vault_key_id, credential_id, vendor, method, path, run_id, conversation_id, lease_id, reserved_nanos, at_ms)`;
+
+interface Pending {
+  id: string;
+  at: number;
+  audit: AuditRecord;
+  reservation: Reservation;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Writes each call's record before it is forwarded, and answers once Postgres has committed it
+ * (durably: synchronous_commit=on, see docs/budget-leases.md). Calls arriving together share one
+ * INSERT and one commit. When the record cannot be written the call is refused with 503
+ * `vault_unavailable` and nothing is forwarded; its row is then upserted with that outcome
+ * (the INSERT may have committed after all).
+ *
+ * `KEYVAULT_BENCH_NO_CALL_RECORD=true` skips the record (the benchmark's side-by-side run only:
+ * without it a crash can lose calls' rows, and a dead instance's lease is settled at less than
+ * its calls cost).
+ */
+@Injectable()
+export class CallRecorder {
+  private readonly enabled: boolean;
+  private queue: Pending[] = [];
+  private out = 0;
+
+  constructor(
+    private readonly store: ProxyStore,
+    private readonly ledger: SpendLedger,
+    private readonly metrics: ProxyMetrics,
+    @Inject(PROXY_CONFIG) config: ProxyConfig,
+  ) {
+    this.enabled = !config.KEYVAULT_BENCH_NO_CALL_RECORD;
+  }
+
+  /** Resolves once the call's record is committed; throws 503 vault_unavailable otherwise (forward nothing then). */
+  write(audit: AuditRecord, reservation: Reservation): Promise<void> {
+    if (!this.enabled) return Promise.resolve();
+    const at = Date.now();
+    // a guardrail may have named this call's audit id already (duplicate claims point at it)
+    const id = audit.id ?? newId('audit', at);
+    // from here the call's cost is booked only once its outcome is written too (AuditWriter)
+    const record: NonNullable<AuditRecord['record']> = { id, at, written: 'maybe', onOutcome: () => this.ledger.book(reservation) };
+    audit.record = record;
+    this.ledger.awaitOutcome(reservation);
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ id, at, audit, reservation, resolve, reject });
+      this.kick();
+    }).then(
+      () => {
+        record.written = 'yes';
+      },
+      (err: unknown) => {
+        this.metrics.recordFailures.inc();
+        throw err instanceof KeyvaultError ? err : new KeyvaultError('vault_unavailable', 'The vault database is unreachable; nothing was forwarded.');
+      },
+    );
+  }
+
+  private kick(): void {
+    while (this.out < MAX_INSERTS_OUT && this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_ROWS_PER_INSERT);
+      this.out++;
+      void this.insert(batch).finally(() => {
+        this.out--;
+        this.kick();
+      });
+    }
+  }
+
+  private async insert(batch: Pending[]): Promise<void> {
+    const columns: unknown[][] = Array.from({ length: 12 }, () => new Array<unknown>(batch.length));
+    batch.forEach(({ id, at, audit: a, reservation: r }, i) => {
+      const row = [id, a.tenantId, a.vaultKeyId, a.credentialId, a.vendor, a.method, a.path, a.runId, a.conversationId,
+        r.lease?.id ?? null, r.amountNanos.toString(), at];
+      for (let c = 0; c < row.length; c++) columns[c][i] = row[c];
+    });
+    try {
+      await this.store.queryPrepared('call_record', INSERT_RECORDS, columns);
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    for (const p of batch) p.resolve();
+  }
+}

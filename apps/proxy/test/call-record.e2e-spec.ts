@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PriceBook } from '@keyvault/policy';
+import { startOpenAiStub, type OpenAiStub } from '@keyvault/testing';
+import { startApi, type ApiHarness } from '../../../test/harness/api';
+import { startProxy, type ProxyHarness } from '../../../test/harness/proxy';
+import { proxyFixtures, type ProxyFixtures } from '../../../test/harness/proxy-fixtures';
+import { rawRequest } from '../../../test/harness/raw-http';
+import { eventually } from '../../../test/harness/wait';
+
+const CHAT = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 100, messages: [{ role: 'user', content: 'Say meow' }] });
+const prices = PriceBook.load();
+const CHAT_WORST = prices.tokenCost(prices.model('openai', 'gpt-4o-mini')!, Buffer.byteLength(CHAT), 100);
+
+describe('a durable record of every call before it is forwarded', () => {
+  let api: ApiHarness;
+  let stub: OpenAiStub;
+  let fx: ProxyFixtures;
+  let proxy: ProxyHarness;
+  let tenantId: string;
+  let credentialId: string;
+
+  beforeAll(async () => {
+    api = await startApi();
+    stub = await startOpenAiStub();
+    fx = await proxyFixtures(api);
+    proxy = await startProxy(api.db.url, api.config.KEYVAULT_MASTER_KEY, { KEYVAULT_UPSTREAM_OPENAI: stub.url });
+    tenantId = await fx.tenant('Records');
+    credentialId = (await fx.credential(tenantId, { vendor: 'openai', keys: ['sk-real-records'] })).id;
+  });
+  afterAll(async () => {
+    stub?.hold(null);
+    stub?.release();
+    await fx?.query('DROP TRIGGER IF EXISTS refuse_records ON audit_log').catch(() => undefined);
+    await proxy?.close();
+    await stub?.close();
+    await fx?.close();
+    await api?.close();
+  });
+
+  const openaiKey = () => fx.vaultKey(tenantId, { vendor: 'openai', credentialId, capUsd: 1, allowed: ['POST /v1/chat/completions'] });
+  const chat = (token: string, runId = 'run-r') =>
+    rawRequest(proxy.port, 'POST', '/openai/v1/chat/completions', { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-run-id': runId, 'x-conversation-id': 'conv-r' }, CHAT);
+  const rows = (vaultKeyId: string) =>
+    fx.query<{ id: string; status: number; error_code: string | null; cost_nanos: string; reserved_nanos: string | null; lease_id: string | null; run_id: string; conversation_id: string }>(
+      'SELECT id, status, error_code, cost_nanos, reserved_nanos, lease_id, run_id, conversation_id FROM audit_log WHERE vault_key_id = $1 ORDER BY id',
+      [vaultKeyId],
+    );
+
+  it('has the row (lease, worst case, run and conversation ids) in Postgres while the upstream holds the call, then books its outcome on it', async () => {
+    const vk = await openaiKey();
+    stub.clear();
+    stub.hold('headers');
+    const pending = chat(vk.token, 'run-held');
+    await eventually(async () => stub.seen().length === 1, 'the call to reach the upstream');
+    const [inFlight] = await rows(vk.id);
+    expect(inFlight).toMatchObject({ status: 0, error_code: null, cost_nanos: '0', reserved_nanos: String(CHAT_WORST), run_id: 'run-held', conversation_id: 'conv-r' });
+    expect(inFlight.lease_id).toMatch(/^\w+_/);
+    stub.hold(null);
+    stub.release();
+    expect((await pending).status).toBe(200);
+    const [done] = await eventually(async () => {
+      const r = await rows(vk.id);
+      return r[0]?.status === 200 && r;
+    }, 'the outcome');
+    // one row per call: the outcome is booked on the record, not beside it
+    expect(done).toMatchObject({ id: inFlight.id, status: 200, error_code: null, cost_nanos: '3600', lease_id: inFlight.lease_id });
+  });
+
+  it('refuses with 503 vault_unavailable and forwards nothing when the record cannot be written', async () => {
+    const vk = await openaiKey();
+    expect((await chat(vk.token)).status).toBe(200);
+    // Postgres refuses every new record (an in-flight row): the rest of the database works
+    await fx.query(`CREATE OR REPLACE FUNCTION refuse_records() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no records'; END $$`);
+    await fx.query(`CREATE TRIGGER refuse_records BEFORE INSERT ON audit_log FOR EACH ROW WHEN (NEW.status = 0) EXECUTE FUNCTION refuse_records()`);
+    stub.clear();
+    try {
+      const refused = await Promise.all(Array.from({ length: 5 }, () => chat(vk.token)));
+      for (const r of refused) {
+        expect(r.status).toBe(503);
+        expect(JSON.parse(r.body).error).toMatchObject({ type: 'api_error', code: 'vault_unavailable' });
+      }
+      expect(stub.seen()).toHaveLength(0);
+      expect(await proxy.metric('keyvault_proxy_call_record_failures_total')).toBeGreaterThanOrEqual(5);
+    } finally {
+      await fx.query('DROP TRIGGER refuse_records ON audit_log');
+    }
+    expect((await chat(vk.token)).status).toBe(200);
+    // the refusals are audited under the key, and cost nothing
+    const all = await eventually(async () => {
+      const r = await rows(vk.id);
+      return r.length === 7 && r.every((x) => x.status !== 0) && r;
+    }, 'the rows of the 7 calls');
+    expect(all.filter((r) => r.status === 503 && r.error_code === 'vault_unavailable' && r.cost_nanos === '0')).toHaveLength(5);
+    const spend = await eventually(async () => {
+      const [s] = await fx.query<{ spent_nanos: string; reserved_nanos: string }>('SELECT spent_nanos, reserved_nanos FROM vault_key_spend WHERE vault_key_id = $1', [vk.id]);
+      return s?.reserved_nanos === '0' && s;
+    }, 'the leases to be given back');
+    expect(spend.spent_nanos).toBe('7200');
+  });
+
+  it('writes the records of concurrent calls together: fewer statements than calls', async () => {
+    const vk = await openaiKey();
+    const before = await proxy.metric('keyvault_proxy_db_queries_total', (l) => l.op === 'call_record');
+    const statuses = await Promise.all(Array.from({ length: 60 }, () => chat(vk.token).then((r) => r.status)));
+    expect(statuses).toEqual(Array(60).fill(200));
+    const statements = (await proxy.metric('keyvault_proxy_db_queries_total', (l) => l.op === 'call_record')) - before;
+    expect(statements).toBeGreaterThan(0);
+    expect(statements).toBeLessThan(60);
+  });
+});
