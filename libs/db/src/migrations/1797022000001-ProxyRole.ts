@@ -24,6 +24,8 @@ const WRITE = {
     audit_log: 'SELECT, INSERT, UPDATE',
     audit_captures: 'INSERT, SELECT (audit_id)',
     duplicate_calls: 'SELECT, INSERT, UPDATE, DELETE',
+    // keyvault_rate_admit (per-minute call limits) runs as its caller
+    rate_windows: 'SELECT, INSERT, UPDATE',
     webhook_events: 'SELECT, INSERT',
     webhook_deliveries: 'INSERT',
 };
