@@ -50,6 +50,9 @@ export class ProxyRole1797022000001 implements MigrationInterface {
             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
             END $$`);
         await queryRunner.query(`GRANT USAGE ON SCHEMA public TO keyvault_proxy`);
+        // Locking a row (SELECT ... FOR SHARE: captures hold the tenant's data key steady while they
+        // seal under it) needs an UPDATE privilege on one of its columns: the least telling one.
+        await queryRunner.query(`GRANT UPDATE (updated_at) ON "tenants" TO keyvault_proxy`);
         const grants: [string, string][] = [...READ.map((t): [string, string] => [t, 'SELECT']), ...Object.entries(WRITE)];
         for (const [table, privileges] of grants) {
             await queryRunner.query(`GRANT ${privileges} ON "${table}" TO keyvault_proxy`);
