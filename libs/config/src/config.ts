@@ -129,6 +129,12 @@ const proxySchema = z.object({
   KEYVAULT_CAPTURE_MAX_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
   /** For the benchmark's side-by-side run only: forward calls without writing their record first (docs/budget-leases.md). */
   KEYVAULT_BENCH_NO_CALL_RECORD: bool,
+  /**
+   * The role every proxy connection switches to (migration ProxyRole: read keys and credentials,
+   * write spend and audit, nothing else). Empty: connect as the login as it is (a deployment whose
+   * proxy logs in as a role with those grants).
+   */
+  KEYVAULT_PROXY_DB_ROLE: z.string().regex(/^([a-z_][a-z0-9_]*)?$/, { message: 'must be a plain role name, or empty' }).default('keyvault_proxy'),
 });
 
 export type ApiConfig = z.infer<typeof apiSchema>;

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Pool } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { ProxyConfig } from '@keyvault/config';
-import { CHANNELS } from '@keyvault/db';
+import { CHANNELS, roleStartupOptions } from '@keyvault/db';
 import { KeyvaultError } from '@keyvault/errors';
 import { PROXY_CONFIG } from '../proxy.config';
 import { ProxyMetrics } from '../proxy-metrics';
@@ -36,7 +36,7 @@ export class ProxyStore {
       connectionString: config.DATABASE_URL,
       max: Math.max(2, Math.ceil(config.DATABASE_POOL_SIZE / 2)),
       // every money statement commits durably, whatever the server's default: see docs/budget-leases.md
-      options: '-c synchronous_commit=on',
+      options: ['-c synchronous_commit=on', roleStartupOptions(config.KEYVAULT_PROXY_DB_ROLE)].filter(Boolean).join(' '),
       application_name: 'keyvault-proxy-direct',
       connectionTimeoutMillis: 1_000,
       query_timeout: 5_000,
