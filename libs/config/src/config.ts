@@ -127,6 +127,8 @@ const proxySchema = z.object({
   KEYVAULT_LEASE_TTL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
   /** For the benchmark's side-by-side run only: forward calls without writing their record first (docs/budget-leases.md). */
   KEYVAULT_BENCH_NO_CALL_RECORD: bool,
+  /** How durable a call's record is before the call is forwarded (docs/budget-leases.md): `off` survives the proxy dying or Postgres restarting, `on` also both at once. */
+  KEYVAULT_CALL_RECORD_SYNCHRONOUS_COMMIT: z.enum(['off', 'local', 'on', 'remote_write', 'remote_apply']).default('off'),
 });
 
 export type ApiConfig = z.infer<typeof apiSchema>;
