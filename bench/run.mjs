@@ -3,7 +3,8 @@
 // Keyvault (api + two proxy instances, full policy: key check, allowlist, cap through budget
 // leases, audit row) on a fresh database; drives both with autocannon at 50 connections and
 // with a sequential client at 1 connection, alternating; measures vault-key issuance per
-// second, the time for a revocation to be refused by the second proxy instance, and whether
+// second, the time for a revocation (or a tenant's disabling) to be refused by the second proxy
+// instance under load and the longest window it was still served after the api answered, and whether
 // caps stayed exact under concurrency on both instances. A third proxy instance without the
 // durable record before forwarding (KEYVAULT_BENCH_NO_CALL_RECORD, bench only) is measured
 // beside them, to show what the record costs. Writes bench/RESULTS.md.
@@ -17,16 +18,18 @@
 //                  scenario: N concurrent SSE streams (default 2000) of C chunks (20) G ms apart
 //                  (100), started over R ms (1000), through Keyvault (two instances, full policy)
 //                  and the uncapped bare passthrough, against the same slow stub (bench/stream-stub.mjs)
+//                  streams-h2: the same streams through one Keyvault instance to the stub over TLS,
+//                  with HTTP/1.1 and with KEYVAULT_UPSTREAM_HTTP2 (certificate made by openssl)
 //   BENCH_API_WORKERS  API_WORKERS of the second api that issuance is measured on (default auto)
-//   BENCH_PROFILE  a directory: CPU profiles of proxy 1 (first keyvault round at 50 connections)
-//                  and of the api (issuance) are written there; read them with
+//   BENCH_PROFILE  a directory: CPU profiles of proxy 1 (first keyvault round at 50 connections),
+//                  of the api (issuance) and of the first streams instance are written there; read them with
 //                  `node bench/profile-top.mjs <file> [n] [callee]`
 import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { cpus, loadavg } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -38,7 +41,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const scenarioArg = process.argv.indexOf('--scenario');
 const ONLY = new Set(
-  (scenarioArg >= 0 ? process.argv[scenarioArg + 1] ?? '' : process.env.BENCH_ONLY ?? 'proxy,issuance,revocation,caps,streams').split(',').map((s) => s.trim()),
+  (scenarioArg >= 0 ? process.argv[scenarioArg + 1] ?? '' : process.env.BENCH_ONLY ?? 'proxy,issuance,revocation,caps,streams,streams-h2').split(',').map((s) => s.trim()),
 );
 const STREAMS = {
   n: Number(process.env.BENCH_STREAMS ?? 2000),
@@ -48,7 +51,7 @@ const STREAMS = {
 };
 const PROFILE_DIR = process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : null;
 const SERVER = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const ports = { stub: 19000, streamStub: 19010, bare: 19100, streamBare: 19101, api: 19200, apiWorkers: 19201, proxy: 19300, proxy2: 19301, streamProxy: 19302, streamProxy2: 19303, proxyNoRecord: 19304 };
+const ports = { stub: 19000, streamStub: 19010, bare: 19100, streamBare: 19101, api: 19200, apiWorkers: 19201, proxy: 19300, proxy2: 19301, streamProxy: 19302, streamProxy2: 19303, tlsStub: 19011, tlsH1: 19304, tlsH2: 19305, proxyNoRecord: 19306 };
 /** The second api measured for issuance runs as a cluster of this many workers (API_WORKERS). */
 const API_WORKERS = process.env.BENCH_API_WORKERS ?? 'auto';
 const children = [];
@@ -220,7 +223,7 @@ async function main() {
     LOG_LEVEL: 'warn',
     DATABASE_POOL_SIZE: '20',
   };
-  const results = { rows: [], perCall: null, issuance: null, revocation: null, caps: null, streams: null };
+  const results = { rows: [], perCall: null, issuance: null, revocation: null, caps: null, streams: null, streamsH2: null };
   try {
     start(join(shared, 'bench/upstream-stub.mjs'), [String(ports.stub)]);
     start(join(shared, 'bench/bare-proxy.mjs'), [String(ports.bare), String(ports.stub)]);
@@ -247,8 +250,9 @@ async function main() {
     const { api_key: tenantKey } = await api('POST', `/tenants/${tenant.id}/api-keys`, { name: 'bench' }, A);
     await api('POST', '/credentials', { name: 'bench_openai', vendor: 'openai', keys: ['sk-real-bench-key-0001'] }, tenantKey);
     await api('POST', '/credentials', { name: 'bench_stripe', vendor: 'stripe', keys: ['sk_test_real_bench_0001'] }, tenantKey);
+    // duplicate_window 0: the bench's identical bodies are distinct calls, not duplicates of one
     const issue = (cap, label, vendor = 'openai', allowed = ['POST /v1/chat/completions']) =>
-      api('POST', '/vault/keys', { vendor, daily_usd_cap: cap, allowed_endpoints: allowed, expires_in: '2h', label }, tenantKey);
+      api('POST', '/vault/keys', { vendor, daily_usd_cap: cap, allowed_endpoints: allowed, expires_in: '2h', label, duplicate_window: '0' }, tenantKey);
 
     if (ONLY.has('proxy')) {
       const hot = await issue(1_000_000, 'bench-hot');
@@ -326,28 +330,71 @@ async function main() {
     }
 
     if (ONLY.has('revocation')) {
-      // A key warm on the second instance, revoked through the api, polled there until refused.
-      const times = [];
-      for (let trial = 0; trial < 5; trial++) {
-        const victim = await issue(10, 'bench-revoke');
-        const call = () =>
-          fetch(`http://127.0.0.1:${ports.proxy2}${CHAT_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${victim.vault_key}` }, body: CHAT }).then(
-            async (r) => (await r.arrayBuffer(), r.status),
+      // Under load (a key that stays valid, 16 connections on each instance), a victim warm on
+      // the second instance is withdrawn through the api, revoked or its tenant disabled, while
+      // a sequential client keeps calling that instance with it. The window is how long after
+      // the api answered (the change committed before that) a call sent to the second instance
+      // was still served; `served after` counts such calls.
+      const steady = await issue(1_000_000, 'bench-revocation-load');
+      const background = [ports.proxy, ports.proxy2].map((port) =>
+        autocannon({
+          url: `http://127.0.0.1:${port}${CHAT_PATH}`, method: 'POST', connections: 16, duration: 600,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${steady.vault_key}` }, body: CHAT,
+        }),
+      );
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const callWith = (token) =>
+        new Promise((resolve) => {
+          const req = http.request(
+            { host: '127.0.0.1', port: ports.proxy2, path: CHAT_PATH, method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } },
+            (res) => (res.resume(), res.on('end', () => resolve(res.statusCode))),
           );
-        if ((await call()) !== 200) throw new Error('the revocation victim was not served before its revocation');
-        const t0 = performance.now();
-        await api('DELETE', `/vault/keys/${victim.id}`, undefined, tenantKey);
-        let refusedAfterMs = null;
-        while (performance.now() - t0 < 5000) {
-          if ((await call()) === 401) {
-            refusedAfterMs = performance.now() - t0;
-            break;
+          req.on('error', () => resolve(0));
+          req.end(CHAT);
+        });
+      const trial = async (token, withdraw) => {
+        if ((await callWith(token)) !== 200) throw new Error('the revocation victim was not served before its withdrawal');
+        const calls = [];
+        let polling = true;
+        const poller = (async () => {
+          while (polling) {
+            const sentAt = performance.now();
+            calls.push({ sentAt, status: await callWith(token) });
           }
-        }
-        times.push(refusedAfterMs);
+        })();
+        const t0 = performance.now();
+        await withdraw();
+        const answeredAt = performance.now();
+        const until = answeredAt + 5000;
+        while (performance.now() < until && !calls.some((c) => c.sentAt >= answeredAt && c.status === 401)) await sleep(1);
+        await sleep(50); // and a few calls more: none may be served again
+        polling = false;
+        await poller;
+        const servedAfter = calls.filter((c) => c.sentAt >= answeredAt && c.status === 200);
+        const firstRefused = calls.find((c) => c.status === 401);
+        return {
+          refusedAfterMs: firstRefused ? Math.max(0, firstRefused.sentAt - t0) : null,
+          windowMs: servedAfter.length ? Math.max(...servedAfter.map((c) => c.sentAt - answeredAt)) : 0,
+          servedAfter: servedAfter.length,
+          polled: calls.length,
+        };
+      };
+      const A = env.KEYVAULT_ADMIN_TOKEN;
+      results.revocation = { key: [], tenant: [] };
+      for (let i = 0; i < 5; i++) {
+        const victim = await issue(10, 'bench-revoke');
+        results.revocation.key.push(await trial(victim.vault_key, () => api('DELETE', `/vault/keys/${victim.id}`, undefined, tenantKey)));
+        const other = await api('POST', '/tenants', { name: `Bench disabled ${i}` }, A);
+        const { api_key: otherKey } = await api('POST', `/tenants/${other.id}/api-keys`, { name: 'bench' }, A);
+        await api('POST', '/credentials', { name: 'bench_openai', vendor: 'openai', keys: ['sk-real-bench-key-0002'] }, otherKey);
+        const otherVictim = await api('POST', '/vault/keys', { vendor: 'openai', daily_usd_cap: 10, allowed_endpoints: ['POST /v1/chat/completions'], expires_in: '2h' }, otherKey);
+        results.revocation.tenant.push(await trial(otherVictim.vault_key, () => api('POST', `/tenants/${other.id}/disable`, undefined, A)));
       }
-      results.revocation = { times, worst: times.includes(null) ? null : Math.max(...times) };
-      log(`revocation refused after ${times.map((t) => (t === null ? 'never' : `${fmt(t)} ms`)).join(', ')}`);
+      for (const b of background) b.stop();
+      agent.destroy();
+      for (const [kind, xs] of Object.entries(results.revocation)) {
+        log(`${kind} withdrawn: refused after ${xs.map((x) => (x.refusedAfterMs === null ? 'never' : `${fmt(x.refusedAfterMs)} ms`)).join(', ')}; window ${fmt(Math.max(...xs.map((x) => x.windowMs)))} ms`);
+      }
     }
 
     if (ONLY.has('caps')) {
@@ -391,7 +438,7 @@ async function main() {
       const bare = start(join(shared, 'bench/bare-proxy.mjs'), [String(ports.streamBare), String(ports.streamStub)]);
       const streamEnv = { ...env, KEYVAULT_UPSTREAM_OPENAI: `http://127.0.0.1:${ports.streamStub}` };
       const kv = [
-        start(proxy, [], { ...streamEnv, PROXY_PORT: String(ports.streamProxy), KEYVAULT_INSTANCE_ID: 'bench-streams-1' }),
+        start(proxy, [], { ...streamEnv, PROXY_PORT: String(ports.streamProxy), KEYVAULT_INSTANCE_ID: 'bench-streams-1' }, 'proxy-streams'),
         start(proxy, [], { ...streamEnv, PROXY_PORT: String(ports.streamProxy2), KEYVAULT_INSTANCE_ID: 'bench-streams-2' }),
       ];
       await waitFor(`http://127.0.0.1:${ports.streamStub}/__ready`);
@@ -415,9 +462,48 @@ async function main() {
       await drive('keyvault', 20);
       const bareRun = await drive('bare', STREAMS.n);
       log(`streams bare: ${bareRun.completed}/${STREAMS.n} completed, first chunk p99 ${fmt(bareRun.firstP99)} ms`);
-      const kvRun = await drive('keyvault', STREAMS.n);
+      const leaseWaits = async () => {
+        let n = 0;
+        for (const port of [ports.streamProxy, ports.streamProxy2]) n += (await scrape(port)).get('keyvault_proxy_lease_waits_total') ?? 0;
+        return n;
+      };
+      const waitsBefore = await leaseWaits();
+      const kvRun = await profiled(kv[0], () => drive('keyvault', STREAMS.n));
+      kvRun.leaseWaits = (await leaseWaits()) - waitsBefore;
       log(`streams keyvault: ${kvRun.completed}/${STREAMS.n} completed, first chunk p99 ${fmt(kvRun.firstP99)} ms`);
       results.streams = { bare: bareRun, keyvault: kvRun };
+    }
+
+    if (ONLY.has('streams-h2')) {
+      // The same streams to a TLS upstream offering h2 and http/1.1: one Keyvault instance each way.
+      const dir = mkdtempSync(join(tmpdir(), 'kv-bench-tls-'));
+      const certFile = join(dir, 'cert.pem');
+      const keyFile = join(dir, 'key.pem');
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+      try {
+        start(join(root, 'bench/stream-stub.mjs'), [String(ports.tlsStub), String(STREAMS.chunks), String(STREAMS.gapMs), certFile, keyFile]);
+        const tlsEnv = { ...env, KEYVAULT_UPSTREAM_OPENAI: `https://127.0.0.1:${ports.tlsStub}`, KEYVAULT_UPSTREAM_CA_FILE: certFile };
+        const h1 = start(proxy, [], { ...tlsEnv, PROXY_PORT: String(ports.tlsH1), KEYVAULT_INSTANCE_ID: 'bench-tls-h1' });
+        const h2 = start(proxy, [], { ...tlsEnv, PROXY_PORT: String(ports.tlsH2), KEYVAULT_INSTANCE_ID: 'bench-tls-h2', KEYVAULT_UPSTREAM_HTTP2: 'true' });
+        await waitFor(`http://127.0.0.1:${ports.tlsH1}/readyz`, (r) => r.ok);
+        await waitFor(`http://127.0.0.1:${ports.tlsH2}/readyz`, (r) => r.ok);
+        const key = await issue(1_000_000, 'bench-streams-tls');
+        const body = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 256, stream: true, messages: [{ role: 'user', content: 'Tell me a story' }] });
+        const drive = (port, child, streams) =>
+          driveStreams({
+            ports: [port], pids: [child.pid], headers: { authorization: `Bearer ${key.vault_key}` }, body, path: CHAT_PATH, streams, rampMs: STREAMS.rampMs, cpuMs,
+            probe: async () => (await scrape(port)).get('keyvault_proxy_upstream_connections') ?? 0,
+          });
+        await drive(ports.tlsH1, h1, 20);
+        await drive(ports.tlsH2, h2, 20);
+        const http1 = await drive(ports.tlsH1, h1, STREAMS.n);
+        log(`streams over TLS, HTTP/1.1: ${http1.completed}/${STREAMS.n} completed, first chunk p99 ${fmt(http1.firstP99)} ms, upstream connections ${http1.peakProbe}`);
+        const http2 = await drive(ports.tlsH2, h2, STREAMS.n);
+        log(`streams over TLS, HTTP/2: ${http2.completed}/${STREAMS.n} completed, first chunk p99 ${fmt(http2.firstP99)} ms, upstream connections ${http2.peakProbe}`);
+        results.streamsH2 = { http1, http2 };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     }
   } finally {
     for (const c of children) c.kill('SIGTERM');
@@ -430,7 +516,7 @@ async function main() {
   write(results, loadBefore, loadavg());
 }
 
-function write({ rows, perCall, issuance, revocation, caps, streams }, loadBefore, loadAfter) {
+function write({ rows, perCall, issuance, revocation, caps, streams, streamsH2 }, loadBefore, loadAfter) {
   const lines = [
     '# Benchmark results',
     '',
@@ -470,6 +556,19 @@ function write({ rows, perCall, issuance, revocation, caps, streams }, loadBefor
         `| ${name} | ${r.completed} / ${r.streams} | ${fmt(r.firstP50)} / ${fmt(r.firstP99)} | ${fmt(r.gapP99)} | ${fmt(r.elapsedS)} | ${mb(r.peakRss)} (${mb(r.rssBefore)}) | ${fmt((r.peakRss - r.rssBefore) / 1024 / r.streams)} | ${fmt(r.cpuSPer1000, 2)} |`,
       );
     }
+    lines.push('', `Keyvault streams that waited for a budget lease grant (a database round trip) before being served: ${streams.keyvault.leaseWaits ?? 'n/a'} of ${streams.keyvault.streams}.`, '');
+  }
+  if (streamsH2) {
+    const mb = (b) => fmt(b / 2 ** 20, 0);
+    lines.push(
+      `Upstream protocol: the same ${STREAMS.n} streams through one Keyvault instance to the stub over TLS (it offers h2 and http/1.1), with HTTP/1.1 (the default) and with \`KEYVAULT_UPSTREAM_HTTP2=true\`. Reproduce: \`BENCH_STREAMS=${STREAMS.n} npm run bench -- --scenario streams-h2\`.`,
+      '',
+      '| upstream protocol | completed | first chunk p50 / p99 ms | inter-chunk p99 ms | all done after s | peak RSS MB | CPU s per 1,000 streams | peak upstream connections |',
+      '|---|---|---|---|---|---|---|---|',
+    );
+    for (const [name, r] of [['HTTP/1.1', streamsH2.http1], ['HTTP/2', streamsH2.http2]]) {
+      lines.push(`| ${name} | ${r.completed} / ${r.streams} | ${fmt(r.firstP50)} / ${fmt(r.firstP99)} | ${fmt(r.gapP99)} | ${fmt(r.elapsedS)} | ${mb(r.peakRss)} | ${fmt(r.cpuSPer1000, 2)} | ${r.peakProbe ?? 'n/a'} |`);
+    }
     lines.push('');
   }
   lines.push('| measure | value | target |', '|---|---|---|');
@@ -485,8 +584,14 @@ function write({ rows, perCall, issuance, revocation, caps, streams }, loadBefor
     lines.push(row(`api with API_WORKERS=${issuance.workers.count}`, issuance.workers));
   }
   if (revocation) {
-    const shown = revocation.times.map((t) => (t === null ? 'not within 5 s' : `${fmt(t)} ms`)).join(', ');
-    lines.push(`| revocation refused by the other proxy instance after (5 trials) | ${shown} | ≤ 1 s |`);
+    for (const [kind, name] of [['key', 'a revoked vault key'], ['tenant', "a disabled tenant's key"]]) {
+      const xs = revocation[kind];
+      const refused = xs.map((x) => (x.refusedAfterMs === null ? 'not within 5 s' : `${fmt(x.refusedAfterMs)} ms`)).join(', ');
+      const windowMs = Math.max(...xs.map((x) => x.windowMs));
+      const served = xs.reduce((n, x) => n + x.servedAfter, 0);
+      lines.push(`| ${name}, under load, on the other proxy instance (5 trials): refused after the call | ${refused} | ≤ 1 s |`);
+      lines.push(`| ${name}: longest window after the api answered (calls still served then) | ${fmt(windowMs)} ms (${served} of ${xs.reduce((n, x) => n + x.polled, 0)} calls) | < 100 ms |`);
+    }
   }
   if (caps) {
     const usd = (n) => (n === null ? 'leases not given back within 10 s' : `$${(n / 1e9).toFixed(9)}`);

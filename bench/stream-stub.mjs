@@ -1,10 +1,14 @@
 // A slow OpenAI-like upstream for the streams scenario: every chat completion is an SSE stream of
 // CHUNKS content events GAP_MS apart (then the usage event when asked, then [DONE]), like a model
 // generating. Same stub for both paths. Usage: node bench/stream-stub.mjs <port> <chunks> <gapMs>
+// [<cert.pem> <key.pem>]: with a certificate it serves TLS, offering HTTP/2 and HTTP/1.1 (ALPN).
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
-const [port = 19010, chunks = 20, gapMs = 100] = process.argv.slice(2).map(Number);
+import http2 from 'node:http2';
+const [port = 19010, chunks = 20, gapMs = 100] = process.argv.slice(2, 5).map(Number);
+const [certFile, keyFile] = process.argv.slice(5);
 const usage = { prompt_tokens: 12, completion_tokens: chunks, total_tokens: 12 + chunks };
-const server = http.createServer((req, res) => {
+const handler = (req, res) => {
   const parts = [];
   req.on('data', (c) => parts.push(c));
   req.on('end', () => {
@@ -29,6 +33,9 @@ const server = http.createServer((req, res) => {
     };
     next();
   });
-});
+};
+const server = certFile
+  ? http2.createSecureServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), allowHTTP1: true, settings: { maxConcurrentStreams: 1000 } }, handler)
+  : http.createServer(handler);
 server.keepAliveTimeout = 60_000;
 server.listen(port, '127.0.0.1', () => console.log('stream stub on', port));

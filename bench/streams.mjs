@@ -20,13 +20,26 @@ const quantile = (sorted, q) => (sorted.length ? sorted[Math.min(sorted.length -
  * Runs the streams against `ports` (stream i goes to ports[i % ports.length]) and samples the RSS
  * of `pids` together every 100 ms. `cpuMs(pid)` gives a process's CPU time.
  */
-export async function driveStreams({ ports, pids, headers, body, path, streams, rampMs, cpuMs, timeoutMs = 300_000 }) {
+export async function driveStreams({ ports, pids, headers, body, path, streams, rampMs, cpuMs, probe = null, timeoutMs = 300_000 }) {
   const rssBefore = pids.reduce((n, p) => n + rssBytes(p), 0);
   const cpuBefore = pids.reduce((n, p) => n + cpuMs(p), 0);
   let peakRss = rssBefore;
+  // `probe` (optional) reads a gauge of the serving side (upstream connections) now and then: its peak is reported
+  let peakProbe = null;
+  let probing = false;
   const sampler = setInterval(() => {
     const rss = pids.reduce((n, p) => n + rssBytes(p), 0);
     if (rss > peakRss) peakRss = rss;
+    if (probe && !probing) {
+      probing = true;
+      probe().then(
+        (v) => {
+          if (peakProbe === null || v > peakProbe) peakProbe = v;
+          probing = false;
+        },
+        () => (probing = false),
+      );
+    }
   }, 100);
   const firstChunk = [];
   const gaps = [];
@@ -99,5 +112,6 @@ export async function driveStreams({ ports, pids, headers, body, path, streams, 
     rssBefore,
     peakRss,
     cpuSPer1000: (cpu / 1000) * (1000 / streams),
+    peakProbe,
   };
 }

@@ -131,4 +131,61 @@ describe('examples/dify-backend', () => {
     const { body } = await post(`${backend}/chat`, { user: 'u_3', query: 'Hi' });
     expect((await post(`${backend}/chat`, { user: 'u_4', query: 'Hi', chat_id: body.chat_id })).status).toBe(404);
   });
+
+  describe('with an LLM node behind a gateway key', () => {
+    let llmDify: DifyStub;
+    let llmBackend: (cap: number) => Promise<string>;
+
+    beforeAll(async () => {
+      const gatewayKey = (await api.admin().post('/gateway-keys').set('Keyvault-Tenant', tenantId).send({ name: 'dify' }).expect(201)).body.gateway_key as string;
+      llmDify = await startDifyStub({ appKey: APP_KEY, proxyUrl: proxy.url, node: 'llm', gatewayKey });
+      llmBackend = async (dailyUsdCap) => {
+        const { port } = api.app.getHttpServer().address() as AddressInfo;
+        const server = createChatBackend({
+          keyvault: { apiUrl: `http://127.0.0.1:${port}`, apiKey: backendKey, credential: 'client_a_openai', dailyUsdCap },
+          dify: { apiUrl: llmDify.url, appKey: APP_KEY },
+        });
+        await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+        servers.push(server);
+        return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      };
+    });
+    afterAll(async () => {
+      await llmDify?.close();
+    });
+
+    it("bills the chat's vault key through the LLM node, the vault key id riding in the system prompt", async () => {
+      const backend = await llmBackend(5);
+      const first = await post(`${backend}/chat`, { user: 'u_9', query: 'Where is my order?' });
+      expect(first).toMatchObject({ status: 200, body: { answer: 'meow' } });
+      const [key] = await vaultKeys(`metadata[conversation_id]=${first.body.chat_id as string}`);
+
+      const run = llmDify.runs.at(-1)!;
+      expect(run.request.headers.Authorization).toMatch(/^Bearer kv_gw_/);
+      const upstream = openai.seen().at(-1)!;
+      expect(upstream.headers.authorization).toBe(`Bearer ${PROVIDER_KEY}`);
+      const forwarded = JSON.parse(upstream.body.toString('utf8')) as { messages: { role: string; content: string }[] };
+      expect(forwarded.messages[0]).toEqual({ role: 'system', content: 'You are the support assistant of ACME. Answer briefly.' });
+
+      const rows = await eventually(async () => {
+        const res = await api.admin().get(`/audit?vault_key=${key.id as string}`).set('Keyvault-Tenant', tenantId).expect(200);
+        const rows = res.body.data as { status: number }[];
+        return rows.length === 1 && rows[0].status !== 0 && rows;
+      }, 'the audit row');
+      expect(rows[0].status).toBe(200);
+
+      // ending the chat revokes its vault key: the same gateway key is refused for it from then on
+      await post(`${backend}/chat/${first.body.chat_id as string}/end`);
+      const again = await fetch(run.request.url, { method: 'POST', headers: run.request.headers, body: JSON.stringify(run.request.body) });
+      expect(again.status).toBe(401);
+      expect(((await again.json()) as { error: { code: string } }).error.code).toBe('vault_key_revoked');
+    });
+
+    it("answers with the Fail Branch's cap message when the call would pass the cap", async () => {
+      const backend = await llmBackend(0.0001);
+      const res = await post(`${backend}/chat`, { user: 'u_10', query: 'Hello' });
+      expect(res).toMatchObject({ status: 200, body: { answer: "Today's budget for this assistant is used up." } });
+      expect(llmDify.runs.at(-1)!.body).toMatch(/^API request failed with status code 429: .*daily_cap_exceeded/);
+    });
+  });
 });

@@ -22,6 +22,13 @@ export interface DifyStubOptions {
   proxyUrl: string;
   model?: string;
   port?: number;
+  /**
+   * 'http' (default): the HTTP Request node of flow (c). 'llm': an LLM node on the
+   * OpenAI-API-compatible model provider holding `gatewayKey`, its system prompt's first line
+   * `X-Vault-Key-Id: {{#start.vault_key_id#}}`, error handling set to Fail Branch.
+   */
+  node?: 'http' | 'llm';
+  gatewayKey?: string;
 }
 
 /** What the HTTP node sent and got, for tests and for the curious. */
@@ -94,7 +101,9 @@ export async function startDifyStub(options: DifyStubOptions): Promise<DifyStub>
       'sys.conversation_id': conversation.id,
       'sys.workflow_run_id': workflowRunId,
     };
-    const run = await runHttpNode(node, variables, workflowRunId);
+    const run = options.node === 'llm'
+      ? await runLlmNode(options.proxyUrl.replace(/\/+$/, ''), options.gatewayKey ?? '', options.model ?? 'gpt-4o-mini', variables, workflowRunId)
+      : await runHttpNode(node, variables, workflowRunId);
     runs.push(run);
 
     const messageId = randomUUID();
@@ -156,8 +165,62 @@ async function runHttpNode(node: ReturnType<typeof httpNode>, variables: Record<
   };
 }
 
+/** The LLM node's system prompt: its first line names the run's vault key for the gateway key. */
+const LLM_SYSTEM_PROMPT = 'X-Vault-Key-Id: {{#start.vault_key_id#}}\nYou are the support assistant of ACME. Answer briefly.';
+
+/**
+ * An LLM node as Dify runs it on the OpenAI-API-compatible provider: the body built as the plugin
+ * builds it (streaming, `stream_options.include_usage`, `user` = Dify's own end-user id), posted
+ * with the provider's one API key (the gateway key). A non-200 answer fails the node with the
+ * plugin's message, `API request failed with status code N: <body>`, which the Fail Branch reads.
+ */
+async function runLlmNode(proxyUrl: string, gatewayKey: string, model: string, variables: Record<string, string>, workflowRunId: string): Promise<HttpNodeRun> {
+  const url = `${proxyUrl}/openai/v1/chat/completions`;
+  const headers = { 'Content-Type': 'application/json', 'Accept-Charset': 'utf-8', Authorization: `Bearer ${gatewayKey}` };
+  const body = {
+    model,
+    stream: true,
+    max_tokens: 256,
+    stream_options: { include_usage: true },
+    messages: [
+      { role: 'system', content: render(LLM_SYSTEM_PROMPT, variables) },
+      { role: 'user', content: variables['sys.query'] },
+    ],
+    user: endUserId(variables['sys.user_id']),
+  };
+  const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
+  const text = await res.text();
+  let answer = text;
+  if (res.status === 200) {
+    answer = text
+      .split('\n')
+      .filter((line) => line.startsWith('data: ') && line !== 'data: [DONE]')
+      .map((line) => (JSON.parse(line.slice(6)) as { choices?: { delta?: { content?: string } }[] }).choices?.[0]?.delta?.content ?? '')
+      .join('');
+  }
+  return {
+    workflowRunId,
+    request: { url, headers, body },
+    statusCode: res.status,
+    body: res.status === 200 ? JSON.stringify({ choices: [{ message: { content: answer } }] }) : `API request failed with status code ${res.status}: ${text}`,
+    headers: Object.fromEntries([...res.headers].map(([k, v]) => [k.toLowerCase(), v])),
+  };
+}
+
+/** Dify's EndUser row id for an app API `user`: a UUID of its own, stable per user. */
+const endUsers = new Map<string, string>();
+function endUserId(user: string): string {
+  if (!endUsers.has(user)) endUsers.set(user, randomUUID());
+  return endUsers.get(user)!;
+}
+
 /** The IF/ELSE on status_code and the three Answer nodes of the Chatflow. */
 function answerFor(run: HttpNodeRun): string {
+  if (run.body.startsWith('API request failed')) {
+    // an LLM node's Fail Branch: only its error message is left, no Retry-After
+    if (run.body.includes('daily_cap_exceeded')) return "Today's budget for this assistant is used up.";
+    return `The assistant is unavailable right now (HTTP ${run.statusCode}).`;
+  }
   if (run.statusCode === 200) {
     const completion = JSON.parse(run.body) as { choices?: { message?: { content?: string } }[] };
     return completion.choices?.[0]?.message?.content ?? '';

@@ -11,6 +11,8 @@ export interface ChatBackendSettings {
 interface Chat {
   userId: string;
   vaultKey: string;
+  /** the vault key's id (vk_...): what an LLM node behind a gateway key needs, not a secret */
+  vaultKeyId: string;
   /** Dify's id, known after the first answer */
   difyConversationId?: string;
 }
@@ -21,7 +23,8 @@ interface Chat {
  *                         (no chat_id: a new chat, with its own vault key)
  *   POST /chat/{id}/end   → {chat_id, revoked_vault_keys}
  * The vault key travels to Dify as the Start-node input `vault_key`; the Chatflow's HTTP node sends
- * it to the Keyvault proxy as its Bearer token. Chats live in memory: a real backend keeps them
+ * it to the Keyvault proxy as its Bearer token. Its id travels as `vault_key_id`, for a Chatflow
+ * whose LLM node reaches the proxy with a gateway key (the id is the system prompt's first line). Chats live in memory: a real backend keeps them
  * in its database.
  */
 export function createChatBackend(settings: ChatBackendSettings): Server {
@@ -40,11 +43,12 @@ export function createChatBackend(settings: ChatBackendSettings): Server {
     } else {
       chatId = `chat_${randomUUID()}`;
       const key = await issueChatVaultKey(settings.keyvault, { chatId, userId: body.user });
-      chat = { userId: body.user, vaultKey: key.vault_key };
+      chat = { userId: body.user, vaultKey: key.vault_key, vaultKeyId: key.id };
       chats.set(chatId, chat);
     }
     const reply = await sendChatMessage(settings.dify, {
-      inputs: { vault_key: chat.vaultKey, chat_id: chatId },
+      // vault_key for an HTTP node, vault_key_id for an LLM node through a gateway key (docs/dify.md (a))
+      inputs: { vault_key: chat.vaultKey, vault_key_id: chat.vaultKeyId, chat_id: chatId },
       query: body.query,
       user: chat.userId,
       conversationId: chat.difyConversationId,

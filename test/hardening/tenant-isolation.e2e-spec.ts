@@ -1,6 +1,7 @@
 import type request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type ApiHarness } from '../harness/api';
+import { eventually } from '../harness/wait';
 
 /**
  * Every api route that takes an id in its path, read from the OpenAPI document (so a new route
@@ -17,6 +18,8 @@ interface Objects {
   credentialKeyId: string;
   vaultKeyId: string;
   webhookId: string;
+  deliveryId: string;
+  gatewayKeyId: string;
 }
 
 /**
@@ -32,6 +35,8 @@ const SAMPLES: Record<string, (o: Objects) => string[]> = {
   '/credentials/{id}/keys/{key_id}': (o) => [o.credentialKeyId],
   '/vault/keys/{id}': (o) => [o.vaultKeyId],
   '/webhooks/{id}': (o) => [o.webhookId],
+  '/webhooks/{id}/deliveries/{delivery_id}': (o) => [o.deliveryId],
+  '/gateway-keys/{id}': (o) => [o.gatewayKeyId],
 };
 
 /** A valid body for routes that validate one before looking the id up (so the lookup is what answers). */
@@ -70,8 +75,13 @@ describe('tenant isolation, route by route from the OpenAPI document', () => {
     const cred = (await as(api.http.post('/credentials')).send({ name: `${name}_openai`, vendor: 'openai', keys: [`sk-iso-${name}-0123456789`, `sk-iso-${name}-abcdefghij`] }).expect(201)).body;
     const vk = (await as(api.http.post('/vault/keys')).send({ vendor: 'openai', daily_usd_cap: 1, allowed_endpoints: ['POST /v1/chat/completions'], expires_in: '1h' }).expect(201)).body;
     const wh = (await as(api.http.post('/webhooks')).send({ url: 'http://127.0.0.1:9/hook', events: ['vault_key.revoked'] }).expect(201)).body;
+    // a delivery to name: revoking a second key sends the webhook an event
+    const revoked = (await as(api.http.post('/vault/keys')).send({ vendor: 'openai', daily_usd_cap: 1, allowed_endpoints: ['POST /v1/chat/completions'], expires_in: '1h' }).expect(201)).body;
+    await as(api.http.delete(`/vault/keys/${revoked.id}`)).expect(200);
+    const deliveryId = await eventually(async () => (await as(api.http.get(`/webhooks/${wh.id}/deliveries`)).expect(200)).body.data[0]?.id as string | undefined, 'a delivery', 30_000);
+    const gw = (await as(api.http.post('/gateway-keys')).send({ name: 'dify' }).expect(201)).body;
     return {
-      o: { tenant, apiKeyId: created.id, credentialId: cred.id, credentialName: cred.name, credentialKeyId: cred.keys[1].id, vaultKeyId: vk.id, webhookId: wh.id },
+      o: { gatewayKeyId: gw.id, tenant, apiKeyId: created.id, credentialId: cred.id, credentialName: cred.name, credentialKeyId: cred.keys[1].id, vaultKeyId: vk.id, webhookId: wh.id, deliveryId },
       key: created.api_key,
     };
   }

@@ -23,7 +23,7 @@ export interface ProxyFixtures {
   /** POST /vault/keys */
   vaultKey(
     tenantId: string,
-    p: { vendor: string; credentialId: string; capUsd: number; allowed: string[]; expiresIn?: string; label?: string },
+    p: { vendor: string; credentialId: string; capUsd: number; allowed: string[]; expiresIn?: string; label?: string; extra?: Record<string, unknown> },
   ): Promise<{ id: string; token: string }>;
   /** the api's active signing key */
   signingKey(): Promise<SigningKeyPair>;
@@ -75,7 +75,7 @@ export async function proxyFixtures(api: ApiHarness): Promise<ProxyFixtures> {
         'POST /vault/keys',
         await inTenant(tenantId)
           .post('/vault/keys')
-          .send({ vendor: p.vendor, credential: p.credentialId, daily_usd_cap: p.capUsd, allowed_endpoints: p.allowed, expires_in: p.expiresIn ?? '1h', ...(p.label ? { label: p.label } : {}) }),
+          .send({ vendor: p.vendor, credential: p.credentialId, daily_usd_cap: p.capUsd, allowed_endpoints: p.allowed, expires_in: p.expiresIn ?? '1h', ...(p.label ? { label: p.label } : {}), ...p.extra }),
       );
       return { id: body.id as string, token: body.vault_key as string };
     },

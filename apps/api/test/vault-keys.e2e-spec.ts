@@ -52,8 +52,10 @@ describe('vault keys', () => {
       const key = res.body;
       createdSecrets.add(key.vault_key);
       expect(Object.keys(key)).toEqual([
-        'id', 'object', 'vault_key', 'vendor', 'credential', 'credential_name', 'daily_usd_cap', 'allowed_endpoints',
-        'expires_at', 'label', 'metadata', 'status', 'spent_today_usd', 'reserved_usd', 'created_at', 'revoked_at',
+        'id', 'object', 'vault_key', 'vendor', 'credential', 'credential_name', 'daily_usd_cap',
+        'max_usd_per_call', 'allowed_models', 'duplicate_window', 'max_calls_per_minute',
+        'allowed_endpoints', 'allowed_headers', 'expires_at', 'label', 'metadata', 'capture', 'status', 'spent_today_usd', 'reserved_usd', 'created_at', 'revoked_at',
+        'key_group', 'fallback_to_shared',
       ]);
       expect(key).toMatchObject({
         object: 'vault_key',
@@ -64,6 +66,7 @@ describe('vault keys', () => {
         allowed_endpoints: ['POST /v1/payment_intents'],
         label: 'dify-chat-42-s1',
         metadata: {},
+        capture: 'none',
         status: 'active',
         spent_today_usd: 0,
         reserved_usd: 0,
@@ -88,19 +91,29 @@ describe('vault keys', () => {
 
       // the row holds the id and the policy, nothing of the token
       const [row] = await queryDb<Record<string, unknown>>(api.db.url, 'SELECT * FROM vault_keys WHERE id = $1', [key.id]);
-      expect(row).toEqual({
+      expect(row).toMatchObject({
         id: key.id,
         tenant_id: tenantId,
         credential_id: stripe.id,
         vendor: 'stripe',
         daily_cap_nanos: '100000000000',
+        // guardrails (issue 19): none asked for, the default duplicate window of a money-moving vendor
+        max_call_nanos: null,
+        allowed_models: null,
+        duplicate_window_seconds: 600,
+        max_calls_per_minute: null,
         allowed_endpoints: ['POST /v1/payment_intents'],
+        allowed_headers: [],
         expires_at: new Date(key.expires_at),
         label: 'dify-chat-42-s1',
         metadata: {},
         revoked_at: null,
         revoked_reason: null,
         created_at: new Date(key.created_at),
+        key_group: null,
+        fallback_to_shared: false,
+        // capture (issue 21)
+        capture: 'none',
       });
       const [, payload, signature] = jws.split('.');
       for (const value of Object.values(row)) {

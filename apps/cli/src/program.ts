@@ -3,6 +3,7 @@ import { KeyvaultApiError, KeyvaultConnectionError } from '@keyvault/client';
 import { registerApiKeys } from './commands/api-keys.command';
 import { registerAudit } from './commands/audit.command';
 import { registerCredentials } from './commands/credentials.command';
+import { registerGatewayKeys } from './commands/gateway-keys.command';
 import { registerTenants } from './commands/tenants.command';
 import { registerVaultKeys } from './commands/vault-keys.command';
 import { DEFAULT_API_URL, UsageError } from './context';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerApiKeys(program);
   registerCredentials(program);
   registerVaultKeys(program);
+  registerGatewayKeys(program);
   registerAudit(program);
   return program;
 }

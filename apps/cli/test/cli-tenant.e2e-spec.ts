@@ -105,6 +105,15 @@ describe('keyvault CLI inside a tenant', () => {
       expect(byMeta.map((k) => k.id)).toEqual([id]);
     });
 
+    it('issues a key with guardrails (--max-usd-per-call, --allow-model) and shows them', async () => {
+      const res = await issue(['--json', '--max-usd-per-call', '0.5', '--allow-model', 'gpt-4o-mini', '--allow-model', 'claude-3-5-haiku-*', '--duplicate-window', '5m', '--max-calls-per-minute', '30']);
+      expect(res.code).toBe(0);
+      expect(json(res.stdout)).toMatchObject({ max_usd_per_call: 0.5, allowed_models: ['gpt-4o-mini', 'claude-3-5-haiku-*'], duplicate_window: '5m', max_calls_per_minute: 30 });
+      const bad = await issue(['--max-usd-per-call', 'lots']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--max-usd-per-call');
+    });
+
     it('revokes one key by id', async () => {
       const { id } = json<{ id: string }>((await issue(['--json'])).stdout);
       const res = await runCli(['vault-keys', 'revoke', id, '--json'], tenant);

@@ -27,6 +27,12 @@ export interface VaultKey {
   status: VaultKeyStatus;
   expires_at: string;
   daily_usd_cap: number;
+  // guardrails (issue 19)
+  max_usd_per_call?: number | null;
+  allowed_models?: string[] | null;
+  /** `0` when off */
+  duplicate_window?: string;
+  max_calls_per_minute?: number | null;
   /** what finished calls cost today (UTC) */
   spent_today_usd: number;
   /** what calls in flight and proxy leases hold against the cap, not spent */
@@ -59,6 +65,20 @@ export interface ProviderKey {
   status: 'active' | 'retired';
   created_at: string;
   retired_at?: string | null;
+  /** null: a shared key; else only vault keys naming this key_group use it */
+  group?: string | null;
+}
+
+/** A tenant's gateway key (kv_gw_...); `gateway_key` only in the answer that created it. */
+export interface GatewayKey {
+  id: string;
+  name: string;
+  scope: 'gateway';
+  last4: string;
+  status: 'active' | 'revoked';
+  created_at: string;
+  revoked_at: string | null;
+  gateway_key?: string;
 }
 
 export interface CredentialProfile {

@@ -8,12 +8,14 @@ import { FailedAuthLimiter, TrustedProxies } from '@keyvault/net';
 import { HealthModule, loggerParams, MetricsModule, OPS_ROUTES } from '@keyvault/observability';
 import { PriceBook } from '@keyvault/policy';
 import { AuditWriter } from './audit/audit-writer';
+import { CaptureWriter } from './audit/capture-writer';
 import { CallRecorder } from './audit/call-recorder';
 import { GatewayAuth } from './auth/gateway-auth';
 import { SigningKeys } from './auth/signing-keys';
 import { VaultKeyAuth } from './auth/vault-key-auth';
 import { CredentialsService } from './credentials/credentials.service';
 import { ForwardHandler } from './forward/forward.handler';
+import { GuardrailChecks } from './guardrails/guardrails';
 import { SpendLedger } from './ledger/spend-ledger';
 import { PROXY_CONFIG } from './proxy.config';
 import { ProxyMetrics } from './proxy-metrics';
@@ -60,7 +62,9 @@ export class ProxyModule {
         VendorAdapters,
         SpendLedger,
         AuditWriter, CallRecorder,
+        CaptureWriter,
         UpstreamClient,
+        GuardrailChecks,
         ForwardHandler,
       ],
       exports: [PROXY_CONFIG, MasterKeyring],

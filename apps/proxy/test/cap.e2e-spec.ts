@@ -37,7 +37,8 @@ describe('daily cap under concurrency', () => {
     rawRequest(proxy.port, 'POST', '/v1/charges', { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded' }, 'amount=100&currency=usd&source=tok_visa');
 
   async function run(instances: ProxyHarness[]) {
-    const vk = await fx.vaultKey(tenantId, { vendor: 'stripe', credentialId, capUsd: 50, allowed: ['POST /v1/charges'] });
+    // 200 charges of the same body are 200 payments here, not duplicates of one
+    const vk = await fx.vaultKey(tenantId, { vendor: 'stripe', credentialId, capUsd: 50, allowed: ['POST /v1/charges'], extra: { duplicate_window: '0' } });
     stub.clear();
     const statuses = await Promise.all(Array.from({ length: 200 }, (_, i) => charge(instances[i % instances.length], vk.token).then((r) => r.status)));
     const spend = await eventually(

@@ -34,7 +34,10 @@ async function startH2Stub(tls: { key: string; cert: string }) {
   const sessions = new Set<Http2Session>();
   const streamsPerSession = new Map<Http2Session, number>();
   let open = 0;
+  let closedEarly = 0;
   let waiting: Array<() => void> = [];
+  /** 'barrier': streams wait for each other after their first chunk; 'stall': they stay silent after it until closed */
+  let mode: 'barrier' | 'stall' = 'barrier';
   const server: Http2SecureServer = createSecureServer({ ...tls, allowHTTP1: false });
   server.on('session', (s) => sessions.add(s));
   server.on('stream', (stream: ServerHttp2Stream, headers) => {
@@ -48,11 +51,17 @@ async function startH2Stub(tls: { key: string; cert: string }) {
       }
       streamsPerSession.set(stream.session!, (streamsPerSession.get(stream.session!) ?? 0) + 1);
       open++;
-      stream.on('close', () => open--);
+      // (a stream the client cancels with NO_ERROR counts as finished for Node: what counts is whether the stub ended it)
+      let ended = false;
+      stream.on('close', () => {
+        open--;
+        if (!ended) closedEarly++;
+      });
       const event = (choices: unknown[], extra: Record<string, unknown> = {}) =>
         `data: ${JSON.stringify({ id: 'chatcmpl-h2', object: 'chat.completion.chunk', created: 1700000000, model: 'gpt-4o-mini', choices, usage: null, ...extra })}\n\n`;
       stream.respond({ ':status': 200, 'content-type': 'text/event-stream' });
       stream.write(event([{ index: 0, delta: { role: 'assistant', content: 'h2' }, finish_reason: null }]));
+      if (mode === 'stall') return;
       if (open >= STREAMS) {
         for (const go of waiting) go();
         waiting = [];
@@ -61,6 +70,7 @@ async function startH2Stub(tls: { key: string; cert: string }) {
       }
       stream.write(event([{ index: 0, delta: {}, finish_reason: 'stop' }]));
       if (body.stream_options?.include_usage) stream.write(event([], { usage: { prompt_tokens: 12, completion_tokens: 3, total_tokens: 15 } }));
+      ended = true;
       stream.end('data: [DONE]\n\n');
     });
   });
@@ -70,6 +80,8 @@ async function startH2Stub(tls: { key: string; cert: string }) {
     /** sessions that carried at least one stream */
     usedSessions: () => [...streamsPerSession.values()],
     resetCounts: () => streamsPerSession.clear(),
+    closedEarly: () => closedEarly,
+    setMode: (m: 'barrier' | 'stall') => void (mode = m),
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sessions) s.destroy();
@@ -97,6 +109,7 @@ describe('HTTP/2 to a TLS upstream (KEYVAULT_UPSTREAM_HTTP2)', () => {
       KEYVAULT_UPSTREAM_OPENAI: stub.url,
       KEYVAULT_UPSTREAM_HTTP2: 'true',
       KEYVAULT_UPSTREAM_CA_FILE: tls.certFile,
+      KEYVAULT_UPSTREAM_IDLE_TIMEOUT_MS: '1500',
     });
     tenantId = await fx.tenant('HTTP/2');
     credentialId = (await fx.credential(tenantId, { vendor: 'openai', keys: ['sk-real-h2'] })).id;
@@ -134,5 +147,42 @@ describe('HTTP/2 to a TLS upstream (KEYVAULT_UPSTREAM_HTTP2)', () => {
       30_000,
     );
     expect(BigInt(settled.spent_nanos)).toBe(USAGE_NANOS * BigInt(STREAMS));
+  });
+
+  const spent = (id: string) =>
+    eventually(
+      async () => {
+        const [s] = await fx.query<{ spent_nanos: string; reserved_nanos: string }>('SELECT spent_nanos, reserved_nanos FROM vault_key_spend WHERE vault_key_id = $1', [id]);
+        return s && s.reserved_nanos === '0' ? BigInt(s.spent_nanos) : undefined;
+      },
+      'the call to settle',
+      30_000,
+    );
+
+  it('over HTTP/2 too, a client hang-up closes the upstream stream at once and an idle upstream ends with an SSE error event', { timeout: 120_000 }, async () => {
+    stub.setMode('stall');
+    try {
+      const vk = await fx.vaultKey(tenantId, { vendor: 'openai', credentialId, capUsd: 10, allowed: ['POST /v1/chat/completions'] });
+      const openai = new OpenAI({ apiKey: vk.token, baseURL: `${proxy.url}/openai/v1`, maxRetries: 0, timeout: 120_000 });
+      const ask = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'over h2' }], max_tokens: 16, stream: true as const };
+      const before = stub.closedEarly();
+
+      // hang-up after the first chunk
+      for await (const chunk of await openai.chat.completions.create(ask)) {
+        expect(chunk.choices[0]?.delta?.content).toBe('h2');
+        break;
+      }
+      await eventually(async () => stub.closedEarly() === before + 1, 'the stub to see the stream closed', 30_000);
+
+      // an upstream silent past KEYVAULT_UPSTREAM_IDLE_TIMEOUT_MS
+      const failure = await (async () => {
+        for await (const chunk of await openai.chat.completions.create(ask)) void chunk;
+      })().then(() => null, (err: unknown) => err);
+      expect((failure as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({ code: 'upstream_timeout' });
+      await eventually(async () => stub.closedEarly() === before + 2, 'the stub to see the idle stream closed', 30_000);
+      expect(await spent(vk.id)).toBeGreaterThan(2n * USAGE_NANOS);
+    } finally {
+      stub.setMode('barrier');
+    }
   });
 });

@@ -46,7 +46,9 @@ describe('budget leases keep caps exact', () => {
     await api?.close();
   });
 
-  const stripeKey = (capUsd: number) => fx.vaultKey(tenantId, { vendor: 'stripe', credentialId: stripeCred, capUsd, allowed: ['POST /v1/charges'] });
+  // identical charge bodies are distinct payments in these tests, not duplicates of one
+  const stripeKey = (capUsd: number) =>
+    fx.vaultKey(tenantId, { vendor: 'stripe', credentialId: stripeCred, capUsd, allowed: ['POST /v1/charges'], extra: { duplicate_window: '0' } });
   const openaiKey = (capUsd: number) => fx.vaultKey(tenantId, { vendor: 'openai', credentialId: openaiCred, capUsd, allowed: ['POST /v1/chat/completions'] });
   /** a $1 charge */
   const charge = (proxy: ProxyHarness, token: string) =>

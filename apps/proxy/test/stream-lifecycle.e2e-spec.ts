@@ -93,6 +93,34 @@ describe('a stream from start to end', () => {
     expect(await auditRow(vk.id)).toEqual({ status: 200, error_code: 'upstream_timeout', cost_nanos: String(spent) });
   });
 
+  it('closes a plain JSON answer whose upstream goes silent mid-body (no forged end), closes the upstream and books the worst case', { timeout: 120_000 }, async () => {
+    const vk = await vaultKey();
+    plan({ stall: 'first-chunk' });
+    const res = await new Promise<{ status: number; complete: boolean; body: string }>((resolve, reject) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port: proxy.port, method: 'POST', path: '/openai/v1/chat/completions', agent: false, headers: { authorization: `Bearer ${vk.token}`, 'content-type': 'application/json' } },
+        (r) => {
+          let text = '';
+          r.on('data', (c: Buffer) => (text += c.toString('utf8')));
+          const done = () => resolve({ status: r.statusCode ?? 0, complete: r.complete, body: text });
+          r.on('end', done);
+          r.on('close', done);
+          r.on('error', () => undefined);
+        },
+      );
+      req.on('error', reject);
+      req.end(JSON.stringify({ ...ask, stream: false }));
+    });
+    expect(res.status).toBe(200);
+    expect(res.complete).toBe(false);
+    expect(res.body).toContain('"chatcmpl-slow"');
+    expect(res.body).not.toContain('"usage"');
+    await eventually(async () => stub.closedEarly() === 1, 'the stub to see its answer closed', 30_000);
+    const spent = await settled(vk.id);
+    expect(spent).toBeGreaterThan(USAGE_NANOS);
+    expect(await auditRow(vk.id)).toEqual({ status: 200, error_code: 'upstream_timeout', cost_nanos: String(spent) });
+  });
+
   it('aborts the upstream at once when the client hangs up mid-stream, and books the worst case', { timeout: 120_000 }, async () => {
     const vk = await vaultKey();
     plan({ stall: 'first-chunk' });

@@ -8,9 +8,11 @@ import type {
   CreateApiKeyParams,
   CreateCredentialParams,
   CreatedApiKey,
+  CreatedGatewayKey,
   CreateTenantParams,
   Credential,
   DifyToolVendor,
+  GatewayKey,
   IssuedVaultKey,
   IssueVaultKeyParams,
   List,
@@ -107,10 +109,26 @@ export function createKeyvaultClient(options: KeyvaultClientOptions) {
       get: (id: string): Promise<Credential> => unwrap(http.GET('/credentials/{id}', { params: { path: { id } } })),
       create: (body: CreateCredentialParams, o?: CreateOptions): Promise<Credential> =>
         unwrap(http.POST('/credentials', { body, headers: idempotency(o) })),
-      addKey: (id: string, key: string, o?: CreateOptions): Promise<Credential> =>
-        unwrap(http.POST('/credentials/{id}/keys', { params: { path: { id } }, body: { key }, headers: idempotency(o) })),
+      /** `group`: only vault keys naming this key_group use the key (absent: a shared key). */
+      addKey: (id: string, key: string, o?: CreateOptions & { group?: string }): Promise<Credential> =>
+        unwrap(
+          http.POST('/credentials/{id}/keys', {
+            params: { path: { id } },
+            body: { key, ...(o?.group !== undefined ? { group: o.group } : {}) },
+            headers: idempotency(o),
+          }),
+        ),
       retireKey: (id: string, keyId: string): Promise<Credential> =>
         unwrap(http.DELETE('/credentials/{id}/keys/{key_id}', { params: { path: { id, key_id: keyId } } })),
+    },
+
+    /** Tenant-wide keys (kv_gw_...) for tools that hold one API key; each call names its vault key. */
+    gatewayKeys: {
+      create: (name: string, o?: CreateOptions): Promise<CreatedGatewayKey> =>
+        unwrap(http.POST('/gateway-keys', { body: { name }, headers: idempotency(o) })),
+      list: (query: ListParams = {}) => unwrapAs<List<GatewayKey>>(http.GET('/gateway-keys', { params: { query } })),
+      get: (id: string): Promise<GatewayKey> => unwrap(http.GET('/gateway-keys/{id}', { params: { path: { id } } })),
+      revoke: (id: string): Promise<GatewayKey> => unwrap(http.DELETE('/gateway-keys/{id}', { params: { path: { id } } })),
     },
 
     vaultKeys: {

@@ -356,6 +356,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/audit/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["AuditController_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks": {
         parameters: {
             query?: never;
@@ -396,6 +412,54 @@ export interface paths {
             cookie?: never;
         };
         get: operations["WebhooksController_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/deliveries/{delivery_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["WebhooksController_delivery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["WebhooksController_redeliver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["UsageController_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -580,6 +644,11 @@ export interface components {
             status: "active" | "retired";
             created_at: string;
             retired_at?: string | null;
+            /**
+             * @description null: a shared key; else only vault keys naming this key_group use it
+             * @example team-a
+             */
+            group: string | null;
         };
         CredentialView: {
             /** @example cred_01jd8x0000000000000000000 */
@@ -612,6 +681,11 @@ export interface components {
         AddCredentialKeyDto: {
             /** @description One more real provider key (8 to 4096 characters, no whitespace). Add the new key, then retire the old one: rotation without downtime. */
             key: string;
+            /**
+             * @description Only vault keys naming this key_group use this key (one user's or one team's own key). Absent: a shared key.
+             * @example team-a
+             */
+            group?: string;
         };
         DeletedCredentialView: {
             id: string;
@@ -675,11 +749,41 @@ export interface components {
              */
             daily_usd_cap: number;
             /**
+             * @description USD: a call whose known cost (Stripe amount, Twilio message, Resend email) or LLM worst case is above it is refused (403 per_call_limit_exceeded) before anything is sent
+             * @example 100
+             */
+            max_usd_per_call?: number;
+            /**
+             * @description LLM vendors only: globs (`*` any characters) matched on the body's `model`; any other model is refused (403 model_not_allowed)
+             * @example [
+             *       "gpt-4o-mini",
+             *       "claude-3-5-haiku-*"
+             *     ]
+             */
+            allowed_models?: string[];
+            /**
+             * @description Within this window a second money-moving call with the same method, path and body is a duplicate: Stripe answers the first object (the proxy sends the first call's Idempotency-Key), Twilio and Resend duplicates are refused (409 duplicate_request). `0` turns it off; at most 24h. Default: 10m for stripe, twilio and resend, 0 for the rest
+             * @example 10m
+             */
+            duplicate_window?: string;
+            /**
+             * @description Calls admitted in any 60 s window, across all proxy instances; more are refused (429 rate_limited, Retry-After)
+             * @example 30
+             */
+            max_calls_per_minute?: number;
+            /**
              * @example [
              *       "POST /v1/payment_intents"
              *     ]
              */
             allowed_endpoints: string[];
+            /**
+             * @description Header names (case-insensitive) this key lets through in both directions beyond its vendor's allowlist, e.g. anthropic-beta. Never authorization, x-api-key, host or hop-by-hop headers. Default: none.
+             * @example [
+             *       "anthropic-beta"
+             *     ]
+             */
+            allowed_headers?: string[];
             /**
              * @description 30m, 2h, 72h, 7d...; at most the tenant's max_vault_key_ttl
              * @example 2h
@@ -697,6 +801,22 @@ export interface components {
             metadata?: {
                 [key: string]: string;
             };
+            /**
+             * @description Use only the profile's provider keys of this group (round robin or failover within it). Absent: the profile's shared keys (those without a group). Unknown in the profile: 422 unknown_key_group.
+             * @example team-a
+             */
+            key_group?: string;
+            /**
+             * @description With key_group: use the profile's shared keys once the group's keys are all cooling down (quota, rate limit).
+             * @default false
+             */
+            fallback_to_shared?: boolean;
+            /**
+             * @description What the proxy keeps of this key's calls, sealed and redacted, readable at GET /audit/{id}: none, metadata (headers), or bodies (headers and bodies)
+             * @default none
+             * @enum {string}
+             */
+            capture?: "none" | "metadata" | "bodies";
         };
         IssuedVaultKeyView: {
             /** @example vk_01jd8x0000000000000000000 */
@@ -717,16 +837,45 @@ export interface components {
              */
             daily_usd_cap: number;
             /**
+             * @description USD: the largest call (known cost or LLM worst case) admitted; null: no limit
+             * @example 100
+             */
+            max_usd_per_call: number | null;
+            /**
+             * @description Model globs admitted for LLM calls; null: any priced model
+             * @example [
+             *       "gpt-4o-mini"
+             *     ]
+             */
+            allowed_models: string[] | null;
+            /**
+             * @description The window in which a repeated money-moving call is a duplicate; `0`: off
+             * @example 10m
+             */
+            duplicate_window: string;
+            /**
+             * @description Calls admitted in any 60 s window; null: no limit
+             * @example 30
+             */
+            max_calls_per_minute: number | null;
+            /**
              * @example [
              *       "POST /v1/payment_intents"
              *     ]
              */
             allowed_endpoints: string[];
+            /**
+             * @description Header names let through beyond the vendor's allowlist (lowercase)
+             * @example []
+             */
+            allowed_headers: string[];
             expires_at: string;
             label?: string | null;
             metadata: {
                 [key: string]: string;
             };
+            /** @enum {string} */
+            capture: "none" | "metadata" | "bodies";
             /** @enum {string} */
             status: "active" | "revoked" | "expired";
             /**
@@ -741,6 +890,13 @@ export interface components {
             reserved_usd: number;
             created_at: string;
             revoked_at?: string | null;
+            /**
+             * @description The provider keys this key's calls use: that group's; null: the profile's shared keys
+             * @example team-a
+             */
+            key_group: string | null;
+            /** @description With key_group: use the profile's shared keys once the group's keys are all cooling down */
+            fallback_to_shared: boolean;
             /**
              * @description The vault key itself. Shown only in this response.
              * @example vault_key_eyJhbGciOiJFZERTQSIs...
@@ -786,16 +942,45 @@ export interface components {
              */
             daily_usd_cap: number;
             /**
+             * @description USD: the largest call (known cost or LLM worst case) admitted; null: no limit
+             * @example 100
+             */
+            max_usd_per_call: number | null;
+            /**
+             * @description Model globs admitted for LLM calls; null: any priced model
+             * @example [
+             *       "gpt-4o-mini"
+             *     ]
+             */
+            allowed_models: string[] | null;
+            /**
+             * @description The window in which a repeated money-moving call is a duplicate; `0`: off
+             * @example 10m
+             */
+            duplicate_window: string;
+            /**
+             * @description Calls admitted in any 60 s window; null: no limit
+             * @example 30
+             */
+            max_calls_per_minute: number | null;
+            /**
              * @example [
              *       "POST /v1/payment_intents"
              *     ]
              */
             allowed_endpoints: string[];
+            /**
+             * @description Header names let through beyond the vendor's allowlist (lowercase)
+             * @example []
+             */
+            allowed_headers: string[];
             expires_at: string;
             label?: string | null;
             metadata: {
                 [key: string]: string;
             };
+            /** @enum {string} */
+            capture: "none" | "metadata" | "bodies";
             /** @enum {string} */
             status: "active" | "revoked" | "expired";
             /**
@@ -810,6 +995,13 @@ export interface components {
             reserved_usd: number;
             created_at: string;
             revoked_at?: string | null;
+            /**
+             * @description The provider keys this key's calls use: that group's; null: the profile's shared keys
+             * @example team-a
+             */
+            key_group: string | null;
+            /** @description With key_group: use the profile's shared keys once the group's keys are all cooling down */
+            fallback_to_shared: boolean;
         };
         AuditEntryView: {
             /** @example aud_01jd8x0000000000000000000 */
@@ -834,12 +1026,52 @@ export interface components {
             credential_id: string | null;
             created_at: string;
         };
+        AuditEntryDetailView: {
+            /** @example aud_01jd8x0000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "audit_entry";
+            vault_key_id: string | null;
+            vendor: string;
+            method: string;
+            /** @description The vendor path, without query string */
+            path: string;
+            /** @description HTTP status returned to the caller */
+            status: number;
+            /** @description Keyvault's error code when it refused the call */
+            error_code: string | null;
+            /** @description What the call cost, USD: exactly its usage times its price (up to 9 decimals) */
+            cost_usd: number;
+            duration_ms: number;
+            run_id: string | null;
+            conversation_id: string | null;
+            provider_key_id: string | null;
+            credential_id: string | null;
+            created_at: string;
+            /** @description {level, request: {headers, body?}, response: {status, headers, body?, stream?} | null}; bodies are {text, encoding, bytes, truncated}; stream is {text, usage, events} for SSE. Credentials are redacted before storage. */
+            capture: {
+                [key: string]: unknown;
+            } | null;
+        };
         CreateWebhookDto: {
             /**
-             * @description https, on a public address
+             * @description signed JSON to `url`, a Slack incoming webhook at `url`, or email to `to`
+             * @default signed
+             * @enum {string}
+             */
+            kind?: "signed" | "slack" | "email";
+            /**
+             * @description https, on a public address; required unless kind is email
              * @example https://ops.example.com/keyvault-events
              */
-            url: string;
+            url?: string;
+            /**
+             * @description recipients of an email webhook (kind email only)
+             * @example [
+             *       "ops@example.com"
+             *     ]
+             */
+            to?: string[];
             events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked")[];
             /**
              * @description vault_key.cap_threshold fires when a key spends this share of its daily cap
@@ -852,22 +1084,97 @@ export interface components {
             id: string;
             /** @enum {string} */
             object: "webhook";
-            url: string;
+            /** @enum {string} */
+            kind: "signed" | "slack" | "email";
+            /** @description null for email webhooks */
+            url: string | null;
+            /** @description recipients (email webhooks only) */
+            to: string[] | null;
             events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked")[];
             threshold_pct: number;
             created_at: string;
-            /** @description Signing secret (whsec_...). Shown only in this response. */
-            secret: string;
+            /** @description Signing secret (whsec_...) of a signed webhook. Shown only in this response. */
+            secret?: string;
         };
         WebhookView: {
             /** @example whk_01jd8x0000000000000000000 */
             id: string;
             /** @enum {string} */
             object: "webhook";
-            url: string;
+            /** @enum {string} */
+            kind: "signed" | "slack" | "email";
+            /** @description null for email webhooks */
+            url: string | null;
+            /** @description recipients (email webhooks only) */
+            to: string[] | null;
             events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked")[];
             threshold_pct: number;
             created_at: string;
+        };
+        DeliveryAttemptView: {
+            /** @description When the attempt started */
+            at: string;
+            /** @description The receiver's HTTP status (the SMTP reply code for email); null when none came back */
+            status: number | null;
+            duration_ms: number;
+            error: string | null;
+            /** @description The start of the receiver's answer */
+            response_excerpt: string | null;
+        };
+        WebhookDeliveryView: {
+            /** @example whd_01jd8x0000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "webhook_delivery";
+            webhook_id: string;
+            /** @description The event id, also sent as Keyvault-Event-Id */
+            event_id: string;
+            /** @enum {string|null} */
+            event_type: "vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked" | null;
+            /** @enum {string} */
+            status: "pending" | "succeeded" | "failed";
+            /** @description true while an attempt is in flight */
+            in_flight: boolean;
+            /** @description How many attempts were made */
+            attempt_count: number;
+            /** @description Every attempt, oldest first */
+            attempts: components["schemas"]["DeliveryAttemptView"][];
+            last_status_code: number | null;
+            last_error: string | null;
+            last_attempt_at: string | null;
+            /** @description When the next attempt is due (pending only) */
+            next_attempt_at: string | null;
+            created_at: string;
+        };
+        UsageBucketView: {
+            /** @description The vault key id, profile id, label, day (YYYY-MM-DD) or hour (ISO, UTC); null: calls without one */
+            key: string | null;
+            /** @description The vault key's label or the profile's name, when grouped by those */
+            label: string | null;
+            /** @description USD, exactly the sum of the calls booked (up to 9 decimals) */
+            spent_usd: number;
+            calls: number;
+            /** @description Calls Keyvault refused (an error code) */
+            refused: number;
+        };
+        RefusalCountView: {
+            /** @example daily_cap_exceeded */
+            code: string;
+            count: number;
+        };
+        UsageView: {
+            /** @enum {string} */
+            object: "usage";
+            /** @enum {string} */
+            group_by: "vault_key" | "credential" | "label" | "day" | "hour";
+            from: string;
+            to: string;
+            total_usd: number;
+            calls: number;
+            /** @description Biggest spend first; oldest first for day and hour (every bucket of the range) */
+            data: components["schemas"]["UsageBucketView"][];
+            /** @description Refusals in the range by error code, most first */
+            refusals: components["schemas"]["RefusalCountView"][];
         };
         CreateGatewayKeyDto: {
             /**
@@ -1842,6 +2149,30 @@ export interface operations {
             };
         };
     };
+    AuditController_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEntryDetailView"];
+                };
+            };
+        };
+    };
     WebhooksController_list: {
         parameters: {
             query?: {
@@ -1963,6 +2294,85 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    WebhooksController_delivery: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryView"];
+                };
+            };
+        };
+    };
+    WebhooksController_redeliver: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Due again at once; 409 delivery_in_progress while an attempt is in flight */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryView"];
+                };
+            };
+        };
+    };
+    UsageController_get: {
+        parameters: {
+            query?: {
+                group_by?: "vault_key" | "credential" | "label" | "day" | "hour";
+                /** @description Inclusive lower bound (ISO 8601). Default: 24 hours before `to` for hour, 30 days before for the rest */
+                from?: string;
+                /** @description Exclusive upper bound (ISO 8601). Default: now */
+                to?: string;
+            };
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageView"];
+                };
             };
         };
     };

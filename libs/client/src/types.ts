@@ -21,6 +21,8 @@ export type IssuedVaultKey = Schemas['IssuedVaultKeyView'];
 export type IssueVaultKeyParams = Schemas['CreateVaultKeyDto'];
 export type RevokeVaultKeysParams = Schemas['RevokeVaultKeysDto'];
 export type AuditEntry = Schemas['AuditEntryView'];
+export type GatewayKey = Schemas['GatewayKeyView'];
+export type CreatedGatewayKey = Schemas['CreatedGatewayKeyView'];
 export type DifyToolVendor = operations['IntegrationsController_difyTool']['parameters']['query']['vendor'];
 
 /** `?limit=` and `?starting_after=`, as every list route takes them. */

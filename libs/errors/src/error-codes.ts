@@ -62,6 +62,12 @@ export const ERROR_CODES = {
   vendor_mismatch: { status: 403, type: 'permission_error' },
   endpoint_not_allowed: { status: 403, type: 'permission_error' },
   daily_cap_exceeded: { status: 429, type: 'rate_limit_error' },
+  // guardrails (issue 19)
+  per_call_limit_exceeded: { status: 403, type: 'permission_error' },
+  model_not_allowed: { status: 403, type: 'permission_error' },
+  duplicate_request: invalid(409),
+  rate_limited: { status: 429, type: 'rate_limit_error' },
+  total_cap_exceeded: { status: 429, type: 'rate_limit_error' },
   too_many_failed_authentications: { status: 429, type: 'rate_limit_error' },
 
   // Upstream and our own availability

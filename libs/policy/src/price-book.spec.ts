@@ -81,7 +81,8 @@ describe('PriceBook', () => {
     expect(book.isFree('openai', 'GET', '/v1/models')).toBe(true);
     expect(book.isFree('openai', 'GET', '/v1/models/gpt-4o')).toBe(true);
     expect(book.isFree('openai', 'POST', '/v1/chat/completions')).toBe(false);
-    expect(book.isFree('stripe', 'GET', '/v1/charges')).toBe(false);
+    expect(book.isFree('stripe', 'GET', '/v1/charges')).toBe(true);
+    expect(book.isFree('stripe', 'POST', '/v1/invoices/in_1/pay')).toBe(false);
   });
 
   it('lists the Stripe calls that move money', () => {

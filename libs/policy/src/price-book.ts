@@ -53,7 +53,10 @@ const priceFile = z.object({
   }),
   resend: z.object({ usd_per_email: usd, free_endpoints: rules.default([]), note: z.string().optional() }),
   stripe: z.object({
+    /** everything neither free nor money-moving is refused as unpriced (default deny) */
+    free_endpoints: rules.default([]),
     money_moving_endpoints: rules,
+    note: z.string().optional(),
     currencies: z.record(
       z.string().regex(/^[a-z]{3}$/),
       z
@@ -125,7 +128,7 @@ export class PriceBook {
         });
       }
     }
-    for (const vendor of ['openai', 'anthropic', 'openai_compatible', 'twilio', 'resend'] as const) {
+    for (const vendor of ['openai', 'anthropic', 'openai_compatible', 'twilio', 'resend', 'stripe'] as const) {
       this.free.set(vendor, compileEndpointRules(file[vendor].free_endpoints));
     }
     this.moneyMoving = compileEndpointRules(file.stripe.money_moving_endpoints);

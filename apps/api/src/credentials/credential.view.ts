@@ -11,9 +11,11 @@ export class CredentialKeyView {
   @ApiProperty({ enum: ['active', 'retired'] }) status: string;
   @ApiProperty() created_at: string;
   @ApiPropertyOptional({ nullable: true, type: String }) retired_at: string | null;
+  @ApiProperty({ nullable: true, type: String, example: 'team-a', description: 'null: a shared key; else only vault keys naming this key_group use it' })
+  group: string | null;
 
   static of(k: CredentialKeySummary): CredentialKeyView {
-    return { id: k.id, last4: k.last4, status: k.status, created_at: k.createdAt.toISOString(), retired_at: iso(k.retiredAt) };
+    return { id: k.id, last4: k.last4, status: k.status, created_at: k.createdAt.toISOString(), retired_at: iso(k.retiredAt), group: k.group };
   }
 }
 

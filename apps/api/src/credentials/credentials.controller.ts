@@ -51,7 +51,7 @@ export class CredentialsController {
   @RequireScope('credentials:write')
   @ApiCreatedResponse({ type: CredentialView })
   async addKey(@TenantId() tenantId: string, @Param('id') id: string, @Body() dto: AddCredentialKeyDto): Promise<CredentialView> {
-    return CredentialView.of(await this.credentials.addKey(tenantId, id, dto.key));
+    return CredentialView.of(await this.credentials.addKey(tenantId, id, dto.key, dto.group ?? null));
   }
 
   @Delete(':id/keys/:key_id')

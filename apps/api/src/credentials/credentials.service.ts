@@ -13,7 +13,7 @@ import { MAX_ACTIVE_KEYS, type CreateCredentialDto } from './dto/create-credenti
 import type { UpdateCredentialDto } from './dto/update-credential.dto';
 
 /** What the api reads of a provider key: everything but the sealed key itself. */
-export type CredentialKeySummary = Pick<CredentialKey, 'id' | 'credentialId' | 'last4' | 'status' | 'position' | 'createdAt' | 'retiredAt'>;
+export type CredentialKeySummary = Pick<CredentialKey, 'id' | 'credentialId' | 'last4' | 'status' | 'position' | 'createdAt' | 'retiredAt' | 'group'>;
 export interface CredentialWithKeys {
   profile: CredentialProfile;
   keys: CredentialKeySummary[];
@@ -108,7 +108,7 @@ export class CredentialsService {
   }
 
   /** Adds one provider key; with `retireKey` this rotates a key without downtime. */
-  async addKey(tenantId: string, idOrName: string, key: Secret): Promise<CredentialWithKeys> {
+  async addKey(tenantId: string, idOrName: string, key: Secret, group: string | null = null): Promise<CredentialWithKeys> {
     return this.db.transaction((m) =>
       withTenantDataKey(m, this.keyring, tenantId, async (dataKey, version) => {
         const p = await findProfile(m, tenantId, idOrName, { lock: true });
@@ -117,7 +117,7 @@ export class CredentialsService {
           throw new KeyvaultError('credential_key_limit', `A credential holds at most ${MAX_ACTIVE_KEYS} active keys: retire one first.`, 'key');
         }
         const firstPosition = Math.max(-1, ...keys.map((k) => k.position)) + 1;
-        await insertKeys(m, { tenantId, credentialId: p.id, dataKey, version, firstPosition }, [key]);
+        await insertKeys(m, { tenantId, credentialId: p.id, dataKey, version, firstPosition, group }, [key]);
         await touch(m, tenantId, p.id);
         await notifyCredentials(m, { credential_id: p.id });
         return load(m, tenantId, p.id);
@@ -221,7 +221,7 @@ async function load(m: EntityManager, tenantId: string, id: string): Promise<Cre
 function keysOf(m: EntityManager, tenantId: string, credentialIds: string[]): Promise<CredentialKeySummary[]> {
   if (credentialIds.length === 0) return Promise.resolve([]);
   return m.getRepository(CredentialKey).find({
-    select: { id: true, credentialId: true, last4: true, status: true, position: true, createdAt: true, retiredAt: true },
+    select: { id: true, credentialId: true, last4: true, status: true, position: true, createdAt: true, retiredAt: true, group: true },
     where: { tenantId, credentialId: In(credentialIds) },
     order: { position: 'ASC' },
   });
@@ -229,7 +229,7 @@ function keysOf(m: EntityManager, tenantId: string, credentialIds: string[]): Pr
 
 async function insertKeys(
   m: EntityManager,
-  to: { tenantId: string; credentialId: string; dataKey: Buffer; version: number; firstPosition: number },
+  to: { tenantId: string; credentialId: string; dataKey: Buffer; version: number; firstPosition: number; group?: string | null },
   keys: Secret[],
 ): Promise<void> {
   const rows = keys.map((key, i) => {
@@ -244,6 +244,7 @@ async function insertKeys(
       last4: key.last4,
       status: 'active' as const,
       position: to.firstPosition + i,
+      group: to.group ?? null,
       retiredAt: null,
     };
   });

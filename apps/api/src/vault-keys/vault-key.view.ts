@@ -1,7 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { VENDORS } from '@keyvault/config';
+import { CAPTURE_LEVELS, type CaptureLevel } from '@keyvault/db';
 import { nanosToUsd } from '@keyvault/policy';
 import { iso } from '../common/iso';
+import { duplicateWindowText } from './guardrails';
 import { VAULT_KEY_STATUSES, type VaultKeyStatus } from './dto/list-vault-keys-query.dto';
 
 /** A vault key's record as the service reads it (the token is never part of it). */
@@ -11,10 +13,19 @@ export interface VaultKeyRecord {
   credentialId: string;
   credentialName: string | null;
   dailyCapNanos: bigint;
+  // guardrails (issue 19)
+  maxCallNanos: bigint | null;
+  allowedModels: string[] | null;
+  duplicateWindowSeconds: number;
+  maxCallsPerMinute: number | null;
   allowedEndpoints: string[];
+  // issue 22: header allowlist
+  allowedHeaders: string[];
   expiresAt: Date;
   label: string | null;
   metadata: Record<string, string>;
+  // capture (issue 21)
+  capture: CaptureLevel;
   status: VaultKeyStatus;
   /** what finished calls cost in the current UTC day */
   spentTodayNanos: bigint;
@@ -22,6 +33,8 @@ export interface VaultKeyRecord {
   reservedNanos: bigint;
   revokedAt: Date | null;
   createdAt: Date;
+  keyGroup: string | null;
+  fallbackToShared: boolean;
 }
 
 export class VaultKeyView {
@@ -31,10 +44,23 @@ export class VaultKeyView {
   @ApiProperty({ example: 'cred_01jd8x0000000000000000000', description: 'The credential profile id' }) credential: string;
   @ApiPropertyOptional({ nullable: true, type: String }) credential_name: string | null;
   @ApiProperty({ example: 100, description: 'USD per UTC day (up to 9 decimals)' }) daily_usd_cap: number;
+  // guardrails (issue 19)
+  @ApiProperty({ nullable: true, type: Number, example: 100, description: 'USD: the largest call (known cost or LLM worst case) admitted; null: no limit' })
+  max_usd_per_call: number | null;
+  @ApiProperty({ nullable: true, type: [String], example: ['gpt-4o-mini'], description: 'Model globs admitted for LLM calls; null: any priced model' })
+  allowed_models: string[] | null;
+  @ApiProperty({ example: '10m', description: 'The window in which a repeated money-moving call is a duplicate; `0`: off' })
+  duplicate_window: string;
+  @ApiProperty({ nullable: true, type: Number, example: 30, description: 'Calls admitted in any 60 s window; null: no limit' })
+  max_calls_per_minute: number | null;
   @ApiProperty({ type: [String], example: ['POST /v1/payment_intents'] }) allowed_endpoints: string[];
+  // issue 22: header allowlist
+  @ApiProperty({ type: [String], example: [], description: "Header names let through beyond the vendor's allowlist (lowercase)" }) allowed_headers: string[];
   @ApiProperty() expires_at: string;
   @ApiPropertyOptional({ nullable: true, type: String }) label: string | null;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) metadata: Record<string, string>;
+  // capture (issue 21)
+  @ApiProperty({ enum: CAPTURE_LEVELS }) capture: CaptureLevel;
   @ApiProperty({ enum: VAULT_KEY_STATUSES }) status: VaultKeyStatus;
   @ApiProperty({ example: 12.34, description: 'What finished calls cost in the current UTC day, USD (up to 9 decimals)' }) spent_today_usd: number;
   @ApiProperty({
@@ -45,6 +71,10 @@ export class VaultKeyView {
   reserved_usd: number;
   @ApiProperty() created_at: string;
   @ApiPropertyOptional({ nullable: true, type: String }) revoked_at: string | null;
+  @ApiProperty({ nullable: true, type: String, example: 'team-a', description: "The provider keys this key's calls use: that group's; null: the profile's shared keys" })
+  key_group: string | null;
+  @ApiProperty({ description: "With key_group: use the profile's shared keys once the group's keys are all cooling down" })
+  fallback_to_shared: boolean;
 
   static of(k: VaultKeyRecord): VaultKeyView {
     return {
@@ -54,15 +84,23 @@ export class VaultKeyView {
       credential: k.credentialId,
       credential_name: k.credentialName,
       daily_usd_cap: nanosToUsd(k.dailyCapNanos),
+      max_usd_per_call: k.maxCallNanos === null ? null : nanosToUsd(k.maxCallNanos),
+      allowed_models: k.allowedModels,
+      duplicate_window: duplicateWindowText(k.duplicateWindowSeconds),
+      max_calls_per_minute: k.maxCallsPerMinute,
       allowed_endpoints: k.allowedEndpoints,
+      allowed_headers: k.allowedHeaders,
       expires_at: k.expiresAt.toISOString(),
       label: k.label,
       metadata: k.metadata,
+      capture: k.capture,
       status: k.status,
       spent_today_usd: nanosToUsd(k.spentTodayNanos),
       reserved_usd: nanosToUsd(k.reservedNanos),
       created_at: k.createdAt.toISOString(),
       revoked_at: iso(k.revokedAt),
+      key_group: k.keyGroup,
+      fallback_to_shared: k.fallbackToShared,
     };
   }
 }

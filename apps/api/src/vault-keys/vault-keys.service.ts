@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { newId, signVaultKey } from '@keyvault/crypto';
-import { preparedQuery, revokeVaultKeys, withTenant } from '@keyvault/db';
+import { preparedQuery, revokeVaultKeys, withTenant, type CaptureLevel } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
 import { formatDuration, parseDuration, parseEndpointRule, usdToNanos } from '@keyvault/policy';
 import { ApiKeyVerifier } from '../auth/api-key-verifier.service';
@@ -10,6 +10,7 @@ import { SigningKeysService } from '../signing-keys/signing-keys.service';
 import type { CreateVaultKeyDto } from './dto/create-vault-key.dto';
 import type { ListVaultKeysQueryDto, VaultKeyStatus } from './dto/list-vault-keys-query.dto';
 import type { RevokeVaultKeysDto } from './dto/revoke-vault-keys.dto';
+import { issuedGuardrails } from './guardrails';
 import type { VaultKeyRecord } from './vault-key.view';
 
 /** Recorded as revoked_reason and sent in the vault_key.revoked webhook. */
@@ -25,8 +26,11 @@ const STATUS_FILTERS: Record<VaultKeyStatus, string> = {
 
 /** The record plus today's spend (UTC day, as the proxy's ledger keys it) and the profile's name. */
 const SELECT_RECORDS = `
-  SELECT k.id, k.vendor, k.credential_id, c.name AS credential_name, k.daily_cap_nanos, k.allowed_endpoints,
+  SELECT k.id, k.vendor, k.credential_id, c.name AS credential_name, k.daily_cap_nanos, k.allowed_endpoints, k.allowed_headers,
+         k.max_call_nanos, k.allowed_models, k.duplicate_window_seconds, k.max_calls_per_minute,
          k.expires_at, k.label, k.metadata, k.revoked_at, k.created_at, ${STATUS_SQL} AS status,
+         k.key_group, k.fallback_to_shared,
+         k.capture,
          COALESCE(s.spent_nanos, 0) AS spent_today_nanos, COALESCE(s.reserved_nanos, 0) AS reserved_nanos
     FROM vault_keys k
     LEFT JOIN credential_profiles c ON c.id = k.credential_id
@@ -38,15 +42,23 @@ interface RecordRow {
   credential_id: string;
   credential_name: string | null;
   daily_cap_nanos: string;
+  max_call_nanos: string | null;
+  allowed_models: string[] | null;
+  duplicate_window_seconds: number;
+  max_calls_per_minute: number | null;
   allowed_endpoints: string[];
+  allowed_headers: string[];
   expires_at: Date;
   label: string | null;
   metadata: Record<string, string>;
+  capture: CaptureLevel;
   revoked_at: Date | null;
   created_at: Date;
   status: VaultKeyStatus;
   spent_today_nanos: string;
   reserved_nanos: string;
+  key_group: string | null;
+  fallback_to_shared: boolean;
 }
 
 /**
@@ -54,13 +66,16 @@ interface RecordRow {
  * the profile named or the vendor's default) and inserts the key only when all of it allows;
  * the caller learns which check failed from the context returned. $1 id, $2 tenant, $3
  * credential name or id (null: the default), $4 vendor, $5 TTL seconds, $6..$11 the row's
- * policy, $12 the calling tenant API key (null: the admin token).
+ * policy, $12 the calling tenant API key (null: the admin token), $13–$14 the guardrails,
+ * $15 key_group (null: the shared keys; else the profile must hold an active key of that group),
+ * $16 fallback_to_shared, $17 duplicate_window seconds, $18 max_calls_per_minute, $19 capture.
  */
 const ISSUE_SQL = `
   WITH ctx AS (
     SELECT t.status, t.max_vault_key_ttl_seconds AS max_ttl_seconds,
            c.id AS credential_id, c.name AS credential_name, c.vendor AS credential_vendor,
-           ($12::text IS NULL OR EXISTS (SELECT 1 FROM tenant_api_keys a WHERE a.id = $12 AND a.tenant_id = t.id)) AS api_key_live
+           ($12::text IS NULL OR EXISTS (SELECT 1 FROM tenant_api_keys a WHERE a.id = $12 AND a.tenant_id = t.id)) AS api_key_live,
+           ($15::text IS NULL OR EXISTS (SELECT 1 FROM credential_keys g WHERE g.credential_id = c.id AND g.status = 'active' AND g.key_group = $15)) AS key_group_known
       FROM tenants t
       LEFT JOIN LATERAL (
         SELECT p.id, p.name, p.vendor FROM credential_profiles p
@@ -71,9 +86,14 @@ const ISSUE_SQL = `
       ) c ON true
      WHERE t.id = $2
   ), inserted AS (
-    INSERT INTO vault_keys (id, tenant_id, credential_id, vendor, daily_cap_nanos, allowed_endpoints, expires_at, label, metadata, created_at)
-    SELECT $1, $2, ctx.credential_id, $4, $6::bigint, $7::text[], $8::timestamptz, $9::text, $10::jsonb, $11::timestamptz FROM ctx
+    INSERT INTO vault_keys (id, tenant_id, credential_id, vendor, daily_cap_nanos, allowed_endpoints, expires_at, label, metadata, created_at,
+                            max_call_nanos, allowed_models, duplicate_window_seconds, key_group, fallback_to_shared, max_calls_per_minute,
+                            capture)
+    SELECT $1, $2, ctx.credential_id, $4, $6::bigint, $7::text[], $8::timestamptz, $9::text, $10::jsonb, $11::timestamptz,
+           $13::bigint, $14::text[], $17::int, $15::text, $16::boolean, $18::int,
+           $19::text FROM ctx
      WHERE ctx.api_key_live AND ctx.status = 'active' AND $5::int <= ctx.max_ttl_seconds AND ctx.credential_vendor = $4
+       AND ctx.key_group_known
     RETURNING 1
   )
   SELECT ctx.*, EXISTS (SELECT 1 FROM inserted) AS inserted FROM ctx`;
@@ -85,6 +105,7 @@ interface IssueRow {
   credential_name: string | null;
   credential_vendor: string | null;
   api_key_live: boolean;
+  key_group_known: boolean;
   inserted: boolean;
 }
 
@@ -107,6 +128,8 @@ export class VaultKeysService {
    */
   async issue(tenantId: string, dto: CreateVaultKeyDto, apiKeyId: string | null): Promise<{ key: VaultKeyRecord; token: string }> {
     checkEndpointRules(dto.allowed_endpoints);
+    const guardrails = issuedGuardrails(dto);
+    const allowedHeaders = checkAllowedHeaders(dto.allowed_headers ?? []);
     const ttlSeconds = parseDuration(dto.expires_in)!;
     const now = Date.now();
     const iat = Math.floor(now / 1000);
@@ -115,20 +138,31 @@ export class VaultKeysService {
       id: newId('vaultKey', now),
       vendor: dto.vendor,
       dailyCapNanos: usdToNanos(dto.daily_usd_cap)!,
+      ...guardrails,
       allowedEndpoints: dto.allowed_endpoints,
+      allowedHeaders,
       // the row and the token's exp claim name the same second
       expiresAt: new Date(exp * 1000),
       label: dto.label ?? null,
       metadata: dto.metadata ?? {},
+      capture: dto.capture ?? 'none',
       status: 'active',
       spentTodayNanos: 0n,
       reservedNanos: 0n,
       revokedAt: null,
       createdAt: new Date(now),
+      keyGroup: dto.key_group ?? null,
+      fallbackToShared: dto.fallback_to_shared ?? false,
     };
+    if (key.fallbackToShared && key.keyGroup === null) {
+      throw new KeyvaultError('parameter_invalid', 'fallback_to_shared needs a key_group to fall back from.', 'fallback_to_shared');
+    }
     const [ctx] = await preparedQuery<IssueRow>(this.db, 'kv_issue_vault_key', ISSUE_SQL, [
       key.id, tenantId, dto.credential ?? null, key.vendor, ttlSeconds, key.dailyCapNanos.toString(),
       key.allowedEndpoints, key.expiresAt, key.label, JSON.stringify(key.metadata), key.createdAt, apiKeyId,
+      guardrails.maxCallNanos?.toString() ?? null, guardrails.allowedModels,
+      key.keyGroup, key.fallbackToShared, guardrails.duplicateWindowSeconds, guardrails.maxCallsPerMinute,
+      key.capture,
     ]);
     // a deleted tenant takes its API keys with it: for a key's caller both read as a deleted key
     if (apiKeyId !== null && !ctx?.api_key_live) {
@@ -137,6 +171,11 @@ export class VaultKeysService {
     }
     if (!ctx) throw notFound('tenant', tenantId);
     if (!ctx.inserted) throw refusal(ctx, dto, ttlSeconds);
+    // issue 22: a second statement only for the rare key that allows more headers; the token
+    // does not exist before it ran, and until then the key would only have allowed fewer
+    if (allowedHeaders.length > 0) {
+      await this.db.query('UPDATE vault_keys SET allowed_headers = $2 WHERE id = $1 AND tenant_id = $3', [key.id, allowedHeaders, tenantId]);
+    }
     const token = await signVaultKey(this.signingKeys.signer(), { sub: key.id, ten: tenantId, ven: key.vendor, exp, iat });
     return { key: { ...key, credentialId: ctx.credential_id!, credentialName: ctx.credential_name }, token };
   }
@@ -236,6 +275,9 @@ function refusal(ctx: IssueRow, dto: CreateVaultKeyDto, ttlSeconds: number): Key
       'credential',
     );
   }
+  if (!ctx.key_group_known) {
+    return new KeyvaultError('unknown_key_group', `Credential profile '${ctx.credential_name}' has no active key in group '${dto.key_group}'.`, 'key_group');
+  }
   throw new Error('vault key insert refused for no known reason');
 }
 
@@ -253,6 +295,28 @@ function checkEndpointRules(entries: readonly unknown[]): void {
   });
 }
 
+/** Never allowed through, whatever a key says: credential carriers, what the proxy sets itself, hop-by-hop headers. */
+const NEVER_ALLOWED = new Set([
+  'authorization', 'x-api-key', 'proxy-authorization', 'proxy-authenticate', 'host', 'content-length', 'expect',
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'x-run-id', 'x-dify-workflow-run-id', 'x-conversation-id',
+]);
+
+/** allowed_headers entries, lowercased and deduplicated; the first bad one is reported by index. */
+function checkAllowedHeaders(entries: readonly string[]): string[] {
+  const names = entries.map((entry, i) => {
+    const name = entry.toLowerCase();
+    if (!/^[a-z0-9!#$%&'*+.^_`|~-]{1,100}$/.test(name)) {
+      throw new KeyvaultError('parameter_invalid', `allowed_headers.${i} must be an HTTP header name`, `allowed_headers.${i}`);
+    }
+    if (NEVER_ALLOWED.has(name)) {
+      throw new KeyvaultError('parameter_invalid', `allowed_headers.${i} (${name}) can never be let through`, `allowed_headers.${i}`);
+    }
+    return name;
+  });
+  return [...new Set(names)];
+}
+
 function toRecord(r: RecordRow): VaultKeyRecord {
   return {
     id: r.id,
@@ -260,14 +324,22 @@ function toRecord(r: RecordRow): VaultKeyRecord {
     credentialId: r.credential_id,
     credentialName: r.credential_name,
     dailyCapNanos: BigInt(r.daily_cap_nanos),
+    maxCallNanos: r.max_call_nanos === null ? null : BigInt(r.max_call_nanos),
+    allowedModels: r.allowed_models,
+    duplicateWindowSeconds: r.duplicate_window_seconds,
+    maxCallsPerMinute: r.max_calls_per_minute,
     allowedEndpoints: r.allowed_endpoints,
+    allowedHeaders: r.allowed_headers,
     expiresAt: r.expires_at,
     label: r.label,
     metadata: r.metadata,
+    capture: r.capture,
     status: r.status,
     spentTodayNanos: BigInt(r.spent_today_nanos),
     reservedNanos: BigInt(r.reserved_nanos),
     revokedAt: r.revoked_at,
     createdAt: r.created_at,
+    keyGroup: r.key_group,
+    fallbackToShared: r.fallback_to_shared,
   };
 }

@@ -73,11 +73,12 @@ export function registerCredentials(program: Command): void {
     .argument('<credential>', 'profile id (cred_...) or name')
     .option('--key <key>', 'the provider key; prefer --key-from-stdin')
     .option('--key-from-stdin', 'read the provider key from stdin')
-    .action(async (credential: string, o: { key?: string; keyFromStdin?: boolean }, cmd: Command) => {
+    .option('--group <group>', "only vault keys naming this key_group use the key (a team's or one user's own key)")
+    .action(async (credential: string, o: { key?: string; keyFromStdin?: boolean; group?: string }, cmd: Command) => {
       const { client, out } = contextFor(cmd);
       const keys = await providerKeys(o.key ? [o.key] : [], o.keyFromStdin);
       if (keys.length !== 1) throw new UsageError('add-key takes exactly one provider key.');
-      const updated = await client.credentials.addKey(credential, keys[0]);
+      const updated = await client.credentials.addKey(credential, keys[0], o.group !== undefined ? { group: o.group } : undefined);
       out.record(updated, readable(updated));
     });
 

@@ -16,18 +16,26 @@ const COLUMNS: Column<VaultKey>[] = [
   { header: 'METADATA', value: (k) => k.metadata },
 ];
 
-function usd(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || usdToNanos(value) === null) {
-    throw new UsageError(`--daily-usd-cap must be an amount in USD above 0 with at most 9 decimals, got '${value}'`);
-  }
-  return n;
+function usdOption(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0 || usdToNanos(value) === null) {
+      throw new UsageError(`${flag} must be an amount in USD above 0 with at most 9 decimals, got '${value}'`);
+    }
+    return n;
+  };
 }
+const usd = usdOption('--daily-usd-cap');
 
 interface IssueOptions {
   vendor: string;
   credential?: string;
   dailyUsdCap: number;
+  // guardrails (issue 19)
+  maxUsdPerCall?: number;
+  allowModel?: string[];
+  duplicateWindow?: string;
+  maxCallsPerMinute?: number;
   allow: string[];
   expiresIn: string;
   label?: string;
@@ -50,6 +58,10 @@ export function registerVaultKeys(program: Command): void {
     .requiredOption('--vendor <vendor>', 'openai, anthropic, stripe, twilio, resend or openai_compatible')
     .option('--credential <credential>', "profile name or id (default: the tenant's default profile for the vendor)")
     .requiredOption('--daily-usd-cap <usd>', 'what the key may spend per UTC day, e.g. 100', usd)
+    .option('--max-usd-per-call <usd>', 'refuse any call that may cost more, e.g. 100 (Stripe amount, LLM worst case)', usdOption('--max-usd-per-call'))
+    .option('--allow-model <glob>', 'LLM vendors: an allowed model, e.g. "gpt-4o-mini" or "claude-3-5-haiku-*" (repeat for more)', collect)
+    .option('--duplicate-window <duration>', 'a repeated money-moving call within it is a duplicate (default 10m for stripe, twilio, resend; 0: off)')
+    .option('--max-calls-per-minute <n>', 'calls admitted in any 60 s window, across all proxy instances', intOption('--max-calls-per-minute', 1, 10_000))
     .requiredOption('--allow <endpoint>', 'an allowed endpoint, e.g. "POST /v1/chat/completions" (repeat for more)', collect)
     .requiredOption('--expires-in <duration>', "30m, 2h, 72h, 7d... (at most the tenant's max)")
     .option('--label <label>', 'a label to list or revoke keys by')
@@ -63,6 +75,10 @@ export function registerVaultKeys(program: Command): void {
         allowed_endpoints: o.allow,
         expires_in: o.expiresIn,
         ...(o.credential ? { credential: o.credential } : {}),
+        ...(o.maxUsdPerCall !== undefined ? { max_usd_per_call: o.maxUsdPerCall } : {}),
+        ...(o.allowModel ? { allowed_models: o.allowModel } : {}),
+        ...(o.duplicateWindow !== undefined ? { duplicate_window: o.duplicateWindow } : {}),
+        ...(o.maxCallsPerMinute !== undefined ? { max_calls_per_minute: o.maxCallsPerMinute } : {}),
         ...(o.label ? { label: o.label } : {}),
         ...(o.metadata ? { metadata: o.metadata } : {}),
       };

@@ -11,6 +11,25 @@ const STATUSES = ['active', 'revoked', 'expired'] as const;
 
 type Pending = { kind: 'one'; key: VaultKey } | { kind: 'label'; label: string } | null;
 
+/** A key's guardrails (issue 19) as chips under its spend; nothing when it has none. */
+function Guardrails({ k }: { k: VaultKey }) {
+  const chips: string[] = [];
+  if (k.max_usd_per_call != null) chips.push(`≤ $${k.max_usd_per_call} per call`);
+  if (k.allowed_models) chips.push(`models: ${k.allowed_models.join(', ')}`);
+  if (k.max_calls_per_minute != null) chips.push(`≤ ${k.max_calls_per_minute} calls/min`);
+  if (k.duplicate_window && k.duplicate_window !== '0') chips.push(`duplicates refused within ${k.duplicate_window}`);
+  if (chips.length === 0) return null;
+  return (
+    <div class="chips" data-testid="guardrails">
+      {chips.map((c) => (
+        <span class="chip" key={c}>
+          {c}
+        </span>
+      ))}
+    </div>
+  );
+}
+
 export function VaultKeysPage({ api, query }: { api: Api; query: URLSearchParams }) {
   const status = query.get('status') ?? '';
   const label = query.get('label') ?? '';
@@ -181,6 +200,7 @@ export function VaultKeysPage({ api, query }: { api: Api; query: URLSearchParams
                     </td>
                     <td class="col-spend">
                       <SpendBar spent={k.spent_today_usd} reserved={k.reserved_usd} cap={k.daily_usd_cap} />
+                      <Guardrails k={k} />
                     </td>
                     <td class="col-actions">
                       <a class="btn btn-small" href={href('audit', { vault_key: k.id })} onClick={onLinkClick}>

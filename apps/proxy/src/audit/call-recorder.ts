@@ -70,7 +70,8 @@ export class CallRecorder {
   write(audit: AuditRecord, reservation: Reservation): Promise<void> {
     if (!this.enabled) return Promise.resolve();
     const at = Date.now();
-    const id = newId('audit', at);
+    // a guardrail may have named this call's audit id already (duplicate claims point at it)
+    const id = audit.id ?? newId('audit', at);
     // from here the call's cost is booked only once its outcome is written too (AuditWriter)
     const record: NonNullable<AuditRecord['record']> = { id, at, written: 'maybe', onOutcome: () => this.ledger.book(reservation) };
     audit.record = record;

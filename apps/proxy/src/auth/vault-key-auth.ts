@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { verifyVaultKey, type VaultKeyClaims } from '@keyvault/crypto';
-import { CHANNELS, type VaultKeysNotice } from '@keyvault/db';
+import { CHANNELS, type CaptureLevel, type VaultKeysNotice } from '@keyvault/db';
 import { KeyvaultError } from '@keyvault/errors';
 import { FailedAuthLimiter } from '@keyvault/net';
-import { compileEndpointRules, type EndpointRule } from '@keyvault/policy';
+import { compileEndpointRules, type EndpointRule, type Guardrails } from '@keyvault/policy';
+import type { KeyPool } from '../credentials/key-rotation';
 import { ProxyStore } from '../store/proxy-store';
 import { GatewayAuth, type GatewayCall } from './gateway-auth';
 import { SigningKeys } from './signing-keys';
@@ -16,15 +17,32 @@ export interface VaultKeyState {
   vendor: string;
   capNanos: bigint;
   rules: EndpointRule[];
+  /** the key's guardrails (issue 19) */
+  guardrails: Guardrails;
+  /** header names this key lets through beyond its vendor adapter's allowlist (both directions) */
+  allowedHeaders: string[];
   expiresAtMs: number;
   revoked: boolean;
   tenantDisabled: boolean;
+  // key groups and gateway keys (issue 20)
+  /** which of the profile's provider keys the calls use (see CredentialsService.attemptOrder) */
+  keyPool: KeyPool;
+  /**
+   * the key's metadata `run_id` / `conversation_id`, for audit rows of calls that send no context
+   * header (an LLM node behind a gateway key cannot send one)
+   */
+  runId: string | null;
+  conversationId: string | null;
+  /** what is kept of its calls beyond the audit row (issue 21) */
+  capture: CaptureLevel;
 }
 
 /** A notice can be missed (a dropped connection); no cached state outlives this. */
 const STATE_TTL_MS = 5_000;
 const MAX_CACHED_STATES = 50_000;
 const MAX_CACHED_VERDICTS = 20_000;
+/** Reads of one key a stream of notices may overtake before the call is refused (503). */
+const MAX_OVERTAKEN_READS = 5;
 
 const invalid = () => new KeyvaultError('invalid_vault_key', 'Invalid vault key provided.');
 
@@ -98,6 +116,8 @@ export class VaultKeyAuth {
   }
 
   private async verify(token: string): Promise<VaultKeyClaims> {
+    // a signing-key notice heard and not yet applied: verify against what it announced
+    if (this.signingKeys.pending) await this.signingKeys.pending;
     if (this.verdictsVersion !== this.signingKeys.version) {
       this.verdicts.clear();
       this.verdictsVersion = this.signingKeys.version;
@@ -122,9 +142,25 @@ export class VaultKeyAuth {
     return verdict.claims;
   }
 
+  /**
+   * The key's state, never older than a notice this instance has seen: a read that a notice
+   * overtook may have been answered before the change committed, so it is read again (a notice
+   * is sent inside the changing transaction and delivered only once it committed).
+   */
   private async state(id: string): Promise<VaultKeyState | null> {
     const cached = this.states.get(id);
     if (cached && this.store.listening && Date.now() - cached.loadedAt < STATE_TTL_MS) return cached.state;
+    for (let read = 1; ; read++) {
+      const generation = this.generation;
+      const state = await this.sharedLoad(id);
+      if (generation === this.generation) return state;
+      // notices keep arriving faster than the row can be read: fail closed rather than guess
+      if (read === MAX_OVERTAKEN_READS) throw new KeyvaultError('vault_unavailable', 'The vault key could not be checked against the latest changes.');
+    }
+  }
+
+  /** One read of the key's row, shared by concurrent callers; cached unless a notice overtook it. */
+  private sharedLoad(id: string): Promise<VaultKeyState | null> {
     let pending = this.loading.get(id);
     if (!pending) {
       const generation = this.generation;
@@ -152,13 +188,26 @@ export class VaultKeyAuth {
       vendor: string;
       daily_cap_nanos: string;
       allowed_endpoints: string[];
+      max_call_nanos: string | null;
+      allowed_models: string[] | null;
+      allowed_headers: string[];
+      duplicate_window_seconds: number;
+      max_calls_per_minute: number | null;
       expires_at: Date;
       revoked_at: Date | null;
       tenant_status: string;
+      key_group: string | null;
+      fallback_to_shared: boolean;
+      run_id: string | null;
+      conversation_id: string | null;
+      capture: CaptureLevel;
     }>(
       'vault_key_state',
-      `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_nanos, v.allowed_endpoints,
-              v.expires_at, v.revoked_at, t.status AS tenant_status
+      `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_nanos, v.allowed_endpoints, v.allowed_headers,
+              v.max_call_nanos, v.allowed_models, v.duplicate_window_seconds, v.max_calls_per_minute,
+              v.expires_at, v.revoked_at, t.status AS tenant_status,
+              v.key_group, v.fallback_to_shared, v.metadata->>'run_id' AS run_id, v.metadata->>'conversation_id' AS conversation_id,
+              v.capture
          FROM vault_keys v JOIN tenants t ON t.id = v.tenant_id
         WHERE v.id = $1`,
       [id],
@@ -171,9 +220,20 @@ export class VaultKeyAuth {
       vendor: row.vendor,
       capNanos: BigInt(row.daily_cap_nanos),
       rules: compileEndpointRules(row.allowed_endpoints),
+      guardrails: {
+        maxCallNanos: row.max_call_nanos === null ? null : BigInt(row.max_call_nanos),
+        allowedModels: row.allowed_models,
+        duplicateWindowSeconds: row.duplicate_window_seconds,
+        maxCallsPerMinute: row.max_calls_per_minute,
+      },
+      allowedHeaders: row.allowed_headers,
       expiresAtMs: new Date(row.expires_at).getTime(),
       revoked: row.revoked_at !== null,
       tenantDisabled: row.tenant_status !== 'active',
+      keyPool: { group: row.key_group, fallbackToShared: row.fallback_to_shared },
+      runId: row.run_id?.slice(0, 200) ?? null,
+      conversationId: row.conversation_id?.slice(0, 200) ?? null,
+      capture: row.capture,
     };
   }
 

@@ -3,13 +3,15 @@ import { MasterKeyring, openProviderKey, unwrapTenantDataKey, type Secret } from
 import { CHANNELS, type CredentialsNotice, type CredentialStrategy } from '@keyvault/db';
 import { KeyvaultError } from '@keyvault/errors';
 import { ProxyStore } from '../store/proxy-store';
-import { attemptOrder, KeyCooldowns } from './key-rotation';
+import { KeyCooldowns, poolOrder, type KeyPool } from './key-rotation';
 
 /** One real provider key, decrypted, in memory only. */
 export interface ProviderKey {
   /** ck_... (named in the audit row of every call it serves) */
   id: string;
   secret: Secret;
+  /** null: a shared key; else only vault keys naming this key group use it */
+  group: string | null;
 }
 
 export interface LoadedCredential {
@@ -21,6 +23,8 @@ export interface LoadedCredential {
   /** active keys, lowest position first */
   keys: ProviderKey[];
 }
+
+const SHARED: KeyPool = { group: null, fallbackToShared: false };
 
 /** Notices keep profiles true; this only bounds the damage of a missed one. */
 const CREDENTIAL_TTL_MS = 30_000;
@@ -38,6 +42,7 @@ interface Row {
   key_id: string | null;
   sealed: Buffer | null;
   key_data_key_version: number | null;
+  key_group: string | null;
 }
 
 /**
@@ -81,11 +86,26 @@ export class CredentialsService {
     return pending;
   }
 
-  /** The keys one call tries, in order (see attemptOrder). */
-  attemptOrder(credential: LoadedCredential): ProviderKey[] {
-    const cursor = this.cursors.get(credential.id) ?? 0;
-    if (credential.strategy === 'round_robin') this.cursors.set(credential.id, (cursor + 1) % 1_000_000);
-    return attemptOrder(credential.keys, credential.strategy, cursor, this.cooldowns);
+  /**
+   * The keys one call tries, in order (see poolOrder): the vault key's pool of the profile's
+   * keys, round robin with a cursor per pool. Refused when the pool holds no key at all (a
+   * group whose keys were all retired, or a profile with grouped keys only).
+   */
+  attemptOrder(credential: LoadedCredential, pool: KeyPool = SHARED): ProviderKey[] {
+    const cursors = { group: this.cursor(credential, pool.group), shared: this.cursor(credential, null) };
+    const keys = poolOrder(credential.keys, pool, credential.strategy, cursors, this.cooldowns);
+    if (keys.length === 0) {
+      throw new KeyvaultError('upstream_unreachable', pool.group === null ? 'The credential profile has no active provider key without a group.' : `The credential profile has no active provider key in group '${pool.group}'.`);
+    }
+    return keys;
+  }
+
+  /** The pool's round-robin cursor, moved on by one call. */
+  private cursor(credential: LoadedCredential, group: string | null): number {
+    const name = group === null ? credential.id : `${credential.id}/${group}`;
+    const cursor = this.cursors.get(name) ?? 0;
+    if (credential.strategy === 'round_robin') this.cursors.set(name, (cursor + 1) % 1_000_000);
+    return cursor;
   }
 
   /** The upstream refused this key (quota, rate limit, revoked): rest it. */
@@ -102,7 +122,7 @@ export class CredentialsService {
       'credential',
       `SELECT p.id, p.tenant_id, p.vendor, p.strategy, p.base_url, p.deleted_at,
               t.data_key_wrapped, t.data_key_master_key_id, t.data_key_version,
-              k.id AS key_id, k.sealed, k.data_key_version AS key_data_key_version
+              k.id AS key_id, k.sealed, k.data_key_version AS key_data_key_version, k.key_group
          FROM credential_profiles p
          JOIN tenants t ON t.id = p.tenant_id
          LEFT JOIN credential_keys k ON k.credential_id = p.id AND k.status = 'active'
@@ -127,7 +147,7 @@ export class CredentialsService {
           this.logger.error({ credential_key_id: r.key_id }, 'provider key sealed under another data key version; skipped');
           continue;
         }
-        keys.push({ id: r.key_id, secret: openProviderKey(dataKey, p.tenant_id, r.key_id, r.sealed) });
+        keys.push({ id: r.key_id, secret: openProviderKey(dataKey, p.tenant_id, r.key_id, r.sealed), group: r.key_group });
       }
     } catch (err) {
       this.logger.error({ credential_id: id, err: { message: (err as Error).message } }, 'cannot decrypt the provider keys of a profile');

@@ -68,3 +68,33 @@ export function retryAfterSeconds(header: string | string[] | undefined, now = D
   const at = Date.parse(value);
   return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000));
 }
+
+/** Which of a profile's keys a vault key's calls may use: one group's (null: the shared keys, those without a group). */
+export interface KeyPool {
+  group: string | null;
+  /** with a group: the shared keys too, once the group's keys are all resting */
+  fallbackToShared: boolean;
+}
+
+/**
+ * The attempt order within a pool: the pool's keys as `attemptOrder` ranks them (its own
+ * cursor each, so round robin spreads over the group's keys alone). With `fallbackToShared`
+ * the shared keys come right after the group's ready keys: a call goes to a shared key only
+ * when every key of the group is resting or has just refused it.
+ */
+export function poolOrder<K extends { id: string; group: string | null }>(
+  keys: readonly K[],
+  pool: KeyPool,
+  strategy: CredentialStrategy,
+  cursors: { group: number; shared: number },
+  cooldowns: KeyCooldowns,
+  now = Date.now(),
+): K[] {
+  const shared = keys.filter((k) => k.group === null);
+  if (pool.group === null) return attemptOrder(shared, strategy, cursors.shared, cooldowns, now);
+  const own = attemptOrder(keys.filter((k) => k.group === pool.group), strategy, cursors.group, cooldowns, now);
+  if (!pool.fallbackToShared) return own;
+  const resting = (k: K) => cooldowns.restingUntil(k.id, now) !== 0;
+  const sharedOrder = attemptOrder(shared, strategy, cursors.shared, cooldowns, now);
+  return [...own.filter((k) => !resting(k)), ...sharedOrder.filter((k) => !resting(k)), ...own.filter(resting), ...sharedOrder.filter(resting)];
+}

@@ -8,17 +8,21 @@ import { TrustedProxies } from '@keyvault/net';
 import { matchEndpoint } from '@keyvault/policy';
 import { AuditWriter, type AuditRecord } from '../audit/audit-writer';
 import { CallRecorder } from '../audit/call-recorder';
+import { CaptureDraft } from '../audit/capture';
+import { CaptureWriter } from '../audit/capture-writer';
 import { GatewayCheckCall } from '../auth/gateway-check';
 import { presentedVaultKey, queryCarriesVaultKey } from '../auth/presented-vault-key';
 import { VaultKeyAuth } from '../auth/vault-key-auth';
+import { GuardrailChecks } from '../guardrails/guardrails';
 import { CredentialsService, type LoadedCredential } from '../credentials/credentials.service';
-import { retryAfterSeconds } from '../credentials/key-rotation';
+import { retryAfterSeconds, type KeyPool } from '../credentials/key-rotation';
 import { SpendLedger } from '../ledger/spend-ledger';
 import { PROXY_CONFIG } from '../proxy.config';
 import { ProxyMetrics } from '../proxy-metrics';
 import { UpstreamClient, UpstreamFailure } from '../upstream/upstream-client';
 import { isSuccess, type PreparedCall, type UpstreamResponseHead, type VendorAdapter, type VendorCall } from '../vendors/vendor-adapter';
 import { VendorAdapters } from '../vendors/vendor-adapters';
+import { headerTests, withAllowed, type HeaderTest } from '../vendors/header-allowlist';
 import { clientHeaders, contextHeader, isEventStream, leadingVendor, readBody, sendError, sseErrorEvent, upstreamHeaders, vendorPath } from './http-io';
 
 /** The audit's error code of a call whose client went away before its answer was complete. */
@@ -26,7 +30,8 @@ const CLIENT_CLOSED = 'client_closed';
 
 /**
  * The hot path: one proxied call, top to bottom. Key → path → allowlist → body → credential →
- * price → reserve → record → forward (next key when one is refused) → stream back → settle → audit.
+ * price → guardrails → reserve → record → forward (next key when one is refused) → stream back →
+ * settle → audit. Guardrails (per-call limit, models, duplicates, rate) refuse before anything is reserved.
  * Every refusal is a KeyvaultError rendered in the contract's shape, and every call, refused or
  * not, leaves one audit row. No Nest pipeline and no per-call logging here.
  */
@@ -44,7 +49,9 @@ export class ForwardHandler {
     private readonly audit: AuditWriter,
     private readonly metrics: ProxyMetrics,
     private readonly trustedProxies: TrustedProxies,
+    private readonly guardrails: GuardrailChecks,
     private readonly records: CallRecorder,
+    private readonly captures: CaptureWriter,
   ) {}
 
   /** Serves one call; never throws. */
@@ -62,6 +69,7 @@ export class ForwardHandler {
       runId: contextHeader(req.headers, 'x-run-id', 'x-dify-workflow-run-id'),
       conversationId: contextHeader(req.headers, 'x-conversation-id'),
     };
+    let capture: CaptureDraft | null = null;
     try {
       if (queryCarriesVaultKey(query)) throw new KeyvaultError('invalid_vault_key', 'A vault key is never accepted in the URL: send it in a header.');
       const client = this.trustedProxies.clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']);
@@ -78,6 +86,8 @@ export class ForwardHandler {
       audit.vaultKeyId = key.id;
       audit.credentialId = key.credentialId;
       audit.vendor = key.vendor;
+      audit.runId ??= key.runId;
+      audit.conversationId ??= key.conversationId;
 
       const path = vendorPath(rawPath, key.vendor);
       audit.path = path;
@@ -87,11 +97,17 @@ export class ForwardHandler {
       const adapter = this.vendors.get(key.vendor);
       if (!adapter) throw new KeyvaultError('unpriced_request', `The proxy cannot meter ${key.vendor} calls yet.`);
       const requestBody = await readOnce();
+      if (key.capture !== 'none') capture = new CaptureDraft(key.capture, req.headers, requestBody, this.config.KEYVAULT_CAPTURE_MAX_BYTES);
       const credential = await this.credentials.get(key.credentialId);
       const request: VendorCall = { method, path, query, headers: req.headers, body: requestBody, credential };
       const call = adapter.prepare(request);
 
-      const reservation = await this.ledger.reserve(key, call.costNanos);
+      // guardrails (issue 19): refusals before anything is reserved or sent
+      const admission = await this.guardrails.admit(key, request, call, audit);
+      const reservation = await this.ledger.reserve(key, call.costNanos).catch((err: unknown) => {
+        this.guardrails.finish(admission);
+        throw err;
+      });
       // Booked: 0 when nothing reached the upstream; the worst case when the request went out
       // and no answer came back (the vendor may have done the work); the answer's own cost else.
       let cost = 0n;
@@ -100,24 +116,29 @@ export class ForwardHandler {
       const onHangUp = () => hangUp.abort();
       res.once('close', onHangUp);
       try {
+        const allowed = headerTests(adapter.headers);
+        // durable before anything goes upstream, or 503 vault_unavailable and nothing is forwarded
+        await this.records.write(audit, reservation);
         let response: Dispatcher.ResponseData;
         try {
-          // durable before anything goes upstream, or 503 vault_unavailable and nothing is forwarded
-          await this.records.write(audit, reservation);
-          response = await this.send(adapter, credential, request, call, audit, hangUp.signal);
+          response = await this.send(adapter, credential, key.keyPool, request, call, audit, withAllowed(allowed.up, key.allowedHeaders), hangUp.signal);
         } catch (err) {
           if (err instanceof UpstreamFailure && err.requestSent) cost = call.costNanos;
+          admission.sent = err instanceof UpstreamFailure ? err.requestSent : true;
           if (hangUp.signal.aborted) audit.errorCode = CLIENT_CLOSED;
           throw err;
         } finally {
           res.off('close', onHangUp);
         }
-        const relayed = await relay(response, res, call);
+        admission.sent = true;
+        admission.status = response.statusCode;
+        const relayed = await relay(response, res, call, withAllowed(allowed.down, key.allowedHeaders), capture);
         cost = relayed.cost;
         audit.errorCode = relayed.errorCode;
       } finally {
         this.ledger.settle(reservation, cost);
         audit.costNanos = cost;
+        this.guardrails.finish(admission);
       }
     } catch (err) {
       if (err instanceof GatewayCheckCall) {
@@ -131,7 +152,8 @@ export class ForwardHandler {
     }
     audit.status = res.statusCode;
     audit.durationMs = Math.round(performance.now() - started);
-    this.audit.record(audit);
+    const auditId = this.audit.record(audit);
+    if (capture && auditId && audit.tenantId) this.captures.record(auditId, audit.tenantId, capture);
     this.metrics.countCall(audit.vendor, audit.errorCode ?? 'forwarded');
   }
 
@@ -143,18 +165,20 @@ export class ForwardHandler {
   private async send(
     adapter: VendorAdapter,
     credential: LoadedCredential,
+    pool: KeyPool,
     request: VendorCall,
     call: PreparedCall,
     audit: AuditRecord,
+    headersUp: HeaderTest,
     signal: AbortSignal,
   ): Promise<Dispatcher.ResponseData> {
     const target = await this.upstream.target(credential.vendor, credential.baseUrl);
-    const headers = upstreamHeaders(request.headers);
+    const headers = upstreamHeaders(request.headers, headersUp);
     // a metered body must be readable, so it is asked for uncompressed
     if (call.meter) headers['accept-encoding'] = 'identity';
     const path = call.path ?? request.path;
     const outgoing = { method: request.method, path, query: request.query, headers, body: call.body ?? request.body };
-    const keys = this.credentials.attemptOrder(credential);
+    const keys = this.credentials.attemptOrder(credential, pool);
     for (let i = 0; ; i++) {
       adapter.authorize(headers, keys[i].secret);
       if (adapter.pathFor) outgoing.path = adapter.pathFor(path, keys[i].secret);
@@ -203,7 +227,7 @@ interface Relayed {
  * KEYVAULT_UPSTREAM_IDLE_TIMEOUT_MS, or breaks, ends an event stream with an SSE `error` event
  * and any other body by closing it; a client that hangs up aborts the upstream at once.
  */
-function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: PreparedCall): Promise<Relayed> {
+function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: PreparedCall, headersDown: HeaderTest, capture: CaptureDraft | null): Promise<Relayed> {
   const head: UpstreamResponseHead = { status: response.statusCode, headers: response.headers };
   const { body } = response;
   // undici reports a body destroyed before its end as an 'error' (aborted): expected here
@@ -214,7 +238,8 @@ function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: Pre
     body.destroy();
     return Promise.resolve({ cost: cutCost(), errorCode: CLIENT_CLOSED });
   }
-  res.writeHead(head.status, clientHeaders(head.headers, meter?.rewrites ?? false));
+  res.writeHead(head.status, clientHeaders(head.headers, meter?.rewrites ?? false, headersDown));
+  capture?.response(head.status, head.headers);
   return new Promise((resolve) => {
     let settled = false;
     const done = (cost: bigint, errorCode: string | null) => {
@@ -226,6 +251,7 @@ function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: Pre
     body.on('data', (chunk: Buffer) => {
       const out = meter ? meter.transform(chunk) : chunk;
       if (out.length > 0 && !res.write(out)) body.pause();
+      capture?.chunk(chunk);
     });
     res.on('drain', () => body.resume());
     body.on('end', () => {

@@ -2,11 +2,15 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { VENDORS } from '@keyvault/config';
 import { KeyvaultError } from '@keyvault/errors';
 import { normalizeRequestPath } from '@keyvault/policy';
+import type { HeaderTest } from '../vendors/header-allowlist';
 import type { OutgoingHeaders } from '../vendors/vendor-adapter';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and what never leaves in either direction. */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
-/** Client headers never forwarded: the vault key's carriers, Keyvault's context headers, and what the proxy recomputes. */
+/**
+ * Client headers never forwarded, whatever an allowlist says: the vault key's carriers,
+ * Keyvault's context headers, and what the proxy recomputes.
+ */
 const NOT_FORWARDED = new Set([
   ...HOP_BY_HOP, 'host', 'content-length', 'expect', 'authorization', 'x-api-key',
   'x-run-id', 'x-dify-workflow-run-id', 'x-conversation-id',
@@ -14,21 +18,21 @@ const NOT_FORWARDED = new Set([
 ]);
 const NOT_RETURNED = new Set(HOP_BY_HOP);
 
-/** The client's headers fit to send upstream (the adapter then adds the real key). */
-export function upstreamHeaders(incoming: IncomingHttpHeaders): OutgoingHeaders {
+/** The client's headers the adapter's allowlist lets upstream (the adapter then adds the real key). */
+export function upstreamHeaders(incoming: IncomingHttpHeaders, allowed: HeaderTest): OutgoingHeaders {
   const out: OutgoingHeaders = {};
   const listed = incoming.connection ? incoming.connection.toLowerCase().split(',').map((s) => s.trim()) : [];
   for (const name in incoming) {
-    if (!NOT_FORWARDED.has(name) && !listed.includes(name)) out[name] = incoming[name];
+    if (allowed(name) && !NOT_FORWARDED.has(name) && !listed.includes(name)) out[name] = incoming[name];
   }
   return out;
 }
 
-/** The upstream's response headers fit to return to the client. */
-export function clientHeaders(upstream: IncomingHttpHeaders, bodyRewritten: boolean): OutgoingHeaders {
+/** The upstream's response headers the adapter's allowlist lets back to the client. */
+export function clientHeaders(upstream: IncomingHttpHeaders, bodyRewritten: boolean, allowed: HeaderTest): OutgoingHeaders {
   const out: OutgoingHeaders = {};
   for (const name in upstream) {
-    if (!NOT_RETURNED.has(name) && !(bodyRewritten && name === 'content-length')) out[name] = upstream[name];
+    if (allowed(name) && !NOT_RETURNED.has(name) && !(bodyRewritten && name === 'content-length')) out[name] = upstream[name];
   }
   return out;
 }

@@ -13,6 +13,7 @@ import {
   type VendorAdapter,
   type VendorCall,
 } from './vendor-adapter';
+import { COMMON_DOWN, COMMON_UP, type HeaderAllowlist } from './header-allowlist';
 
 /**
  * Anthropic: the real key goes as `x-api-key`; the client's `anthropic-version` and
@@ -31,6 +32,12 @@ import {
  */
 export class AnthropicAdapter implements VendorAdapter {
   readonly vendor = 'anthropic' as const;
+  readonly headers: HeaderAllowlist = {
+    // not anthropic-beta (unless a key allows it): betas turn on priced features
+    up: [...COMMON_UP, 'anthropic-version', 'idempotency-key', 'x-stainless-*'],
+    // not anthropic-organization-id: it names the real key's owner
+    down: [...COMMON_DOWN, 'request-id', 'anthropic-ratelimit-*', 'retry-after-ms', 'x-should-retry'],
+  };
 
   constructor(private readonly prices: PriceBook) {}
 
@@ -63,9 +70,9 @@ export class AnthropicAdapter implements VendorAdapter {
     }
     const settle = (usage: unknown) => this.usageCost(price, usage);
     if (request.stream === true) {
-      return { costNanos, meter: (res) => (isSuccess(res.status) ? new MessageStreamMeter(settle) : fixedCost(0n)) };
+      return { costNanos, model: request.model as string, meter: (res) => (isSuccess(res.status) ? new MessageStreamMeter(settle) : fixedCost(0n)) };
     }
-    return { costNanos, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => settle(doc.usage)) : fixedCost(0n)) };
+    return { costNanos, model: request.model as string, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => settle(doc.usage)) : fixedCost(0n)) };
   }
 
   private modelPrice(model: unknown): ModelPrice {

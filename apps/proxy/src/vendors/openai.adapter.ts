@@ -4,6 +4,7 @@ import type { LlmVendor, ModelPrice, PriceBook } from '@keyvault/policy';
 import { count, JsonBodyMeter, jsonObject } from './json-body';
 import { eventData, SseEvents } from './sse';
 import { fixedCost, isSuccess, type OutgoingHeaders, type PreparedCall, type ResponseMeter, type VendorAdapter, type VendorCall } from './vendor-adapter';
+import { COMMON_DOWN, COMMON_UP, type HeaderAllowlist } from './header-allowlist';
 
 /** OpenAI allows at most 128 choices per call. */
 const MAX_CHOICES = 128;
@@ -18,6 +19,12 @@ const MAX_CHOICES = 128;
  */
 export class OpenAiAdapter implements VendorAdapter {
   readonly vendor: 'openai' | 'openai_compatible' = 'openai';
+  readonly headers: HeaderAllowlist = {
+    // not openai-organization / openai-project: they choose which organization the real key bills
+    up: [...COMMON_UP, 'openai-beta', 'idempotency-key', 'x-stainless-*'],
+    // not openai-organization: it names the real key's owner
+    down: [...COMMON_DOWN, 'x-request-id', 'openai-processing-ms', 'openai-version', 'x-ratelimit-*', 'retry-after-ms', 'x-should-retry'],
+  };
 
   constructor(
     protected readonly prices: PriceBook,
@@ -45,7 +52,7 @@ export class OpenAiAdapter implements VendorAdapter {
     const settle = (usage: unknown) => this.usageCost(price, usage);
 
     if (request.stream !== true) {
-      return { costNanos, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => settle(doc.usage)) : fixedCost(0n)) };
+      return { costNanos, model: price.requested, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => settle(doc.usage)) : fixedCost(0n)) };
     }
     // Streams report usage only when asked: ask upstream always, and hide the usage chunk
     // from a client that did not ask for it.
@@ -54,6 +61,7 @@ export class OpenAiAdapter implements VendorAdapter {
     const body = clientAsked ? undefined : Buffer.from(JSON.stringify({ ...request, stream_options: { ...options, include_usage: true } }));
     return {
       costNanos,
+      model: price.requested,
       body,
       meter: (res) => (isSuccess(res.status) ? new ChatStreamMeter(!clientAsked, settle) : fixedCost(0n)),
     };
@@ -64,14 +72,15 @@ export class OpenAiAdapter implements VendorAdapter {
     const price = this.modelPrice(request.model);
     // Inputs are text or token ids; either way a token takes at least one byte of the body.
     const costNanos = this.prices.tokenCost(price, call.body.length, 0);
-    return { costNanos, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => this.usageCost(price, doc.usage)) : fixedCost(0n)) };
+    return { costNanos, model: price.requested, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => this.usageCost(price, doc.usage)) : fixedCost(0n)) };
   }
 
-  protected modelPrice(model: unknown): ModelPrice {
+  /** The price of the body's model, with the model as the body names it (`requested`). */
+  protected modelPrice(model: unknown): ModelPrice & { requested: string } {
     if (typeof model !== 'string' || model === '') throw new KeyvaultError('unpriced_request', 'A model is required to price this call.', 'model');
     const price = this.prices.model(this.priceList, model);
     if (!price) throw new KeyvaultError('unpriced_request', `Model '${model}' is not in the price list.`, 'model');
-    return price;
+    return { ...price, requested: model };
   }
 
   /** `usage` → nano-dollars, or null when it is missing or malformed. */

@@ -3,6 +3,7 @@ import { KeyvaultError } from '@keyvault/errors';
 import type { PriceBook } from '@keyvault/policy';
 import { JsonBodyMeter, jsonArray, jsonObject } from './json-body';
 import { fixedCost, isSuccess, type OutgoingHeaders, type PreparedCall, type VendorAdapter, type VendorCall } from './vendor-adapter';
+import { COMMON_DOWN, COMMON_UP, type HeaderAllowlist } from './header-allowlist';
 
 /**
  * Resend: Bearer key, JSON bodies. Resend counts every recipient (`to`, `cc` and `bcc`) as one
@@ -14,6 +15,10 @@ import { fixedCost, isSuccess, type OutgoingHeaders, type PreparedCall, type Ven
  */
 export class ResendAdapter implements VendorAdapter {
   readonly vendor = 'resend' as const;
+  readonly headers: HeaderAllowlist = {
+    up: [...COMMON_UP, 'idempotency-key', 'x-batch-validation'],
+    down: [...COMMON_DOWN, 'x-resend-*', 'ratelimit-*', 'x-ratelimit-*'],
+  };
 
   constructor(private readonly prices: PriceBook) {}
 

@@ -2,6 +2,7 @@ import type { Secret } from '@keyvault/crypto';
 import { KeyvaultError } from '@keyvault/errors';
 import { smsSegments, type PriceBook } from '@keyvault/policy';
 import type { OutgoingHeaders, PreparedCall, VendorAdapter, VendorCall } from './vendor-adapter';
+import { COMMON_DOWN, COMMON_UP, type HeaderAllowlist } from './header-allowlist';
 
 /**
  * Twilio's REST API (api.twilio.com/2010-04-01). A profile's provider key is
@@ -23,6 +24,10 @@ import type { OutgoingHeaders, PreparedCall, VendorAdapter, VendorCall } from '.
  */
 export class TwilioAdapter implements VendorAdapter {
   readonly vendor = 'twilio' as const;
+  readonly headers: HeaderAllowlist = {
+    up: [...COMMON_UP, 'i-twilio-idempotency-token', 'x-twilio-client'],
+    down: [...COMMON_DOWN, 'twilio-request-id', 'twilio-request-duration', 'twilio-concurrent-requests'],
+  };
 
   constructor(private readonly prices: PriceBook) {}
 

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Vendor } from '@keyvault/config';
 import type { Secret } from '@keyvault/crypto';
+import type { HeaderAllowlist } from './header-allowlist';
 
 /**
  * One adapter per vendor (`<vendor>.adapter.ts` in this folder, registered in
@@ -14,6 +15,13 @@ import type { Secret } from '@keyvault/crypto';
  */
 export interface VendorAdapter {
   readonly vendor: Vendor;
+
+  /**
+   * The client headers forwarded upstream and the upstream headers returned to the client;
+   * every other header is dropped (see header-allowlist.ts). A vault key's `allowed_headers`
+   * may add names.
+   */
+  readonly headers: HeaderAllowlist;
 
   /**
    * Prices and shapes one call. Throw `KeyvaultError('unpriced_request', message, param?)` when
@@ -66,6 +74,8 @@ export interface PreparedCall {
    * free calls (no reservation is made then, and the call passes even on a spent cap).
    */
   costNanos: bigint;
+  /** the body's `model`, for LLM calls (matched against the key's allowed_models) */
+  model?: string;
   /** a replacement request body (e.g. stream_options added); the received body when absent */
   body?: Buffer;
   /** a replacement vendor path to send (e.g. a base_url that already ends in /v1) */

@@ -17,6 +17,8 @@ export class CredentialKey {
   @Column({ type: 'text', default: 'active' }) status: CredentialKeyStatus;
   /** Order within the profile: failover tries lower positions first. */
   @Column({ type: 'integer' }) position: number;
+  /** null: a shared key; else only vault keys naming this key_group use it (one user's or one team's own key) */
+  @Column({ type: 'text', name: 'key_group', nullable: true }) group: string | null;
   @CreatedAt() createdAt: Date;
   @Column({ type: 'timestamptz', name: 'retired_at', nullable: true }) retiredAt: Date | null;
 }

@@ -1,8 +1,11 @@
+import { AuditCapture } from './audit-capture.entity';
 import { AuditEntry } from './audit-entry.entity';
 import { CredentialKey } from './credential-key.entity';
 import { CredentialProfile } from './credential-profile.entity';
+import { DuplicateCall } from './duplicate-call.entity';
 import { GatewayKey } from './gateway-key.entity';
 import { IdempotencyRecord } from './idempotency-record.entity';
+import { RateWindow } from './rate-window.entity';
 import { SigningKey } from './signing-key.entity';
 import { SpendReservation } from './spend-reservation.entity';
 import { Tenant } from './tenant.entity';
@@ -16,9 +19,9 @@ import { WebhookEvent } from './webhook-event.entity';
 
 export * from './columns';
 export {
-  AuditEntry, CredentialKey, CredentialProfile, GatewayKey, IdempotencyRecord, SigningKey, SpendReservation,
+  AuditEntry, CredentialKey, CredentialProfile, DuplicateCall, GatewayKey, IdempotencyRecord, RateWindow, SigningKey, SpendReservation,
   Tenant, TenantApiKey, VaultKey, VaultKeySpend, Webhook, WebhookDelivery, WebhookEvent,
-  WebhookDeliveryAttempt,
+  WebhookDeliveryAttempt, AuditCapture,
 };
 export * from './tenant.entity';
 export * from './tenant-api-key.entity';
@@ -26,9 +29,10 @@ export * from './credential-profile.entity';
 export * from './credential-key.entity';
 export * from './webhook.entity';
 export * from './webhook-delivery.entity';
+export * from './vault-key.entity';
 
 export const ENTITIES = [
-  AuditEntry, CredentialKey, CredentialProfile, GatewayKey, IdempotencyRecord, SigningKey, SpendReservation,
+  AuditEntry, CredentialKey, CredentialProfile, DuplicateCall, GatewayKey, IdempotencyRecord, RateWindow, SigningKey, SpendReservation,
   Tenant, TenantApiKey, VaultKey, VaultKeySpend, Webhook, WebhookDelivery, WebhookEvent,
-  WebhookDeliveryAttempt,
+  WebhookDeliveryAttempt, AuditCapture,
 ];

@@ -1,6 +1,10 @@
 import { Column, Entity, Index } from 'typeorm';
 import { CreatedAt, IdColumn, NanosColumn, RefColumn } from './columns';
 
+/** What the proxy keeps of a key's calls beyond the audit row (issue 21): sealed, redacted. */
+export const CAPTURE_LEVELS = ['none', 'metadata', 'bodies'] as const;
+export type CaptureLevel = (typeof CAPTURE_LEVELS)[number];
+
 /** A vault key's record. The token itself is never stored: only its id is. */
 @Entity('vault_keys')
 @Index('ix_vault_keys_tenant', ['tenantId', 'id'])
@@ -12,7 +16,14 @@ export class VaultKey {
   @RefColumn({ name: 'credential_id' }) credentialId: string;
   @Column({ type: 'text' }) vendor: string;
   @NanosColumn({ name: 'daily_cap_nanos', default: undefined }) dailyCapNanos: bigint;
+  // guardrails (issue 19)
+  @NanosColumn({ name: 'max_call_nanos', nullable: true, default: undefined }) maxCallNanos: bigint | null;
+  @Column({ type: 'text', name: 'allowed_models', array: true, nullable: true }) allowedModels: string[] | null;
+  @Column({ type: 'int', name: 'duplicate_window_seconds', default: 0 }) duplicateWindowSeconds: number;
+  @Column({ type: 'int', name: 'max_calls_per_minute', nullable: true }) maxCallsPerMinute: number | null;
   @Column({ type: 'text', name: 'allowed_endpoints', array: true }) allowedEndpoints: string[];
+  // issue 22: header allowlist
+  @Column({ type: 'text', name: 'allowed_headers', array: true, default: () => "'{}'" }) allowedHeaders: string[];
   @Column({ type: 'timestamptz', name: 'expires_at' }) expiresAt: Date;
   @Column({ type: 'text', nullable: true }) label: string | null;
   @Index('ix_vault_keys_metadata', { synchronize: false })
@@ -20,5 +31,12 @@ export class VaultKey {
   metadata: Record<string, string>;
   @Column({ type: 'timestamptz', name: 'revoked_at', nullable: true }) revokedAt: Date | null;
   @Column({ type: 'text', name: 'revoked_reason', nullable: true }) revokedReason: string | null;
+  // key groups (issue 20): which of the profile's provider keys this key's calls may use
+  /** null: the profile's shared keys (those without a group) */
+  @Column({ type: 'text', name: 'key_group', nullable: true }) keyGroup: string | null;
+  /** with key_group: use the shared keys once the group's keys are all cooling down */
+  @Column({ type: 'boolean', name: 'fallback_to_shared', default: false }) fallbackToShared: boolean;
   @CreatedAt() createdAt: Date;
+  // capture (issue 21)
+  @Column({ type: 'text', default: 'none' }) capture: CaptureLevel;
 }

@@ -59,7 +59,7 @@ export async function startSseStreamStub(plan: Partial<SseStreamPlan> = {}): Pro
 
   const server = await startStubServer(async (req, res) => {
     const p = stub.plan;
-    const body = JSON.parse(req.body.toString('utf8') || '{}') as { model?: string; stream_options?: { include_usage?: boolean } };
+    const body = JSON.parse(req.body.toString('utf8') || '{}') as { model?: string; stream?: boolean; stream_options?: { include_usage?: boolean } };
     const withUsage = body.stream_options?.include_usage === true;
     let closed = false;
     // what this stream waits for (a stall or the barrier) also ends when its connection closes
@@ -82,6 +82,22 @@ export async function startSseStreamStub(plan: Partial<SseStreamPlan> = {}): Pro
 
     if (p.stall === 'headers') await stall();
     if (closed) return;
+    if (body.stream !== true) {
+      // a plain JSON completion: its first half, then (stall 'first-chunk') silence, or the rest
+      const doc = JSON.stringify({
+        id: 'chatcmpl-slow', object: 'chat.completion', created: 1700000000, model: body.model ?? 'gpt-4o-mini',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'x'.repeat(p.chunkChars) }, finish_reason: 'stop' }],
+        usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+      });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(doc) });
+      const half = doc.length >> 1;
+      if (!(await write(res, doc.slice(0, half)))) return;
+      if (p.stall === 'first-chunk') await stall();
+      if (closed) return;
+      res.end(doc.slice(half));
+      completed++;
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     const model = body.model ?? 'gpt-4o-mini';
     const event = (choices: unknown[], extra: Record<string, unknown> = {}) =>

@@ -1,5 +1,7 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString, Matches } from 'class-validator';
 import type { Secret } from '@keyvault/crypto';
+import { KEY_GROUP, KEY_GROUP_MESSAGE } from './key-group';
 import { IsProviderKey, PROVIDER_KEY_MAX, PROVIDER_KEY_MIN, ToSecret } from './provider-key';
 
 export class AddCredentialKeyDto {
@@ -11,4 +13,13 @@ export class AddCredentialKeyDto {
   @ToSecret()
   @IsProviderKey()
   key: Secret;
+
+  @ApiPropertyOptional({
+    example: 'team-a',
+    description: 'Only vault keys naming this key_group use this key (one user\'s or one team\'s own key). Absent: a shared key.',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(KEY_GROUP, { message: KEY_GROUP_MESSAGE })
+  group?: string;
 }
