@@ -173,7 +173,9 @@ export class LeaseBook {
     if (need < 0n) need = 0n;
     if (min < 0n) min = 0n;
     if (lease.waiters.length === 0 && !lease.low) return null;
-    const args = { seq: ++lease.growSeq, round, finished: lease.finished, min, need, want: need + lease.target(), unit };
+    // calls that ended but whose outcome is not written yet still hold their worst case: ask ahead for that too
+    const want = need + lease.target() + lease.awaitingSlack;
+    const args = { seq: ++lease.growSeq, round, finished: lease.finished, min, need, want, unit };
     // out: until its answer comes it is the lease's next grow statement, unchanged
     lease.unknownGrow = args;
     return { args, retry: false, prefetchOnly: lease.waiters.length === 0 };
