@@ -53,7 +53,7 @@ describe('GET /usage: spend from the audit log, equal to the keys’ spend to th
     await expect(stripe(b.token).paymentIntents.create({ amount: 5000, currency: 'usd' })).rejects.toMatchObject({ statusCode: 429 });
 
     const spentOf = async (id: string) => nanos((await get(`/vault/keys/${id}`).expect(200)).body.spent_today_usd);
-    // settling after the answer is asynchronous: wait for the keys' spend, then compare
+    // a call's cost is booked once its outcome row is written, a moment after its answer
     const expected = { [a.id]: 22_340_000_000n, [b.id]: 43_280_000_000n };
     await expect.poll(async () => ({ [a.id]: await spentOf(a.id), [b.id]: await spentOf(b.id) }), { timeout: 10_000 }).toEqual(expected);
     const total = expected[a.id] + expected[b.id];

@@ -135,6 +135,8 @@ const proxySchema = z.object({
    * proxy logs in as a role with those grants).
    */
   KEYVAULT_PROXY_DB_ROLE: z.string().regex(/^([a-z_][a-z0-9_]*)?$/, { message: 'must be a plain role name, or empty' }).default('keyvault_proxy'),
+  /** How durable a call's record is before the call is forwarded (docs/budget-leases.md): `off` survives the proxy dying or Postgres restarting, `on` also both at once. */
+  KEYVAULT_CALL_RECORD_SYNCHRONOUS_COMMIT: z.enum(['off', 'local', 'on', 'remote_write', 'remote_apply']).default('off'),
 });
 
 export type ApiConfig = z.infer<typeof apiSchema>;
