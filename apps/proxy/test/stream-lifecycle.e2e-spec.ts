@@ -59,7 +59,7 @@ describe('a stream from start to end', () => {
       30_000,
     );
   const auditRow = async (id: string) =>
-    (await eventually(() => fx.query<Record<string, unknown>>('SELECT status, error_code, cost_nanos FROM audit_log WHERE vault_key_id = $1', [id]).then((r) => r.length > 0 && r), 'the audit row', 30_000))[0];
+    (await eventually(() => fx.query<Record<string, unknown>>('SELECT status, error_code, cost_nanos FROM audit_log WHERE vault_key_id = $1 AND status <> 0', [id]).then((r) => r.length > 0 && r), 'the audit row', 30_000))[0];
   const plan = (p: Partial<SseStreamStub['plan']>) => {
     stub.plan = { chunks: 3, gapMs: 20, chunkChars: 4, barrier: 0, stall: 'never', ...p };
     stub.reset();
