@@ -3,8 +3,11 @@
 // Keyvault (api + two proxy instances, full policy: key check, allowlist, cap through budget
 // leases, audit row) on a fresh database; drives both with autocannon at 50 connections and
 // with a sequential client at 1 connection, alternating; measures vault-key issuance per
-// second, the time for a revocation to be refused by the second proxy instance, and whether
-// caps stayed exact under concurrency on both instances. Writes bench/RESULTS.md.
+// second, the time for a revocation (or a tenant's disabling) to be refused by the second proxy
+// instance under load and the longest window it was still served after the api answered, and whether
+// caps stayed exact under concurrency on both instances. A third proxy instance without the
+// durable record before forwarding (KEYVAULT_BENCH_NO_CALL_RECORD, bench only) is measured
+// beside them, to show what the record costs. Writes bench/RESULTS.md.
 // Loopback only. Reports, never asserts.
 //
 //   BENCH_SECONDS  length of one measurement (default 8)
@@ -48,7 +51,7 @@ const STREAMS = {
 };
 const PROFILE_DIR = process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : null;
 const SERVER = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const ports = { stub: 19000, streamStub: 19010, bare: 19100, streamBare: 19101, api: 19200, apiWorkers: 19201, proxy: 19300, proxy2: 19301, streamProxy: 19302, streamProxy2: 19303, tlsStub: 19011, tlsH1: 19304, tlsH2: 19305 };
+const ports = { stub: 19000, streamStub: 19010, bare: 19100, streamBare: 19101, api: 19200, apiWorkers: 19201, proxy: 19300, proxy2: 19301, streamProxy: 19302, streamProxy2: 19303, tlsStub: 19011, tlsH1: 19304, tlsH2: 19305, proxyNoRecord: 19306 };
 /** The second api measured for issuance runs as a cluster of this many workers (API_WORKERS). */
 const API_WORKERS = process.env.BENCH_API_WORKERS ?? 'auto';
 const children = [];
@@ -235,6 +238,12 @@ async function main() {
     await waitFor(`http://127.0.0.1:${ports.stub}/__seen`);
     await waitFor(`http://127.0.0.1:${ports.proxy}/readyz`, (r) => r.ok);
     await waitFor(`http://127.0.0.1:${ports.proxy2}/readyz`, (r) => r.ok);
+    // the same proxy without the record before forwarding (KEYVAULT_BENCH_NO_CALL_RECORD, bench
+    // only): measured beside the others to show what the durable record costs
+    if (ONLY.has('proxy')) {
+      start(proxy, [], { ...env, PROXY_PORT: String(ports.proxyNoRecord), KEYVAULT_INSTANCE_ID: 'bench-3', KEYVAULT_BENCH_NO_CALL_RECORD: 'true' });
+      await waitFor(`http://127.0.0.1:${ports.proxyNoRecord}/readyz`, (r) => r.ok);
+    }
 
     const A = env.KEYVAULT_ADMIN_TOKEN;
     const tenant = await api('POST', '/tenants', { name: 'Bench' }, A);
@@ -251,18 +260,20 @@ async function main() {
       // Warm-up, then alternate bare / keyvault so that drift on a shared machine hits both alike.
       await loadAt(ports.bare, 10, {});
       await loadAt(ports.proxy, 10, kvHeaders);
+      await loadAt(ports.proxyNoRecord, 10, kvHeaders);
       const countersBefore = await scrape(ports.proxy);
       for (const connections of [50, 1]) {
-        const acc = { bare: [], keyvault: [] };
+        const acc = { bare: [], keyvault: [], noRecord: [] };
         for (let round = 0; round < ROUNDS; round++) {
           const run = (port, headers) => (connections === 1 ? sequential(port, headers) : loadAt(port, connections, headers));
           acc.bare.push(await run(ports.bare, {}));
           const measure = () => run(ports.proxy, kvHeaders);
           acc.keyvault.push(await (connections === 50 && round === 0 ? profiled(proxyProcess, measure) : measure()));
-          log(`c=${connections} round ${round + 1}: bare ${fmt(acc.bare.at(-1).rps, 0)} req/s, keyvault ${fmt(acc.keyvault.at(-1).rps, 0)} req/s`);
+          acc.noRecord.push(await run(ports.proxyNoRecord, kvHeaders));
+          log(`c=${connections} round ${round + 1}: bare ${fmt(acc.bare.at(-1).rps, 0)} req/s, keyvault ${fmt(acc.keyvault.at(-1).rps, 0)} req/s, keyvault without the record ${fmt(acc.noRecord.at(-1).rps, 0)} req/s`);
         }
         const summary = (xs) => ({ rps: avg(xs, 'rps'), p50: avg(xs, 'p50'), p99: avg(xs, 'p99'), non2xx: sum(xs, 'non2xx') });
-        results.rows.push({ connections, bare: summary(acc.bare), keyvault: summary(acc.keyvault) });
+        results.rows.push({ connections, bare: summary(acc.bare), keyvault: summary(acc.keyvault), noRecord: summary(acc.noRecord) });
       }
       // what the measured calls cost proxy 1 in database statements, by what they were for
       const countersAfter = await scrape(ports.proxy);
@@ -319,28 +330,71 @@ async function main() {
     }
 
     if (ONLY.has('revocation')) {
-      // A key warm on the second instance, revoked through the api, polled there until refused.
-      const times = [];
-      for (let trial = 0; trial < 5; trial++) {
-        const victim = await issue(10, 'bench-revoke');
-        const call = () =>
-          fetch(`http://127.0.0.1:${ports.proxy2}${CHAT_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${victim.vault_key}` }, body: CHAT }).then(
-            async (r) => (await r.arrayBuffer(), r.status),
+      // Under load (a key that stays valid, 16 connections on each instance), a victim warm on
+      // the second instance is withdrawn through the api, revoked or its tenant disabled, while
+      // a sequential client keeps calling that instance with it. The window is how long after
+      // the api answered (the change committed before that) a call sent to the second instance
+      // was still served; `served after` counts such calls.
+      const steady = await issue(1_000_000, 'bench-revocation-load');
+      const background = [ports.proxy, ports.proxy2].map((port) =>
+        autocannon({
+          url: `http://127.0.0.1:${port}${CHAT_PATH}`, method: 'POST', connections: 16, duration: 600,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${steady.vault_key}` }, body: CHAT,
+        }),
+      );
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const callWith = (token) =>
+        new Promise((resolve) => {
+          const req = http.request(
+            { host: '127.0.0.1', port: ports.proxy2, path: CHAT_PATH, method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } },
+            (res) => (res.resume(), res.on('end', () => resolve(res.statusCode))),
           );
-        if ((await call()) !== 200) throw new Error('the revocation victim was not served before its revocation');
-        const t0 = performance.now();
-        await api('DELETE', `/vault/keys/${victim.id}`, undefined, tenantKey);
-        let refusedAfterMs = null;
-        while (performance.now() - t0 < 5000) {
-          if ((await call()) === 401) {
-            refusedAfterMs = performance.now() - t0;
-            break;
+          req.on('error', () => resolve(0));
+          req.end(CHAT);
+        });
+      const trial = async (token, withdraw) => {
+        if ((await callWith(token)) !== 200) throw new Error('the revocation victim was not served before its withdrawal');
+        const calls = [];
+        let polling = true;
+        const poller = (async () => {
+          while (polling) {
+            const sentAt = performance.now();
+            calls.push({ sentAt, status: await callWith(token) });
           }
-        }
-        times.push(refusedAfterMs);
+        })();
+        const t0 = performance.now();
+        await withdraw();
+        const answeredAt = performance.now();
+        const until = answeredAt + 5000;
+        while (performance.now() < until && !calls.some((c) => c.sentAt >= answeredAt && c.status === 401)) await sleep(1);
+        await sleep(50); // and a few calls more: none may be served again
+        polling = false;
+        await poller;
+        const servedAfter = calls.filter((c) => c.sentAt >= answeredAt && c.status === 200);
+        const firstRefused = calls.find((c) => c.status === 401);
+        return {
+          refusedAfterMs: firstRefused ? Math.max(0, firstRefused.sentAt - t0) : null,
+          windowMs: servedAfter.length ? Math.max(...servedAfter.map((c) => c.sentAt - answeredAt)) : 0,
+          servedAfter: servedAfter.length,
+          polled: calls.length,
+        };
+      };
+      const A = env.KEYVAULT_ADMIN_TOKEN;
+      results.revocation = { key: [], tenant: [] };
+      for (let i = 0; i < 5; i++) {
+        const victim = await issue(10, 'bench-revoke');
+        results.revocation.key.push(await trial(victim.vault_key, () => api('DELETE', `/vault/keys/${victim.id}`, undefined, tenantKey)));
+        const other = await api('POST', '/tenants', { name: `Bench disabled ${i}` }, A);
+        const { api_key: otherKey } = await api('POST', `/tenants/${other.id}/api-keys`, { name: 'bench' }, A);
+        await api('POST', '/credentials', { name: 'bench_openai', vendor: 'openai', keys: ['sk-real-bench-key-0002'] }, otherKey);
+        const otherVictim = await api('POST', '/vault/keys', { vendor: 'openai', daily_usd_cap: 10, allowed_endpoints: ['POST /v1/chat/completions'], expires_in: '2h' }, otherKey);
+        results.revocation.tenant.push(await trial(otherVictim.vault_key, () => api('POST', `/tenants/${other.id}/disable`, undefined, A)));
       }
-      results.revocation = { times, worst: times.includes(null) ? null : Math.max(...times) };
-      log(`revocation refused after ${times.map((t) => (t === null ? 'never' : `${fmt(t)} ms`)).join(', ')}`);
+      for (const b of background) b.stop();
+      agent.destroy();
+      for (const [kind, xs] of Object.entries(results.revocation)) {
+        log(`${kind} withdrawn: refused after ${xs.map((x) => (x.refusedAfterMs === null ? 'never' : `${fmt(x.refusedAfterMs)} ms`)).join(', ')}; window ${fmt(Math.max(...xs.map((x) => x.windowMs)))} ms`);
+      }
     }
 
     if (ONLY.has('caps')) {
@@ -408,7 +462,14 @@ async function main() {
       await drive('keyvault', 20);
       const bareRun = await drive('bare', STREAMS.n);
       log(`streams bare: ${bareRun.completed}/${STREAMS.n} completed, first chunk p99 ${fmt(bareRun.firstP99)} ms`);
+      const leaseWaits = async () => {
+        let n = 0;
+        for (const port of [ports.streamProxy, ports.streamProxy2]) n += (await scrape(port)).get('keyvault_proxy_lease_waits_total') ?? 0;
+        return n;
+      };
+      const waitsBefore = await leaseWaits();
       const kvRun = await profiled(kv[0], () => drive('keyvault', STREAMS.n));
+      kvRun.leaseWaits = (await leaseWaits()) - waitsBefore;
       log(`streams keyvault: ${kvRun.completed}/${STREAMS.n} completed, first chunk p99 ${fmt(kvRun.firstP99)} ms`);
       results.streams = { bare: bareRun, keyvault: kvRun };
     }
@@ -470,6 +531,7 @@ function write({ rows, perCall, issuance, revocation, caps, streams, streamsH2 }
       const digits = r.connections === 1 ? 2 : 1;
       lines.push(`| ${r.connections} | bare passthrough | ${fmt(r.bare.rps, 0)} | ${fmt(r.bare.p50, digits)} | ${fmt(r.bare.p99, digits)} | ${r.bare.non2xx} |`);
       lines.push(`| ${r.connections} | keyvault proxy | ${fmt(r.keyvault.rps, 0)} | ${fmt(r.keyvault.p50, digits)} | ${fmt(r.keyvault.p99, digits)} | ${r.keyvault.non2xx} |`);
+      if (r.noRecord) lines.push(`| ${r.connections} | keyvault proxy, no record before forwarding (bench only) | ${fmt(r.noRecord.rps, 0)} | ${fmt(r.noRecord.p50, digits)} | ${fmt(r.noRecord.p99, digits)} | ${r.noRecord.non2xx} |`);
     }
     lines.push('');
   }
@@ -494,7 +556,7 @@ function write({ rows, perCall, issuance, revocation, caps, streams, streamsH2 }
         `| ${name} | ${r.completed} / ${r.streams} | ${fmt(r.firstP50)} / ${fmt(r.firstP99)} | ${fmt(r.gapP99)} | ${fmt(r.elapsedS)} | ${mb(r.peakRss)} (${mb(r.rssBefore)}) | ${fmt((r.peakRss - r.rssBefore) / 1024 / r.streams)} | ${fmt(r.cpuSPer1000, 2)} |`,
       );
     }
-    lines.push('');
+    lines.push('', `Keyvault streams that waited for a budget lease grant (a database round trip) before being served: ${streams.keyvault.leaseWaits ?? 'n/a'} of ${streams.keyvault.streams}.`, '');
   }
   if (streamsH2) {
     const mb = (b) => fmt(b / 2 ** 20, 0);
@@ -513,6 +575,8 @@ function write({ rows, perCall, issuance, revocation, caps, streams, streamsH2 }
   const at = (c) => rows.find((r) => r.connections === c);
   if (at(50)) lines.push(`| throughput keyvault / bare at 50 connections | ${fmt(at(50).keyvault.rps / at(50).bare.rps, 2)} (non-2xx ${at(50).keyvault.non2xx}) | ≥ 0.60, no non-2xx |`);
   if (at(1)) lines.push(`| added p99 at 1 connection | ${fmt(at(1).keyvault.p99 - at(1).bare.p99, 2)} ms | ≤ 3 ms |`);
+  if (at(50)?.noRecord) lines.push(`| the record's cost at 50 connections: throughput ratio to bare without it − with it | ${fmt((at(50).noRecord.rps - at(50).keyvault.rps) / at(50).bare.rps, 3)} | ≤ 0.05 |`);
+  if (at(1)?.noRecord) lines.push(`| the record's added p99 at 1 connection | ${fmt(at(1).keyvault.p99 - at(1).noRecord.p99, 2)} ms | ≤ 1 ms |`);
   if (issuance) {
     const row = (name, x) =>
       `| vault-key issuance (POST /vault/keys, 10 connections), ${name} | ${fmt(x.rps, 0)} /s (p99 ${fmt(x.p99, 0)} ms, non-2xx ${x.non2xx}; CPU per issuance: api ${fmt(x.apiUs, 0)} µs, whole machine ${fmt(x.machineUs, 0)} µs) | ≥ 1,000 /s |`;
@@ -520,8 +584,14 @@ function write({ rows, perCall, issuance, revocation, caps, streams, streamsH2 }
     lines.push(row(`api with API_WORKERS=${issuance.workers.count}`, issuance.workers));
   }
   if (revocation) {
-    const shown = revocation.times.map((t) => (t === null ? 'not within 5 s' : `${fmt(t)} ms`)).join(', ');
-    lines.push(`| revocation refused by the other proxy instance after (5 trials) | ${shown} | ≤ 1 s |`);
+    for (const [kind, name] of [['key', 'a revoked vault key'], ['tenant', "a disabled tenant's key"]]) {
+      const xs = revocation[kind];
+      const refused = xs.map((x) => (x.refusedAfterMs === null ? 'not within 5 s' : `${fmt(x.refusedAfterMs)} ms`)).join(', ');
+      const windowMs = Math.max(...xs.map((x) => x.windowMs));
+      const served = xs.reduce((n, x) => n + x.servedAfter, 0);
+      lines.push(`| ${name}, under load, on the other proxy instance (5 trials): refused after the call | ${refused} | ≤ 1 s |`);
+      lines.push(`| ${name}: longest window after the api answered (calls still served then) | ${fmt(windowMs)} ms (${served} of ${xs.reduce((n, x) => n + x.polled, 0)} calls) | < 100 ms |`);
+    }
   }
   if (caps) {
     const usd = (n) => (n === null ? 'leases not given back within 10 s' : `$${(n / 1e9).toFixed(9)}`);

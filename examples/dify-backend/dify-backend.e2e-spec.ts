@@ -169,7 +169,8 @@ describe('examples/dify-backend', () => {
 
       const rows = await eventually(async () => {
         const res = await api.admin().get(`/audit?vault_key=${key.id as string}`).set('Keyvault-Tenant', tenantId).expect(200);
-        return res.body.data.length === 1 && (res.body.data as { status: number }[]);
+        const rows = res.body.data as { status: number }[];
+        return rows.length === 1 && rows[0].status !== 0 && rows;
       }, 'the audit row');
       expect(rows[0].status).toBe(200);
 

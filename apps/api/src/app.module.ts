@@ -18,6 +18,7 @@ import { IntegrationsModule } from './integrations/integrations.module';
 import { TenantsModule } from './tenants/tenants.module';
 import { SigningKeysModule } from './signing-keys/signing-keys.module';
 import { VaultKeysModule } from './vault-keys/vault-keys.module';
+import { UsageModule } from './usage/usage.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
@@ -40,6 +41,7 @@ export class AppModule {
         VaultKeysModule,
         AuditModule,
         WebhooksModule,
+        UsageModule,
         ConsoleModule,
         IntegrationsModule,
         GatewayKeysModule,

@@ -107,7 +107,7 @@ describe('operator console (headless Chromium)', () => {
   }
 
   /** A Stripe profile, a vault key for payment intents, and what the proxy needs to take it. */
-  async function stripeKey(apiKey: string, label: string, cap = 100) {
+  async function stripeKey(apiKey: string, label: string, cap = 100, extra: Record<string, unknown> = {}) {
     const tenant = asTenant(apiKey);
     await tenant
       .post('/credentials')
@@ -115,7 +115,7 @@ describe('operator console (headless Chromium)', () => {
       .expect(201);
     const { body: vk } = await tenant
       .post('/vault/keys')
-      .send({ vendor: 'stripe', daily_usd_cap: cap, allowed_endpoints: ['POST /v1/payment_intents'], expires_in: '2h', label })
+      .send({ vendor: 'stripe', daily_usd_cap: cap, allowed_endpoints: ['POST /v1/payment_intents'], expires_in: '2h', label, ...extra })
       .expect(201);
     return vk as { id: string; vault_key: string };
   }
@@ -277,6 +277,35 @@ describe('operator console (headless Chromium)', () => {
     await page.getByLabel('Run id').fill('');
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByText('No calls match this search.').waitFor();
+  });
+
+  it("shows a captured call's request and response in the audit detail, credentials redacted", async () => {
+    const { apiKey } = await newTenant('Client Capture');
+    const vk = await stripeKey(apiKey, 'dify-chat-55-s1', 100, { capture: 'bodies' });
+    expect((await payment(vk.vault_key, 777, 'run-captured')).status).toBe(200);
+
+    const page = await signedInAs(apiKey, '/console/audit');
+    const row = page.locator('[data-testid="audit"] tbody tr', { hasText: 'run-captured' });
+    await row.waitFor();
+    // the capture is sealed and stored just after the call: reopen until it is there
+    const loaded = page.locator('[data-testid="audit-detail"][data-capture]');
+    await expect
+      .poll(
+        async () => {
+          await row.getByRole('button', { name: 'Details' }).click();
+          const level = await loaded.getAttribute('data-capture');
+          if (level !== 'bodies') await row.getByRole('button', { name: 'Hide' }).click();
+          return level;
+        },
+        { timeout: 15_000 },
+      )
+      .toBe('bodies');
+    const request = page.getByTestId('capture-request');
+    expect(await request.getByTestId('capture-body').textContent()).toBe('amount=777&currency=usd');
+    expect(await request.textContent()).toContain('[redacted]');
+    expect(await request.textContent()).not.toContain('vault_key_');
+    expect(await page.getByTestId('capture-response').getByTestId('capture-body').textContent()).toContain('"object":"payment_intent"');
+    await screenshot(page, SHOTS, '08-audit-capture');
   });
 
   it('shows credential profiles by last4, adds a key and retires one; a refusal shows as the api sent it', async () => {

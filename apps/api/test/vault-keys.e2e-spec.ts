@@ -54,7 +54,7 @@ describe('vault keys', () => {
       expect(Object.keys(key)).toEqual([
         'id', 'object', 'vault_key', 'vendor', 'credential', 'credential_name', 'daily_usd_cap',
         'max_usd_per_call', 'allowed_models', 'duplicate_window', 'max_calls_per_minute', 'max_tokens_per_minute',
-        'allowed_endpoints', 'allowed_headers', 'expires_at', 'label', 'metadata', 'status', 'spent_today_usd', 'reserved_usd', 'created_at', 'revoked_at',
+        'allowed_endpoints', 'allowed_headers', 'expires_at', 'label', 'metadata', 'capture', 'status', 'spent_today_usd', 'reserved_usd', 'created_at', 'revoked_at',
         'key_group', 'fallback_to_shared',
       ]);
       expect(key).toMatchObject({
@@ -66,6 +66,7 @@ describe('vault keys', () => {
         allowed_endpoints: ['POST /v1/payment_intents'],
         label: 'dify-chat-42-s1',
         metadata: {},
+        capture: 'none',
         status: 'active',
         spent_today_usd: 0,
         reserved_usd: 0,
@@ -112,6 +113,8 @@ describe('vault keys', () => {
         created_at: new Date(key.created_at),
         key_group: null,
         fallback_to_shared: false,
+        // capture (issue 21)
+        capture: 'none',
       });
       const [, payload, signature] = jws.split('.');
       for (const value of Object.values(row)) {

@@ -2,6 +2,7 @@ import { useMemo, useState } from 'preact/hooks';
 import { apiFor, ApiError, loadSession, saveSession, type Session } from './api';
 import { AuditPage } from './pages/audit';
 import { CredentialsPage } from './pages/credentials';
+import { GatewayKeysPage } from './pages/gateway-keys';
 import { SignIn } from './pages/sign-in';
 import { VaultKeysPage } from './pages/vault-keys';
 import { WebhooksPage } from './pages/webhooks';
@@ -12,6 +13,7 @@ const NAV: { page: Page; label: string }[] = [
   { page: 'audit', label: 'Audit' },
   { page: 'credentials', label: 'Credentials' },
   { page: 'webhooks', label: 'Webhooks' },
+  { page: 'gateway-keys', label: 'Gateway keys' },
 ];
 
 export function App() {
@@ -88,6 +90,7 @@ export function App() {
         {location.page === 'audit' && <AuditPage api={api} query={query} />}
         {location.page === 'credentials' && <CredentialsPage api={api} />}
         {location.page === 'webhooks' && <WebhooksPage api={api} />}
+        {location.page === 'gateway-keys' && <GatewayKeysPage api={api} />}
       </main>
     </div>
   );

@@ -66,6 +66,20 @@ export interface ProviderKey {
   status: 'active' | 'retired';
   created_at: string;
   retired_at?: string | null;
+  /** null: a shared key; else only vault keys naming this key_group use it */
+  group?: string | null;
+}
+
+/** A tenant's gateway key (kv_gw_...); `gateway_key` only in the answer that created it. */
+export interface GatewayKey {
+  id: string;
+  name: string;
+  scope: 'gateway';
+  last4: string;
+  status: 'active' | 'revoked';
+  created_at: string;
+  revoked_at: string | null;
+  gateway_key?: string;
 }
 
 export interface CredentialProfile {

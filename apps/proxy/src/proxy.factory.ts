@@ -8,6 +8,7 @@ import { FrameworkQuietLogger } from '@keyvault/observability';
 import type { ProxyConfig } from '@keyvault/config';
 import { answerClientErrors, KeyvaultExceptionFilter } from '@keyvault/errors';
 import { AuditWriter } from './audit/audit-writer';
+import { CaptureWriter } from './audit/capture-writer';
 import { SigningKeys } from './auth/signing-keys';
 import { ForwardHandler } from './forward/forward.handler';
 import { SpendLedger } from './ledger/spend-ledger';
@@ -80,6 +81,7 @@ export async function createProxyApp(config: ProxyConfig): Promise<ProxyServer> 
         await stopped;
         // outcomes first: a recorded call's cost is booked on its lease once its outcome is written
         await app.get(AuditWriter).drain();
+        await app.get(CaptureWriter).drain().catch(() => undefined);
         await ledger.close();
         await store.close();
         await app.get(UpstreamClient).close();

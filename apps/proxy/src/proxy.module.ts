@@ -8,6 +8,7 @@ import { FailedAuthLimiter, TrustedProxies } from '@keyvault/net';
 import { HealthModule, loggerParams, MetricsModule, OPS_ROUTES } from '@keyvault/observability';
 import { PriceBook } from '@keyvault/policy';
 import { AuditWriter } from './audit/audit-writer';
+import { CaptureWriter } from './audit/capture-writer';
 import { CallRecorder } from './audit/call-recorder';
 import { GatewayAuth } from './auth/gateway-auth';
 import { SigningKeys } from './auth/signing-keys';
@@ -61,6 +62,7 @@ export class ProxyModule {
         VendorAdapters,
         SpendLedger,
         AuditWriter, CallRecorder,
+        CaptureWriter,
         UpstreamClient,
         GuardrailChecks,
         ForwardHandler,

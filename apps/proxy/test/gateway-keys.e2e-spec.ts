@@ -174,7 +174,11 @@ describe('gateway keys', () => {
     const res = await api.admin().delete(`/gateway-keys/${id}`).set('Keyvault-Tenant', tenantId);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id, status: 'revoked' });
-    await eventually(async () => (await refusal(ask(vk.id, {}, token))).code === 'invalid_vault_key' || undefined, 'the revoked gateway key to be refused');
+    // NOTIFY reaches the proxy's LISTEN connection asynchronously: poll (without failing on a call that still passed)
+    await eventually(
+      () => ask(vk.id, {}, token).then(() => false, (e: unknown) => (e as { status?: number }).status === 401),
+      'the revoked gateway key to be refused',
+    );
     expect(await refusal(ask(vk.id, {}, token))).toEqual({ status: 401, code: 'invalid_vault_key' });
     // a forged token shaped like this key is refused too
     expect(await refusal(ask(vk.id, {}, token.slice(0, -4) + 'aaaa'))).toEqual({ status: 401, code: 'invalid_vault_key' });
@@ -226,5 +230,21 @@ describe('gateway keys', () => {
       status: 401,
       code: 'vault_key_required',
     });
+  });
+
+  it("fills the audit row's run and conversation from the vault key's metadata when no header names them", async () => {
+    const res = await api.admin().post('/vault/keys').set('Keyvault-Tenant', tenantId).send({
+      vendor: 'openai', credential: credA, daily_usd_cap: 5, allowed_endpoints: CHAT, expires_in: '1h',
+      metadata: { run_id: 'backend-run-77', conversation_id: 'chat-9' },
+    });
+    expect(res.status).toBe(201);
+    const id = res.body.id as string;
+    await ask(id);
+    await ask(id, { 'X-Run-Id': 'header-wins' });
+    const rows = await eventually(
+      () => fx.query<{ run_id: string; conversation_id: string }>('SELECT run_id, conversation_id FROM audit_log WHERE vault_key_id = $1 AND status <> 0', [id]).then((r) => r.length === 2 && r),
+      'both audit rows',
+    );
+    expect(rows.map((r) => [r.run_id, r.conversation_id]).sort()).toEqual([['backend-run-77', 'chat-9'], ['header-wins', 'chat-9']]);
   });
 });

@@ -98,7 +98,8 @@ describe('key groups', () => {
       expect(completion.choices[0].message.content).toBe('meow');
       expect(keysSeen().at(-1)).toBe(`Bearer ${SHARED}`);
       const rows = await eventually(
-        () => fx.query<{ provider_key_id: string; status: number }>('SELECT provider_key_id, status FROM audit_log WHERE vault_key_id = $1', [vk.id]).then((r) => r.length > 0 && r),
+        // status 0 is the record written before forwarding; the finished row follows
+        () => fx.query<{ provider_key_id: string; status: number }>('SELECT provider_key_id, status FROM audit_log WHERE vault_key_id = $1 AND status <> 0', [vk.id]).then((r) => r.length > 0 && r),
         'the audit row',
       );
       expect(rows).toEqual([{ provider_key_id: keyIds[SHARED], status: 200 }]);

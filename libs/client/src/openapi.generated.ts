@@ -356,6 +356,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/audit/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["AuditController_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks": {
         parameters: {
             query?: never;
@@ -430,6 +446,22 @@ export interface paths {
         get?: never;
         put?: never;
         post: operations["WebhooksController_redeliver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["UsageController_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -784,6 +816,12 @@ export interface components {
              * @default false
              */
             fallback_to_shared?: boolean;
+            /**
+             * @description What the proxy keeps of this key's calls, sealed and redacted, readable at GET /audit/{id}: none, metadata (headers), or bodies (headers and bodies)
+             * @default none
+             * @enum {string}
+             */
+            capture?: "none" | "metadata" | "bodies";
         };
         IssuedVaultKeyView: {
             /** @example vk_01jd8x0000000000000000000 */
@@ -846,6 +884,8 @@ export interface components {
             metadata: {
                 [key: string]: string;
             };
+            /** @enum {string} */
+            capture: "none" | "metadata" | "bodies";
             /** @enum {string} */
             status: "active" | "revoked" | "expired";
             /**
@@ -955,6 +995,8 @@ export interface components {
                 [key: string]: string;
             };
             /** @enum {string} */
+            capture: "none" | "metadata" | "bodies";
+            /** @enum {string} */
             status: "active" | "revoked" | "expired";
             /**
              * @description What finished calls cost in the current UTC day, USD (up to 9 decimals)
@@ -998,6 +1040,33 @@ export interface components {
             provider_key_id: string | null;
             credential_id: string | null;
             created_at: string;
+        };
+        AuditEntryDetailView: {
+            /** @example aud_01jd8x0000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "audit_entry";
+            vault_key_id: string | null;
+            vendor: string;
+            method: string;
+            /** @description The vendor path, without query string */
+            path: string;
+            /** @description HTTP status returned to the caller */
+            status: number;
+            /** @description Keyvault's error code when it refused the call */
+            error_code: string | null;
+            /** @description What the call cost, USD: exactly its usage times its price (up to 9 decimals) */
+            cost_usd: number;
+            duration_ms: number;
+            run_id: string | null;
+            conversation_id: string | null;
+            provider_key_id: string | null;
+            credential_id: string | null;
+            created_at: string;
+            /** @description {level, request: {headers, body?}, response: {status, headers, body?, stream?} | null}; bodies are {text, encoding, bytes, truncated}; stream is {text, usage, events} for SSE. Credentials are redacted before storage. */
+            capture: {
+                [key: string]: unknown;
+            } | null;
         };
         CreateWebhookDto: {
             /**
@@ -1091,6 +1160,36 @@ export interface components {
             /** @description When the next attempt is due (pending only) */
             next_attempt_at: string | null;
             created_at: string;
+        };
+        UsageBucketView: {
+            /** @description The vault key id, profile id, label, day (YYYY-MM-DD) or hour (ISO, UTC); null: calls without one */
+            key: string | null;
+            /** @description The vault key's label or the profile's name, when grouped by those */
+            label: string | null;
+            /** @description USD, exactly the sum of the calls booked (up to 9 decimals) */
+            spent_usd: number;
+            calls: number;
+            /** @description Calls Keyvault refused (an error code) */
+            refused: number;
+        };
+        RefusalCountView: {
+            /** @example daily_cap_exceeded */
+            code: string;
+            count: number;
+        };
+        UsageView: {
+            /** @enum {string} */
+            object: "usage";
+            /** @enum {string} */
+            group_by: "vault_key" | "credential" | "label" | "day" | "hour";
+            from: string;
+            to: string;
+            total_usd: number;
+            calls: number;
+            /** @description Biggest spend first; oldest first for day and hour (every bucket of the range) */
+            data: components["schemas"]["UsageBucketView"][];
+            /** @description Refusals in the range by error code, most first */
+            refusals: components["schemas"]["RefusalCountView"][];
         };
         CreateGatewayKeyDto: {
             /**
@@ -2065,6 +2164,30 @@ export interface operations {
             };
         };
     };
+    AuditController_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEntryDetailView"];
+                };
+            };
+        };
+    };
     WebhooksController_list: {
         parameters: {
             query?: {
@@ -2236,6 +2359,34 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookDeliveryView"];
+                };
+            };
+        };
+    };
+    UsageController_get: {
+        parameters: {
+            query?: {
+                group_by?: "vault_key" | "credential" | "label" | "day" | "hour";
+                /** @description Inclusive lower bound (ISO 8601). Default: 24 hours before `to` for hour, 30 days before for the rest */
+                from?: string;
+                /** @description Exclusive upper bound (ISO 8601). Default: now */
+                to?: string;
+            };
+            header?: {
+                /** @description Admin only: act inside this tenant (ten_...) */
+                "Keyvault-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageView"];
                 };
             };
         };

@@ -125,6 +125,8 @@ const proxySchema = z.object({
   KEYVAULT_INSTANCE_ID: z.string().max(200).optional().transform((v) => v || undefined),
   /** A budget lease its holder stopped renewing this long ago is reconciled (as fully spent) by any instance. */
   KEYVAULT_LEASE_TTL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
+  /** A captured request or response body (vault keys with capture: bodies) is cut at this many bytes. */
+  KEYVAULT_CAPTURE_MAX_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
   /** For the benchmark's side-by-side run only: forward calls without writing their record first (docs/budget-leases.md). */
   KEYVAULT_BENCH_NO_CALL_RECORD: bool,
 });

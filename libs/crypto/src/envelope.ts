@@ -82,4 +82,5 @@ export const aad = {
   signingKey: (kid: string) => `keyvault:signing-key:${kid}`,
   webhookSecret: (tenantId: string, webhookId: string) => `keyvault:webhook-secret:${tenantId}:${webhookId}`,
   idempotentResponse: (scope: string, idempotencyKey: string) => `keyvault:idempotency:${scope}:${idempotencyKey}`,
+  auditCapture: (tenantId: string, auditId: string) => `keyvault:audit-capture:${tenantId}:${auditId}`,
 };

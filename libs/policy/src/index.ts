@@ -6,4 +6,5 @@ export * from './price-book';
 export * from './utc-day';
 export * from './sms-segments';
 export * from './budget-lease';
+export * from './capture-redaction';
 export * from './guardrails';

@@ -40,3 +40,15 @@ export class AuditEntryView {
     };
   }
 }
+
+/** GET /audit/{id}: the entry and, when its key had `capture` set, what the call sent and received (redacted). */
+export class AuditEntryDetailView extends AuditEntryView {
+  @ApiProperty({
+    nullable: true,
+    type: 'object',
+    additionalProperties: true,
+    description:
+      '{level, request: {headers, body?}, response: {status, headers, body?, stream?} | null}; bodies are {text, encoding, bytes, truncated}; stream is {text, usage, events} for SSE. Credentials are redacted before storage.',
+  })
+  capture: unknown;
+}

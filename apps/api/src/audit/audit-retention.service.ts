@@ -63,6 +63,8 @@ export class AuditRetentionService implements OnApplicationBootstrap, OnModuleDe
       try {
         const horizon = now - this.config.KEYVAULT_AUDIT_RETENTION_DAYS * DAY_MS;
         const audit = await this.deleteInBatches(runner, 'audit_log', 'id < $1', [idBound('audit', horizon)]);
+        // captured calls go with their audit rows (keyed by the audit id, no foreign key)
+        await runner.query('DELETE FROM audit_captures WHERE audit_id < $1', [idBound('audit', horizon)]);
         const deliveries = await this.deleteInBatches(runner, 'webhook_deliveries', "id < $1 AND status <> 'pending'", [
           idBound('webhookDelivery', horizon),
         ]);

@@ -1,10 +1,10 @@
-import { Controller, Get, Logger, Query, Res } from '@nestjs/common';
+import { Controller, Get, Logger, Param, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { pipeline } from 'node:stream';
 import { toList } from '@keyvault/db';
 import { RequireScope, TenantId } from '../auth/auth.decorators';
-import { AuditEntryView } from './audit-entry.view';
+import { AuditEntryDetailView, AuditEntryView } from './audit-entry.view';
 import { EXPORT_CONTENT_TYPES } from './audit-export.format';
 import { AuditService } from './audit.service';
 import { AuditExportQueryDto, AuditListQueryDto } from './dto/audit-filters.dto';
@@ -46,5 +46,13 @@ export class AuditController {
       // the client sees as a truncated chunked body rather than a complete file.
       if (err && err.code !== 'ERR_STREAM_PREMATURE_CLOSE') this.logger.warn({ err: { name: err.name, message: err.message } }, 'audit export failed');
     });
+  }
+
+  /** One entry, with what the proxy captured of the call when its key had `capture` set. */
+  @Get(':id')
+  @ApiOkResponse({ type: AuditEntryDetailView })
+  async get(@TenantId() tenantId: string, @Param('id') id: string): Promise<AuditEntryDetailView> {
+    const { row, capture } = await this.audit.get(tenantId, id);
+    return { ...AuditEntryView.of(row), capture };
   }
 }

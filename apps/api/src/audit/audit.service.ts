@@ -6,8 +6,9 @@ import QueryStream from 'pg-query-stream';
 import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import type { ApiConfig } from '@keyvault/config';
-import { withTenant } from '@keyvault/db';
-import { KeyvaultError } from '@keyvault/errors';
+import { aad, MasterKeyring, open, unwrapTenantDataKey } from '@keyvault/crypto';
+import { Tenant, withTenant } from '@keyvault/db';
+import { KeyvaultError, notFound } from '@keyvault/errors';
 import { MetricsRegistry } from '@keyvault/observability';
 import { API_CONFIG } from '../config.providers';
 import { exportEncoder } from './audit-export.format';
@@ -34,6 +35,7 @@ export class AuditService implements OnModuleDestroy {
     @InjectDataSource() private readonly db: DataSource,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     metrics: MetricsRegistry,
+    private readonly keyring: MasterKeyring,
   ) {
     this.exportedRows = new Counter({
       name: 'keyvault_audit_export_rows_total',
@@ -51,6 +53,26 @@ export class AuditService implements OnModuleDestroy {
       m.query(`SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE ${where} ORDER BY id DESC LIMIT $${params.length}`, params),
     );
     return { rows: rows.slice(0, page.limit), has_more: rows.length > page.limit };
+  }
+
+  /**
+   * One row, with what the proxy captured of the call (keys with `capture` set), opened with the
+   * tenant's data key here and nowhere else: the capture is in no list, export or log.
+   */
+  async get(tenantId: string, id: string): Promise<{ row: AuditRow; capture: unknown }> {
+    return withTenant(this.db, tenantId, async (m) => {
+      const [row]: AuditRow[] = await m.query(`SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+      if (!row) throw notFound('audit entry', id);
+      const [sealed]: { sealed: Buffer }[] = await m.query('SELECT sealed FROM audit_captures WHERE tenant_id = $1 AND audit_id = $2', [tenantId, id]);
+      if (!sealed) return { row, capture: null };
+      const tenant = await this.db.getRepository(Tenant).findOneByOrFail({ id: tenantId });
+      const dataKey = unwrapTenantDataKey(this.keyring, tenant);
+      try {
+        return { row, capture: JSON.parse(open(dataKey, sealed.sealed, aad.auditCapture(tenantId, id)).toString('utf8')) };
+      } finally {
+        dataKey.fill(0);
+      }
+    });
   }
 
   /**

@@ -19,7 +19,7 @@ interface SealedRow {
 
 /**
  * Replaces a tenant's data key. Everything sealed under the old key (provider keys, webhook
- * secrets) is re-sealed under the new one and the tenant row switches version, all in one
+ * secrets, captured calls) is re-sealed under the new one and the tenant row switches version, all in one
  * transaction: a reader that loads the tenant row and the rows it seals in one statement (one
  * snapshot) sees either all old or all new, never a mix, so it never fails to decrypt.
  */
@@ -71,6 +71,15 @@ export class TenantKeysService {
           tenantId,
           next.version,
           reseal((id) => aad.webhookSecret(tenantId, id)),
+        );
+        // captured calls (issue 21); the proxy seals them holding the tenant row FOR SHARE, like the api
+        await resealAll(
+          m,
+          'SELECT audit_id AS id, sealed FROM audit_captures WHERE tenant_id = $1 FOR UPDATE',
+          'UPDATE audit_captures SET sealed = $2, data_key_version = $3 WHERE audit_id = $1',
+          tenantId,
+          next.version,
+          reseal((id) => aad.auditCapture(tenantId, id)),
         );
         await m.query(
           'UPDATE tenants SET data_key_wrapped = $2, data_key_master_key_id = $3, data_key_version = $4, updated_at = now() WHERE id = $1',

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { VENDORS } from '@keyvault/config';
+import { CAPTURE_LEVELS, type CaptureLevel } from '@keyvault/db';
 import { nanosToUsd } from '@keyvault/policy';
 import { iso } from '../common/iso';
 import { duplicateWindowText } from './guardrails';
@@ -24,6 +25,8 @@ export interface VaultKeyRecord {
   expiresAt: Date;
   label: string | null;
   metadata: Record<string, string>;
+  // capture (issue 21)
+  capture: CaptureLevel;
   status: VaultKeyStatus;
   /** what finished calls cost in the current UTC day */
   spentTodayNanos: bigint;
@@ -59,6 +62,8 @@ export class VaultKeyView {
   @ApiProperty() expires_at: string;
   @ApiPropertyOptional({ nullable: true, type: String }) label: string | null;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) metadata: Record<string, string>;
+  // capture (issue 21)
+  @ApiProperty({ enum: CAPTURE_LEVELS }) capture: CaptureLevel;
   @ApiProperty({ enum: VAULT_KEY_STATUSES }) status: VaultKeyStatus;
   @ApiProperty({ example: 12.34, description: 'What finished calls cost in the current UTC day, USD (up to 9 decimals)' }) spent_today_usd: number;
   @ApiProperty({
@@ -92,6 +97,7 @@ export class VaultKeyView {
       expires_at: k.expiresAt.toISOString(),
       label: k.label,
       metadata: k.metadata,
+      capture: k.capture,
       status: k.status,
       spent_today_usd: nanosToUsd(k.spentTodayNanos),
       reserved_usd: nanosToUsd(k.reservedNanos),

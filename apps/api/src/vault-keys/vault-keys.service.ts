@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { newId, signVaultKey } from '@keyvault/crypto';
-import { preparedQuery, revokeVaultKeys, withTenant } from '@keyvault/db';
+import { preparedQuery, revokeVaultKeys, withTenant, type CaptureLevel } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
 import { formatDuration, parseDuration, parseEndpointRule, usdToNanos } from '@keyvault/policy';
 import { ApiKeyVerifier } from '../auth/api-key-verifier.service';
@@ -30,6 +30,7 @@ const SELECT_RECORDS = `
          k.max_call_nanos, k.allowed_models, k.duplicate_window_seconds, k.max_calls_per_minute, k.max_tokens_per_minute,
          k.expires_at, k.label, k.metadata, k.revoked_at, k.created_at, ${STATUS_SQL} AS status,
          k.key_group, k.fallback_to_shared,
+         k.capture,
          COALESCE(s.spent_nanos, 0) AS spent_today_nanos, COALESCE(s.reserved_nanos, 0) AS reserved_nanos
     FROM vault_keys k
     LEFT JOIN credential_profiles c ON c.id = k.credential_id
@@ -51,6 +52,7 @@ interface RecordRow {
   expires_at: Date;
   label: string | null;
   metadata: Record<string, string>;
+  capture: CaptureLevel;
   revoked_at: Date | null;
   created_at: Date;
   status: VaultKeyStatus;
@@ -67,7 +69,7 @@ interface RecordRow {
  * credential name or id (null: the default), $4 vendor, $5 TTL seconds, $6..$11 the row's
  * policy, $12 the calling tenant API key (null: the admin token), $13–$14 the guardrails,
  * $15 key_group (null: the shared keys; else the profile must hold an active key of that group),
- * $16 fallback_to_shared, $17 duplicate_window seconds, $18 max_calls_per_minute, $19 max_tokens_per_minute.
+ * $16 fallback_to_shared, $17 duplicate_window seconds, $18 max_calls_per_minute, $19 capture, $20 max_tokens_per_minute.
  */
 const ISSUE_SQL = `
   WITH ctx AS (
@@ -86,9 +88,11 @@ const ISSUE_SQL = `
      WHERE t.id = $2
   ), inserted AS (
     INSERT INTO vault_keys (id, tenant_id, credential_id, vendor, daily_cap_nanos, allowed_endpoints, expires_at, label, metadata, created_at,
-                            max_call_nanos, allowed_models, duplicate_window_seconds, key_group, fallback_to_shared, max_calls_per_minute, max_tokens_per_minute)
+                            max_call_nanos, allowed_models, duplicate_window_seconds, key_group, fallback_to_shared, max_calls_per_minute,
+                            capture, max_tokens_per_minute)
     SELECT $1, $2, ctx.credential_id, $4, $6::bigint, $7::text[], $8::timestamptz, $9::text, $10::jsonb, $11::timestamptz,
-           $13::bigint, $14::text[], $17::int, $15::text, $16::boolean, $18::int, $19::int FROM ctx
+           $13::bigint, $14::text[], $17::int, $15::text, $16::boolean, $18::int,
+           $19::text, $20::int FROM ctx
      WHERE ctx.api_key_live AND ctx.status = 'active' AND $5::int <= ctx.max_ttl_seconds AND ctx.credential_vendor = $4
        AND ctx.key_group_known
     RETURNING 1
@@ -142,6 +146,7 @@ export class VaultKeysService {
       expiresAt: new Date(exp * 1000),
       label: dto.label ?? null,
       metadata: dto.metadata ?? {},
+      capture: dto.capture ?? 'none',
       status: 'active',
       spentTodayNanos: 0n,
       reservedNanos: 0n,
@@ -157,7 +162,8 @@ export class VaultKeysService {
       key.id, tenantId, dto.credential ?? null, key.vendor, ttlSeconds, key.dailyCapNanos.toString(),
       key.allowedEndpoints, key.expiresAt, key.label, JSON.stringify(key.metadata), key.createdAt, apiKeyId,
       guardrails.maxCallNanos?.toString() ?? null, guardrails.allowedModels,
-      key.keyGroup, key.fallbackToShared, guardrails.duplicateWindowSeconds, guardrails.maxCallsPerMinute, guardrails.maxTokensPerMinute,
+      key.keyGroup, key.fallbackToShared, guardrails.duplicateWindowSeconds, guardrails.maxCallsPerMinute,
+      key.capture, guardrails.maxTokensPerMinute,
     ]);
     // a deleted tenant takes its API keys with it: for a key's caller both read as a deleted key
     if (apiKeyId !== null && !ctx?.api_key_live) {
@@ -329,6 +335,7 @@ function toRecord(r: RecordRow): VaultKeyRecord {
     expiresAt: r.expires_at,
     label: r.label,
     metadata: r.metadata,
+    capture: r.capture,
     status: r.status,
     spentTodayNanos: BigInt(r.spent_today_nanos),
     reservedNanos: BigInt(r.reserved_nanos),

@@ -5,6 +5,7 @@ import { dateTime, duration, formatUsd, statusTone, timeOnly } from '../format';
 import { useAction, usePoll, useResource } from '../hooks';
 import { href, navigate, onLinkClick } from '../router';
 import type { AuditRow, CredentialProfile } from '../types';
+import { AuditDetail } from './audit-detail';
 
 const PAGE_SIZE = 50;
 /** Often enough to watch a chat happen, rare enough to be no load on the api. */
@@ -50,6 +51,7 @@ export function AuditPage({ api, query }: { api: Api; query: URLSearchParams }) 
     setOlderHasMore(list.has_more);
   });
 
+  const [shown, setShown] = useState<string | null>(null);
   const [live, setLive] = useState(true);
   const polling = live && older.length === 0;
   usePoll(first.reload, AUDIT_POLL_MS, polling);
@@ -143,12 +145,15 @@ export function AuditPage({ api, query }: { api: Api; query: URLSearchParams }) 
                   <th>Provider key</th>
                   <th>Vault key</th>
                   <th>Run / conversation</th>
+                  <th class="col-actions">
+                    <span class="sr-only">Details</span>
+                  </th>
                 </tr>
               </thead>
               <tbody>
                 {rows.map((r) => {
                   const pk = r.provider_key_id ? providerKeys.get(r.provider_key_id) : undefined;
-                  return (
+                  return [
                     <tr key={r.id} data-audit-id={r.id}>
                       <td title={dateTime(r.created_at)} class="nowrap">
                         {timeOnly(r.created_at)}
@@ -199,8 +204,20 @@ export function AuditPage({ api, query }: { api: Api; query: URLSearchParams }) 
                           </div>
                         )}
                       </td>
-                    </tr>
-                  );
+                      <td class="col-actions">
+                        <button type="button" class="btn btn-small" aria-expanded={shown === r.id} onClick={() => setShown(shown === r.id ? null : r.id)}>
+                          {shown === r.id ? 'Hide' : 'Details'}
+                        </button>
+                      </td>
+                    </tr>,
+                    shown === r.id && (
+                      <tr key={`${r.id}-detail`} class="detail-row">
+                        <td colSpan={9}>
+                          <AuditDetail api={api} id={r.id} />
+                        </td>
+                      </tr>
+                    ),
+                  ];
                 })}
               </tbody>
             </table>

@@ -135,6 +135,7 @@ function ProfileCard(props: {
               <tr key={k.id} data-key-id={k.id}>
                 <td>
                   <code class="last4">••••{k.last4}</code> <span class="sub muted">{k.id}</span>
+                  {k.group ? <Badge tone="info">group {k.group}</Badge> : null}
                 </td>
                 <td>
                   <StatusBadge status={k.status} />

@@ -91,15 +91,18 @@ export class AuditWriter implements OnModuleDestroy {
     private readonly metrics: ProxyMetrics,
   ) {}
 
-  record(r: AuditRecord): void {
+  /** Buffers the row and returns its id (a capture of the call is keyed by it), or null when no row is kept. */
+  record(r: AuditRecord): string | null {
     if (r.tenantId === null && !r.record) {
       this.metrics.unauthenticatedRefusals.inc({ code: r.errorCode ?? 'unknown' });
-      return;
+      return null;
     }
     const at = r.record?.at ?? Date.now();
-    this.buffer.push({ id: r.record?.id ?? r.id ?? newId('audit', at), at, r });
+    const id = r.record?.id ?? r.id ?? newId('audit', at);
+    this.buffer.push({ id, at, r });
     if (this.buffer.length >= MAX_ROWS_PER_STATEMENT && !this.flushing) this.flushNow();
     else this.schedule(FLUSH_AFTER_MS);
+    return id;
   }
 
   /** Writes everything buffered; gives up (rows stay buffered) when the database stays down past the deadline. */

@@ -18,12 +18,22 @@ const UNKNOWN_KID_RELOAD_INTERVAL_MS = 5_000;
 export class SigningKeys {
   private keys: ReadonlyMap<string, KeyObject> = new Map();
   private loading: Promise<void> | null = null;
+  /** a load asked for while one was under way (which may have read before the change) */
+  private queued: Promise<void> | null = null;
+  /** the reload a notice asked for, until it is done: verifications wait for it */
+  pending: Promise<void> | null = null;
   private lastLoadStarted = 0;
   /** bumped on every reload, so verdicts cached under older keys can be dropped */
   version = 0;
 
   constructor(private readonly store: ProxyStore) {
-    store.onNotice(CHANNELS.signingKeys, () => void this.reload().catch(() => undefined));
+    store.onNotice(CHANNELS.signingKeys, () => {
+      const reloaded = this.reload().catch(() => undefined);
+      this.pending = reloaded;
+      void reloaded.then(() => {
+        if (this.pending === reloaded) this.pending = null;
+      });
+    });
     store.onListenerChange((listening) => listening && void this.reload().catch(() => undefined));
   }
 
@@ -31,9 +41,21 @@ export class SigningKeys {
     return this.keys;
   }
 
-  /** Loads the keys (concurrent callers share one query). */
+  /**
+   * Loads the keys. Concurrent callers share one query; one asking while a query is under way
+   * gets another after it, since the one under way may have read before the change it heard of.
+   */
   reload(): Promise<void> {
-    this.loading ??= this.load().finally(() => {
+    if (this.loading) {
+      this.queued ??= this.loading
+        .catch(() => undefined)
+        .then(() => {
+          this.queued = null;
+          return this.reload();
+        });
+      return this.queued;
+    }
+    this.loading = this.load().finally(() => {
       this.loading = null;
     });
     return this.loading;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { verifyVaultKey, type VaultKeyClaims } from '@keyvault/crypto';
-import { CHANNELS, type VaultKeysNotice } from '@keyvault/db';
+import { CHANNELS, type CaptureLevel, type VaultKeysNotice } from '@keyvault/db';
 import { KeyvaultError } from '@keyvault/errors';
 import { FailedAuthLimiter } from '@keyvault/net';
 import { compileEndpointRules, type EndpointRule, type Guardrails } from '@keyvault/policy';
@@ -24,15 +24,25 @@ export interface VaultKeyState {
   expiresAtMs: number;
   revoked: boolean;
   tenantDisabled: boolean;
-  // key groups (issue 20)
+  // key groups and gateway keys (issue 20)
   /** which of the profile's provider keys the calls use (see CredentialsService.attemptOrder) */
   keyPool: KeyPool;
+  /**
+   * the key's metadata `run_id` / `conversation_id`, for audit rows of calls that send no context
+   * header (an LLM node behind a gateway key cannot send one)
+   */
+  runId: string | null;
+  conversationId: string | null;
+  /** what is kept of its calls beyond the audit row (issue 21) */
+  capture: CaptureLevel;
 }
 
 /** A notice can be missed (a dropped connection); no cached state outlives this. */
 const STATE_TTL_MS = 5_000;
 const MAX_CACHED_STATES = 50_000;
 const MAX_CACHED_VERDICTS = 20_000;
+/** Reads of one key a stream of notices may overtake before the call is refused (503). */
+const MAX_OVERTAKEN_READS = 5;
 
 const invalid = () => new KeyvaultError('invalid_vault_key', 'Invalid vault key provided.');
 
@@ -106,6 +116,8 @@ export class VaultKeyAuth {
   }
 
   private async verify(token: string): Promise<VaultKeyClaims> {
+    // a signing-key notice heard and not yet applied: verify against what it announced
+    if (this.signingKeys.pending) await this.signingKeys.pending;
     if (this.verdictsVersion !== this.signingKeys.version) {
       this.verdicts.clear();
       this.verdictsVersion = this.signingKeys.version;
@@ -130,9 +142,25 @@ export class VaultKeyAuth {
     return verdict.claims;
   }
 
+  /**
+   * The key's state, never older than a notice this instance has seen: a read that a notice
+   * overtook may have been answered before the change committed, so it is read again (a notice
+   * is sent inside the changing transaction and delivered only once it committed).
+   */
   private async state(id: string): Promise<VaultKeyState | null> {
     const cached = this.states.get(id);
     if (cached && this.store.listening && Date.now() - cached.loadedAt < STATE_TTL_MS) return cached.state;
+    for (let read = 1; ; read++) {
+      const generation = this.generation;
+      const state = await this.sharedLoad(id);
+      if (generation === this.generation) return state;
+      // notices keep arriving faster than the row can be read: fail closed rather than guess
+      if (read === MAX_OVERTAKEN_READS) throw new KeyvaultError('vault_unavailable', 'The vault key could not be checked against the latest changes.');
+    }
+  }
+
+  /** One read of the key's row, shared by concurrent callers; cached unless a notice overtook it. */
+  private sharedLoad(id: string): Promise<VaultKeyState | null> {
     let pending = this.loading.get(id);
     if (!pending) {
       const generation = this.generation;
@@ -171,12 +199,16 @@ export class VaultKeyAuth {
       tenant_status: string;
       key_group: string | null;
       fallback_to_shared: boolean;
+      run_id: string | null;
+      conversation_id: string | null;
+      capture: CaptureLevel;
     }>(
       'vault_key_state',
       `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_nanos, v.allowed_endpoints, v.allowed_headers,
               v.max_call_nanos, v.allowed_models, v.duplicate_window_seconds, v.max_calls_per_minute, v.max_tokens_per_minute,
               v.expires_at, v.revoked_at, t.status AS tenant_status,
-              v.key_group, v.fallback_to_shared
+              v.key_group, v.fallback_to_shared, v.metadata->>'run_id' AS run_id, v.metadata->>'conversation_id' AS conversation_id,
+              v.capture
          FROM vault_keys v JOIN tenants t ON t.id = v.tenant_id
         WHERE v.id = $1`,
       [id],
@@ -201,6 +233,9 @@ export class VaultKeyAuth {
       revoked: row.revoked_at !== null,
       tenantDisabled: row.tenant_status !== 'active',
       keyPool: { group: row.key_group, fallbackToShared: row.fallback_to_shared },
+      runId: row.run_id?.slice(0, 200) ?? null,
+      conversationId: row.conversation_id?.slice(0, 200) ?? null,
+      capture: row.capture,
     };
   }
 

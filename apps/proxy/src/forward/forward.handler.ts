@@ -8,6 +8,8 @@ import { TrustedProxies } from '@keyvault/net';
 import { matchEndpoint } from '@keyvault/policy';
 import { AuditWriter, type AuditRecord } from '../audit/audit-writer';
 import { CallRecorder } from '../audit/call-recorder';
+import { CaptureDraft } from '../audit/capture';
+import { CaptureWriter } from '../audit/capture-writer';
 import { GatewayCheckCall } from '../auth/gateway-check';
 import { presentedVaultKey, queryCarriesVaultKey } from '../auth/presented-vault-key';
 import { VaultKeyAuth } from '../auth/vault-key-auth';
@@ -49,6 +51,7 @@ export class ForwardHandler {
     private readonly trustedProxies: TrustedProxies,
     private readonly guardrails: GuardrailChecks,
     private readonly records: CallRecorder,
+    private readonly captures: CaptureWriter,
   ) {}
 
   /** Serves one call; never throws. */
@@ -66,6 +69,7 @@ export class ForwardHandler {
       runId: contextHeader(req.headers, 'x-run-id', 'x-dify-workflow-run-id'),
       conversationId: contextHeader(req.headers, 'x-conversation-id'),
     };
+    let capture: CaptureDraft | null = null;
     try {
       if (queryCarriesVaultKey(query)) throw new KeyvaultError('invalid_vault_key', 'A vault key is never accepted in the URL: send it in a header.');
       const client = this.trustedProxies.clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']);
@@ -82,6 +86,8 @@ export class ForwardHandler {
       audit.vaultKeyId = key.id;
       audit.credentialId = key.credentialId;
       audit.vendor = key.vendor;
+      audit.runId ??= key.runId;
+      audit.conversationId ??= key.conversationId;
 
       const path = vendorPath(rawPath, key.vendor);
       audit.path = path;
@@ -91,6 +97,7 @@ export class ForwardHandler {
       const adapter = this.vendors.get(key.vendor);
       if (!adapter) throw new KeyvaultError('unpriced_request', `The proxy cannot meter ${key.vendor} calls yet.`);
       const requestBody = await readOnce();
+      if (key.capture !== 'none') capture = new CaptureDraft(key.capture, req.headers, requestBody, this.config.KEYVAULT_CAPTURE_MAX_BYTES);
       const credential = await this.credentials.get(key.credentialId);
       const request: VendorCall = { method, path, query, headers: req.headers, body: requestBody, credential };
       const call = adapter.prepare(request);
@@ -125,7 +132,7 @@ export class ForwardHandler {
         }
         admission.sent = true;
         admission.status = response.statusCode;
-        const relayed = await relay(response, res, call, withAllowed(allowed.down, key.allowedHeaders));
+        const relayed = await relay(response, res, call, withAllowed(allowed.down, key.allowedHeaders), capture);
         cost = relayed.cost;
         audit.errorCode = relayed.errorCode;
       } finally {
@@ -145,7 +152,8 @@ export class ForwardHandler {
     }
     audit.status = res.statusCode;
     audit.durationMs = Math.round(performance.now() - started);
-    this.audit.record(audit);
+    const auditId = this.audit.record(audit);
+    if (capture && auditId && audit.tenantId) this.captures.record(auditId, audit.tenantId, capture);
     this.metrics.countCall(audit.vendor, audit.errorCode ?? 'forwarded');
   }
 
@@ -219,7 +227,7 @@ interface Relayed {
  * KEYVAULT_UPSTREAM_IDLE_TIMEOUT_MS, or breaks, ends an event stream with an SSE `error` event
  * and any other body by closing it; a client that hangs up aborts the upstream at once.
  */
-function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: PreparedCall, headersDown: HeaderTest): Promise<Relayed> {
+function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: PreparedCall, headersDown: HeaderTest, capture: CaptureDraft | null): Promise<Relayed> {
   const head: UpstreamResponseHead = { status: response.statusCode, headers: response.headers };
   const { body } = response;
   // undici reports a body destroyed before its end as an 'error' (aborted): expected here
@@ -231,6 +239,7 @@ function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: Pre
     return Promise.resolve({ cost: cutCost(), errorCode: CLIENT_CLOSED });
   }
   res.writeHead(head.status, clientHeaders(head.headers, meter?.rewrites ?? false, headersDown));
+  capture?.response(head.status, head.headers);
   return new Promise((resolve) => {
     let settled = false;
     const done = (cost: bigint, errorCode: string | null) => {
@@ -242,6 +251,7 @@ function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: Pre
     body.on('data', (chunk: Buffer) => {
       const out = meter ? meter.transform(chunk) : chunk;
       if (out.length > 0 && !res.write(out)) body.pause();
+      capture?.chunk(chunk);
     });
     res.on('drain', () => body.resume());
     body.on('end', () => {

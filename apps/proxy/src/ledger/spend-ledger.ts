@@ -1,103 +1,19 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { hostname } from 'node:os';
 import type { ProxyConfig } from '@keyvault/config';
-import { newId, randomChars } from '@keyvault/crypto';
+import { randomChars } from '@keyvault/crypto';
 import { enqueueSpendEvents } from '@keyvault/db';
 import { KeyvaultError } from '@keyvault/errors';
-import { BudgetLease, LEASE_PREFETCH_DIVISOR, secondsUntilUtcMidnight, utcDay } from '@keyvault/policy';
+import { LEASE_PREFETCH_DIVISOR, secondsUntilUtcMidnight, utcDay } from '@keyvault/policy';
 import { PROXY_CONFIG } from '../proxy.config';
 import { ProxyMetrics } from '../proxy-metrics';
 import { ProxyStore } from '../store/proxy-store';
+import { FLUSH_INTERVAL_MS, FREE, LeaseBook, Reservation, type Grow, type LedgerKey, type Lease, type SettleEntry } from './lease-book';
 import { GROW_LEASE, RECONCILE_LEASES, SETTLE_LEASES } from './lease-statements';
 
-/** Money held against one key's cap for one call, until the call settles. */
-export class Reservation {
-  /** its call's record was written before forwarding: its cost is booked once its outcome row is written too */
-  awaitsOutcome = false;
-  /** what the call cost once it ended, as its lease books it (0 on a lease reconciled meanwhile) */
-  cost: bigint | null = null;
-  booked = false;
+export { Reservation, type LedgerKey } from './lease-book';
 
-  constructor(
-    /** the lease the call drew on; null for a free call */
-    readonly lease: Lease | null,
-    readonly amountNanos: bigint,
-  ) {}
-}
-
-/** What the ledger needs to know of a vault key. */
-export interface LedgerKey {
-  id: string;
-  tenantId: string;
-  capNanos: bigint;
-}
-
-/** Settled costs are booked, and unneeded lease money given back, this often. */
-const FLUSH_INTERVAL_MS = 100;
-/** A lease nobody drew on for this long is given back whole. */
-const IDLE_RETURN_MS = 1_000;
-const FREE = new Reservation(null, 0n);
 const DAY_MS = 86_400_000;
-
-/** The arguments of a grow statement, kept to send it again (same sequence number) while its outcome is unknown. */
-interface GrowArgs {
-  seq: number;
-  min: bigint;
-  need: bigint;
-  want: bigint;
-  unit: bigint;
-}
-
-/** One lease's part of a settle statement, kept to send it again (same sequence number) while its outcome is unknown. */
-interface SettleEntry {
-  lease: Lease;
-  seq: number;
-  used: bigint;
-  released: bigint;
-  close: boolean;
-}
-
-interface Waiter {
-  amount: bigint;
-  /** the grow statement that counted this call in its need (0: none yet) */
-  round: number;
-  resolve(r: Reservation): void;
-  reject(err: unknown): void;
-}
-
-/** This instance's lease on one key for one UTC day. */
-class Lease extends BudgetLease {
-  readonly id = newId('spendLease');
-  /** no row yet: its first grant inserts it */
-  isNew = true;
-  /** reconciled: nothing more is drawn on it or booked */
-  dead = false;
-  /** sequence numbers of the last grow and settle statements sent (see GROW_LEASE, SETTLE_LEASES) */
-  growSeq = 0;
-  settleSeq = 0;
-  /** a grow statement whose outcome is unknown (the database went away): sent again before any other */
-  unknownGrow: GrowArgs | null = null;
-  /** a settle entry whose outcome is unknown: sent again, unchanged, before anything else is settled */
-  unknownSettle: SettleEntry | null = null;
-  /** the database may reconcile it after this (performance.now() clock): renewed by every statement */
-  usableUntil = 0;
-  lastRenewal = 0;
-  /** no growing ahead of need before this (performance.now() clock) */
-  prefetchAfter = 0;
-  /** a grant came short: the room left goes back at the next flush */
-  atCap = false;
-  growing: Promise<void> | null = null;
-  rounds = 0;
-  readonly waiters: Waiter[] = [];
-
-  constructor(
-    readonly key: LedgerKey,
-    readonly day: string,
-    now: number,
-  ) {
-    super(now);
-  }
-}
 
 /**
  * A vault key's spend per UTC day (vault_key_spend), shared by every proxy instance through the
@@ -138,10 +54,7 @@ export class SpendLedger implements OnModuleDestroy {
   private readonly logger = new Logger('SpendLedger');
   readonly instanceId: string;
   private readonly ttlMs: number;
-  /** today's lease per vault key */
-  private readonly leases = new Map<string, Lease>();
-  /** leases of a past day, replaced, or with a statement whose outcome is unknown, still to be settled and closed */
-  private readonly retired = new Set<Lease>();
+  private readonly book_: LeaseBook;
   private day = '';
   private dayEndsAt = 0;
   private flushTimer: NodeJS.Timeout | null = null;
@@ -158,6 +71,7 @@ export class SpendLedger implements OnModuleDestroy {
   ) {
     this.instanceId = config.KEYVAULT_INSTANCE_ID ?? `${hostname()}-${process.pid}-${randomChars(6)}`;
     this.ttlMs = config.KEYVAULT_LEASE_TTL_MS;
+    this.book_ = new LeaseBook(this.ttlMs);
   }
 
   /**
@@ -175,11 +89,10 @@ export class SpendLedger implements OnModuleDestroy {
   async reserve(key: LedgerKey, amountNanos: bigint): Promise<Reservation> {
     if (amountNanos === 0n) return FREE;
     const lease = this.leaseFor(key);
-    const now = performance.now();
-    if (lease.waiters.length === 0 && now < lease.usableUntil && lease.room >= amountNanos) {
-      lease.draw(amountNanos, now);
-      if (lease.low && now >= lease.prefetchAfter) this.grow(lease);
-      return new Reservation(lease, amountNanos);
+    const drawn = this.book_.draw(lease, amountNanos);
+    if (drawn) {
+      if (this.book_.wantsPrefetch(lease)) this.grow(lease);
+      return drawn;
     }
     this.metrics.leaseWaits.inc();
     return new Promise((resolve, reject) => {
@@ -203,21 +116,13 @@ export class SpendLedger implements OnModuleDestroy {
    */
   settle(r: Reservation, actualNanos: bigint): void {
     if (!r.lease || r.cost !== null) return;
-    const cost = actualNanos < 0n ? 0n : actualNanos;
-    if (cost > r.amountNanos) this.overrun(r, cost);
-    // a dead lease was reconciled from its calls' rows: nothing more to book on it
-    r.cost = r.lease.dead ? 0n : cost;
-    // the room beyond its cost is free at once; the cost is booked once the outcome row is written
-    if (r.awaitsOutcome) r.lease.finishAwaiting(r.amountNanos, r.cost);
-    else this.book(r);
+    if (actualNanos > r.amountNanos) this.overrun(r, actualNanos);
+    this.book_.settle(r, actualNanos);
   }
 
   /** Makes a finished call's cost bookable at the next flush, once (its outcome row is written, when it was recorded). */
   book(r: Reservation): void {
-    if (!r.lease || r.booked || r.cost === null) return;
-    r.booked = true;
-    if (r.awaitsOutcome) r.lease.written(r.cost);
-    else r.lease.finish(r.amountNanos, r.cost);
+    this.book_.book(r);
   }
 
   /**
@@ -229,13 +134,13 @@ export class SpendLedger implements OnModuleDestroy {
     if (this.flushTimer) clearInterval(this.flushTimer);
     if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
     this.flushTimer = this.reconcileTimer = null;
-    for (const lease of this.leases.values()) this.retired.add(lease);
-    this.leases.clear();
-    for (let attempt = 0; attempt < 5 && this.retired.size > 0; attempt++) {
-      await Promise.all([...this.retired].map((l) => l.growing));
+    this.book_.retireAll();
+    const { retired } = this.book_;
+    for (let attempt = 0; attempt < 5 && retired.size > 0; attempt++) {
+      await Promise.all([...retired].map((l) => l.growing));
       await this.flush(true);
     }
-    if (this.retired.size > 0) this.logger.error({ leases: this.retired.size }, 'leases not given back at shutdown: they are reconciled after they expire');
+    if (retired.size > 0) this.logger.error({ leases: retired.size }, 'leases not given back at shutdown: they are reconciled after they expire');
   }
 
   onModuleDestroy(): void {
@@ -260,16 +165,7 @@ export class SpendLedger implements OnModuleDestroy {
       this.day = utcDay(now);
       this.dayEndsAt = Math.floor(now / DAY_MS) * DAY_MS + DAY_MS;
     }
-    let lease = this.leases.get(key.id);
-    if (lease && (lease.dead || lease.day !== this.day)) {
-      if (!lease.dead) this.retired.add(lease);
-      lease = undefined;
-    }
-    if (!lease) {
-      lease = new Lease(key, this.day, performance.now());
-      this.leases.set(key.id, lease);
-    }
-    return lease;
+    return this.book_.leaseFor(key, this.day);
   }
 
   /** Starts growing the lease unless a statement for it is already out. */
@@ -288,71 +184,26 @@ export class SpendLedger implements OnModuleDestroy {
    */
   private async growLoop(lease: Lease): Promise<void> {
     for (;;) {
-      let args = lease.unknownGrow;
-      const retry = args !== null;
-      let round = lease.rounds;
-      if (!args) {
-        round = ++lease.rounds;
-        let need = -lease.room;
-        let min = 0n;
-        let unit = lease.largestCall;
-        for (const w of lease.waiters) {
-          w.round = round;
-          need += w.amount;
-          if (w.amount > unit) unit = w.amount;
-        }
-        if (lease.waiters.length > 0) min = lease.waiters[0].amount - lease.room;
-        if (need < 0n) need = 0n;
-        if (min < 0n) min = 0n;
-        if (lease.waiters.length === 0 && !lease.low) return;
-        args = { seq: ++lease.growSeq, min, need, want: need + lease.target(), unit };
-      }
-      const prefetchOnly = !retry && lease.waiters.length === 0;
-
-      let granted: bigint;
+      const g = this.book_.nextGrow(lease);
+      if (!g) return;
       const sentAt = performance.now();
+      let result: bigint | 'gone';
       try {
-        lease.unknownGrow = args;
-        const result = await this.growStatement(lease, args);
-        lease.unknownGrow = null;
-        if (result === 'gone') return this.moveWaiters(lease);
-        granted = result;
+        result = await this.growStatement(lease, g);
       } catch (err) {
-        for (const w of lease.waiters.splice(0)) w.reject(err);
+        for (const w of this.book_.growFailed(lease)) w.reject(err);
         return;
       }
-      lease.held += granted;
-      if (!lease.isNew) this.renewed(lease, sentAt);
-      if (retry) {
-        // the answer to an earlier statement: its calls were refused; what it granted is room now
-        if (lease.waiters.length === 0) return;
-        continue;
-      }
-      // the cap has no room to prefetch: calls stop asking ahead until the next flush
-      if (prefetchOnly && granted === 0n) lease.prefetchAfter = performance.now() + FLUSH_INTERVAL_MS;
-
-      const shortOfCap = granted < args.need;
-      // at the cap, what is left here is too small for this key's calls: given back at the next
-      // flush, where it may add up with what other instances give back
-      if (shortOfCap) lease.atCap = true;
-      const now = performance.now();
-      const waiting = lease.waiters.splice(0);
-      for (const w of waiting) {
-        if (lease.room >= w.amount && now < lease.usableUntil) {
-          lease.draw(w.amount, now);
-          w.resolve(new Reservation(lease, w.amount));
-        } else if (w.round === round && shortOfCap) {
-          w.reject(capExceeded());
-        } else {
-          lease.waiters.push(w);
-        }
-      }
+      if (result === 'gone') return this.moveWaiters(lease);
+      const { served, refused } = this.book_.granted(lease, g, result, sentAt);
+      for (const [w, r] of served) w.resolve(r);
+      for (const w of refused) w.reject(capExceeded());
       if (lease.waiters.length === 0) return;
     }
   }
 
   /** The granted amount, or 'gone' when the lease was reconciled meanwhile. */
-  private async growStatement(lease: Lease, a: GrowArgs): Promise<bigint | 'gone'> {
+  private async growStatement(lease: Lease, { args: a }: Grow): Promise<bigint | 'gone'> {
     const { key } = lease;
     for (let attempt = 1; ; attempt++) {
       const [row] = await this.store.query<{ spend_row: boolean; lease_row: boolean; granted: string }>('spend_lease_grow', GROW_LEASE, [
@@ -372,21 +223,11 @@ export class SpendLedger implements OnModuleDestroy {
 
   /** The lease was reconciled (its holder looked dead): its waiting calls go to a fresh one. */
   private moveWaiters(lease: Lease): void {
-    lease.dead = true;
-    this.forget(lease);
-    const waiting = lease.waiters.splice(0);
+    const waiting = this.book_.gone(lease);
     if (waiting.length === 0) return;
     const fresh = this.leaseFor(lease.key);
-    for (const w of waiting) fresh.waiters.push({ ...w, round: 0 });
+    fresh.waiters.push(...waiting);
     this.grow(fresh);
-  }
-
-  private renewed(lease: Lease, sentAt: number): void {
-    // the row expires TTL after the latest statement ran, which was after it was sent (durations
-    // only: the database's clock is never compared with this one); stop drawing a little earlier
-    // still, so no call draws on a lease that may be reconciled
-    lease.lastRenewal = Math.max(lease.lastRenewal, sentAt);
-    lease.usableUntil = lease.lastRenewal + this.ttlMs * 0.9;
   }
 
   /**
@@ -408,38 +249,9 @@ export class SpendLedger implements OnModuleDestroy {
     const now = performance.now();
     const elapsed = now - this.lastFlush;
     this.lastFlush = now;
-    const batch: SettleEntry[] = [];
-    const seen = new Set<Lease>();
-    const consider = (lease: Lease, retiring: boolean) => {
-      if (seen.has(lease)) return;
-      seen.add(lease);
-      if (lease.dead && !lease.unknownSettle) return void this.forget(lease);
-      if (lease.unknownSettle) return void batch.push(lease.unknownSettle);
-      lease.tick(elapsed);
-      // a grow whose outcome is unknown is asked again even when no call waits
-      if (lease.unknownGrow && !lease.growing) this.grow(lease);
-      const busy = lease.growing !== null || lease.waiters.length > 0 || lease.unknownGrow !== null;
-      if (lease.isNew) {
-        // never granted anything: nothing to give back
-        if (!busy && (retiring || now - lease.lastDrawAt >= IDLE_RETURN_MS)) this.forget(lease);
-        return;
-      }
-      const idle = final || retiring || now - lease.lastDrawAt >= IDLE_RETURN_MS;
-      const used = lease.unsettled;
-      const room = lease.room;
-      const released = busy || room <= 0n ? 0n : idle || lease.atCap ? room : lease.surplus();
-      if (!busy) lease.atCap = false;
-      const close = idle && !busy && lease.inFlight === 0n && lease.awaiting === 0n;
-      const renew = now - lease.lastRenewal > this.ttlMs / 3;
-      if (used === 0n && released === 0n && !close && !renew) return;
-      lease.takeUnsettled();
-      lease.held -= released;
-      // a closing lease takes no more calls: the next call of the key opens a new one
-      if (close) this.forget(lease);
-      batch.push({ lease, seq: ++lease.settleSeq, used, released, close });
-    };
-    for (const lease of this.retired) consider(lease, true);
-    for (const lease of this.leases.values()) consider(lease, final);
+    // a grow whose outcome is unknown is asked again even when no call waits
+    for (const lease of [...this.book_.leases.values(), ...this.book_.retired]) if (lease.unknownGrow && !lease.growing && !lease.dead) this.grow(lease);
+    const batch = this.book_.flushEntries(final, elapsed);
     if (batch.length === 0) return;
 
     const sentAt = performance.now();
@@ -449,22 +261,14 @@ export class SpendLedger implements OnModuleDestroy {
       entries.map((e) => e.released.toString()), entries.map((e) => e.close), quietOnly, this.ttlMs, entries.map((e) => e.seq),
     ];
     type Row = { lease_id: string; found: boolean; applied: boolean; after: string | null; booked: string | null };
-    for (const e of batch) this.unknown(e);
     const rows = await this.store.queryPrepared<Row>('spend_settle', SETTLE_LEASES, params(true, batch));
     const byId = new Map(rows.map((r) => [r.lease_id, r]));
     for (const e of batch) {
       const row = byId.get(e.lease.id)!;
-      if (!row.found) {
-        // closed, or reconciled meanwhile (this instance looked dead): what it booked there is counted
-        this.known(e);
-        e.lease.dead = true;
-        this.forget(e.lease);
-      } else if (!row.applied) {
-        await this.settleCrossing(e, params(false, [e]));
-      } else {
-        this.known(e);
-        if (!e.close) this.renewed(e.lease, sentAt);
-      }
+      // closed, or reconciled meanwhile (this instance looked dead): what it booked there is counted
+      if (!row.found) this.book_.answered(e, false, sentAt);
+      else if (!row.applied) await this.settleCrossing(e, params(false, [e]));
+      else this.book_.answered(e, true, sentAt);
     }
   }
 
@@ -479,27 +283,10 @@ export class SpendLedger implements OnModuleDestroy {
         const { key, day } = e.lease;
         await enqueueSpendEvents(m, { tenantId: key.tenantId, vaultKeyId: key.id, day, before: after - BigInt(row.booked), after, cap: key.capNanos });
       });
-      this.known(e);
-      if (!e.close) this.renewed(e.lease, sentAt);
+      this.book_.answered(e, true, sentAt);
     } catch (err) {
       this.logError('settle', err);
     }
-  }
-
-  /** The entry is out: until its answer comes it is the lease's next settle entry, unchanged. */
-  private unknown(e: SettleEntry): void {
-    e.lease.unknownSettle = e;
-    if (e.close) this.retired.add(e.lease);
-  }
-
-  private known(e: SettleEntry): void {
-    e.lease.unknownSettle = null;
-    if (e.close) this.retired.delete(e.lease);
-  }
-
-  private forget(lease: Lease): void {
-    if (this.leases.get(lease.key.id) === lease) this.leases.delete(lease.key.id);
-    if (!lease.unknownSettle) this.retired.delete(lease);
   }
 
   private scheduleReconcile(): void {

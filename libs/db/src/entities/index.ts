@@ -1,3 +1,4 @@
+import { AuditCapture } from './audit-capture.entity';
 import { AuditEntry } from './audit-entry.entity';
 import { CredentialKey } from './credential-key.entity';
 import { CredentialProfile } from './credential-profile.entity';
@@ -20,7 +21,7 @@ export * from './columns';
 export {
   AuditEntry, CredentialKey, CredentialProfile, DuplicateCall, GatewayKey, IdempotencyRecord, RateWindow, SigningKey, SpendReservation,
   Tenant, TenantApiKey, VaultKey, VaultKeySpend, Webhook, WebhookDelivery, WebhookEvent,
-  WebhookDeliveryAttempt,
+  WebhookDeliveryAttempt, AuditCapture,
 };
 export * from './tenant.entity';
 export * from './tenant-api-key.entity';
@@ -28,9 +29,10 @@ export * from './credential-profile.entity';
 export * from './credential-key.entity';
 export * from './webhook.entity';
 export * from './webhook-delivery.entity';
+export * from './vault-key.entity';
 
 export const ENTITIES = [
   AuditEntry, CredentialKey, CredentialProfile, DuplicateCall, GatewayKey, IdempotencyRecord, RateWindow, SigningKey, SpendReservation,
   Tenant, TenantApiKey, VaultKey, VaultKeySpend, Webhook, WebhookDelivery, WebhookEvent,
-  WebhookDeliveryAttempt,
+  WebhookDeliveryAttempt, AuditCapture,
 ];

@@ -1,6 +1,10 @@
 import { Column, Entity, Index } from 'typeorm';
 import { CreatedAt, IdColumn, NanosColumn, RefColumn } from './columns';
 
+/** What the proxy keeps of a key's calls beyond the audit row (issue 21): sealed, redacted. */
+export const CAPTURE_LEVELS = ['none', 'metadata', 'bodies'] as const;
+export type CaptureLevel = (typeof CAPTURE_LEVELS)[number];
+
 /** A vault key's record. The token itself is never stored: only its id is. */
 @Entity('vault_keys')
 @Index('ix_vault_keys_tenant', ['tenantId', 'id'])
@@ -34,4 +38,6 @@ export class VaultKey {
   /** with key_group: use the shared keys once the group's keys are all cooling down */
   @Column({ type: 'boolean', name: 'fallback_to_shared', default: false }) fallbackToShared: boolean;
   @CreatedAt() createdAt: Date;
+  // capture (issue 21)
+  @Column({ type: 'text', default: 'none' }) capture: CaptureLevel;
 }

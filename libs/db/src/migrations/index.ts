@@ -12,6 +12,7 @@ import { GatewayKeys1797020000000 } from './1797020000000-GatewayKeys';
 import { KeyGroups1797020100000 } from './1797020100000-KeyGroups';
 import { WebhookKindsAndAttempts1797021000000 } from './1797021000000-WebhookKindsAndAttempts';
 import { VaultKeyAllowedHeaders1797022000000 } from './1797022000000-VaultKeyAllowedHeaders';
+import { AuditCapture1797021000001 } from './1797021000001-AuditCapture';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so that the same list works from
@@ -32,5 +33,6 @@ export const MIGRATIONS = [
   GatewayKeys1797020000000,
   KeyGroups1797020100000,
   WebhookKindsAndAttempts1797021000000,
+  AuditCapture1797021000001,
   VaultKeyAllowedHeaders1797022000000,
 ];

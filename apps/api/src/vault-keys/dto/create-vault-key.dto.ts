@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min, Validate } from 'class-validator';
 import { VENDORS, type Vendor } from '@keyvault/config';
+import { CAPTURE_LEVELS, type CaptureLevel } from '@keyvault/db';
 import { IsDuration } from '../../common/is-duration.validator';
 import { KEY_GROUP, KEY_GROUP_MESSAGE } from '../../credentials/dto/key-group';
 import { IsMetadata } from './metadata.validator';
@@ -135,4 +136,14 @@ export class CreateVaultKeyDto {
   @IsOptional()
   @IsBoolean()
   fallback_to_shared?: boolean;
+
+  // capture (issue 21)
+  @ApiPropertyOptional({
+    enum: CAPTURE_LEVELS,
+    default: 'none',
+    description: "What the proxy keeps of this key's calls, sealed and redacted, readable at GET /audit/{id}: none, metadata (headers), or bodies (headers and bodies)",
+  })
+  @IsOptional()
+  @IsIn(CAPTURE_LEVELS, { message: `capture must be one of ${CAPTURE_LEVELS.join(', ')}` })
+  capture?: CaptureLevel;
 }
