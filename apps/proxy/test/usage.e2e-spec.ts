@@ -53,6 +53,8 @@ describe('GET /usage: spend from the audit log, equal to the keys’ spend to th
     await expect(stripe(b.token).paymentIntents.create({ amount: 5000, currency: 'usd' })).rejects.toMatchObject({ statusCode: 429 });
 
     const spentOf = async (id: string) => nanos((await get(`/vault/keys/${id}`).expect(200)).body.spent_today_usd);
+    // costs are booked at the ledger's next flush (about 100 ms): wait for both keys' spend to settle
+    await expect.poll(async () => [await spentOf(a.id), await spentOf(b.id)], { timeout: 10_000 }).toEqual([22_340_000_000n, 43_280_000_000n]);
     const expected = { [a.id]: await spentOf(a.id), [b.id]: await spentOf(b.id) };
     expect(expected).toEqual({ [a.id]: 22_340_000_000n, [b.id]: 43_280_000_000n });
     const total = expected[a.id] + expected[b.id];
