@@ -2,6 +2,7 @@ import type request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type ApiHarness } from '../harness/api';
 import { eventually } from '../harness/wait';
+import { insertAuditRows } from '../../apps/api/test/support/audit-rows';
 
 /**
  * Every api route that takes an id in its path, read from the OpenAPI document (so a new route
@@ -20,6 +21,7 @@ interface Objects {
   webhookId: string;
   deliveryId: string;
   gatewayKeyId: string;
+  auditId: string;
 }
 
 /**
@@ -37,6 +39,7 @@ const SAMPLES: Record<string, (o: Objects) => string[]> = {
   '/webhooks/{id}': (o) => [o.webhookId],
   '/webhooks/{id}/deliveries/{delivery_id}': (o) => [o.deliveryId],
   '/gateway-keys/{id}': (o) => [o.gatewayKeyId],
+  '/audit/{id}': (o) => [o.auditId],
 };
 
 /** A valid body for routes that validate one before looking the id up (so the lookup is what answers). */
@@ -80,8 +83,10 @@ describe('tenant isolation, route by route from the OpenAPI document', () => {
     await as(api.http.delete(`/vault/keys/${revoked.id}`)).expect(200);
     const deliveryId = await eventually(async () => (await as(api.http.get(`/webhooks/${wh.id}/deliveries`)).expect(200)).body.data[0]?.id as string | undefined, 'a delivery', 30_000);
     const gw = (await as(api.http.post('/gateway-keys')).send({ name: 'dify' }).expect(201)).body;
+    // an audit row as the proxy writes it (the proxy is another app)
+    const [auditId] = await insertAuditRows(api.db.url, [{ tenant_id: tenant, at: Date.now(), vault_key_id: vk.id, credential_id: cred.id }]);
     return {
-      o: { gatewayKeyId: gw.id, tenant, apiKeyId: created.id, credentialId: cred.id, credentialName: cred.name, credentialKeyId: cred.keys[1].id, vaultKeyId: vk.id, webhookId: wh.id, deliveryId },
+      o: { auditId, gatewayKeyId: gw.id, tenant, apiKeyId: created.id, credentialId: cred.id, credentialName: cred.name, credentialKeyId: cred.keys[1].id, vaultKeyId: vk.id, webhookId: wh.id, deliveryId },
       key: created.api_key,
     };
   }

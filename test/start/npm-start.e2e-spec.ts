@@ -138,7 +138,8 @@ describe('npm start from a fresh clone under a mode-700 directory', () => {
     await second.exited;
     expect(processesUsing(dataDir)).toEqual([]);
     expect(processesUsing(clone)).toEqual([]);
-  });
+    // two full starts (initdb, every migration, both apps) on a shared machine
+  }, 240_000);
 
   it.runIf(userInfo().uid === 0)('where the server user can reach nothing, one line says why and what to do, and the exit is non-zero', async () => {
     const run = start({ KEYVAULT_DATA_DIR: join(home, 'other-data'), KEYVAULT_EMBEDDED_PG_DIR: join(home, 'unreachable') });

@@ -308,6 +308,46 @@ describe('operator console (headless Chromium)', () => {
     await screenshot(page, SHOTS, '08-audit-capture');
   });
 
+  it('charts spend per hour, per day, top keys, profiles and refusals, checked by their data', async () => {
+    const { apiKey } = await newTenant('Client Charts');
+    const vk = await stripeKey(apiKey, 'dify-chat-66-s1', 10);
+    expect((await payment(vk.vault_key, 250, 'run-chart-1')).status).toBe(200);
+    expect((await payment(vk.vault_key, 123, 'run-chart-2')).status).toBe(200);
+    expect((await payment(vk.vault_key, 1900, 'run-chart-3')).status).toBe(429);
+    // the charts read the audit log: wait until the calls' outcomes are booked there
+    await expect
+      .poll(async () => {
+        const u = (await asTenant(apiKey).get('/usage?group_by=vault_key').expect(200)).body;
+        return [u.calls, u.total_usd, u.refusals.length];
+      }, { timeout: 10_000 })
+      .toEqual([3, 3.73, 1]);
+
+    const page = await signedInAs(apiKey, '/console/usage');
+    const chart = (id: string) => page.getByTestId(`chart-${id}`);
+    const bars = async (id: string) => {
+      await chart(id).locator('[data-key]').first().waitFor();
+      const slots = chart(id).locator('[data-key]');
+      const out: { key: string | null; usd: number; count: string | null }[] = [];
+      for (let i = 0; i < (await slots.count()); i++) {
+        const slot = slots.nth(i);
+        out.push({ key: await slot.getAttribute('data-key'), usd: Number(await slot.getAttribute('data-usd')), count: await slot.getAttribute('data-count') });
+      }
+      return out;
+    };
+    const hourly = await bars('hourly');
+    expect(hourly.length).toBeGreaterThanOrEqual(24);
+    expect(hourly.at(-1)!.usd).toBe(3.73);
+    expect(hourly.slice(0, -1).every((b) => b.usd === 0)).toBe(true);
+    expect(await chart('hourly').getAttribute('data-total-usd')).toBe('3.73');
+    const daily = await bars('daily');
+    expect(daily.length).toBeGreaterThanOrEqual(30);
+    expect(daily.at(-1)).toMatchObject({ key: new Date().toISOString().slice(0, 10), usd: 3.73 });
+    expect(await bars('top-keys')).toEqual([{ key: vk.id, usd: 3.73, count: null }]);
+    expect((await bars('profiles')).map((b) => b.usd)).toEqual([3.73]);
+    expect((await bars('refusals')).map((b) => [b.key, b.count])).toEqual([['daily_cap_exceeded', '1']]);
+    await screenshot(page, SHOTS, '12-usage');
+  });
+
   it('shows credential profiles by last4, adds a key and retires one; a refusal shows as the api sent it', async () => {
     const { apiKey } = await newTenant('Client C');
     await asTenant(apiKey)

@@ -4,6 +4,7 @@ import { AuditPage } from './pages/audit';
 import { CredentialsPage } from './pages/credentials';
 import { GatewayKeysPage } from './pages/gateway-keys';
 import { SignIn } from './pages/sign-in';
+import { UsagePage } from './pages/usage';
 import { VaultKeysPage } from './pages/vault-keys';
 import { WebhooksPage } from './pages/webhooks';
 import { href, onLinkClick, useLocation, type Page } from './router';
@@ -11,6 +12,7 @@ import { href, onLinkClick, useLocation, type Page } from './router';
 const NAV: { page: Page; label: string }[] = [
   { page: 'keys', label: 'Vault keys' },
   { page: 'audit', label: 'Audit' },
+  { page: 'usage', label: 'Usage' },
   { page: 'credentials', label: 'Credentials' },
   { page: 'webhooks', label: 'Webhooks' },
   { page: 'gateway-keys', label: 'Gateway keys' },
@@ -90,6 +92,7 @@ export function App() {
         {location.page === 'audit' && <AuditPage api={api} query={query} />}
         {location.page === 'credentials' && <CredentialsPage api={api} />}
         {location.page === 'webhooks' && <WebhooksPage api={api} />}
+        {location.page === 'usage' && <UsagePage api={api} />}
         {location.page === 'gateway-keys' && <GatewayKeysPage api={api} />}
       </main>
     </div>

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 
 /** A few pages under /console, addressed by path so a reload or a shared link lands on the same page. */
 export const BASE = '/console';
-export const PAGES = ['keys', 'audit', 'credentials', 'webhooks', 'gateway-keys'] as const;
+export const PAGES = ['keys', 'audit', 'usage', 'credentials', 'webhooks', 'gateway-keys'] as const;
 export type Page = (typeof PAGES)[number];
 
 export interface Location {

@@ -21,6 +21,9 @@ const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 /** How long a shutdown waits for calls in flight before cutting them. */
 const SHUTDOWN_GRACE_MS = 30_000;
 
+/** Connections the kernel may hold unaccepted (capped by net.core.somaxconn). */
+const LISTEN_BACKLOG = 4096;
+
 export interface ProxyServer {
   /** the Nest application (DI container, health and metrics) */
   app: INestApplication;
@@ -68,7 +71,9 @@ export async function createProxyApp(config: ProxyConfig): Promise<ProxyServer> 
     listen: (port, host = config.HOST) =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+        // a deep accept queue: a thousand chats starting within one busy event-loop turn must wait
+        // to be accepted, not be reset (Node's default backlog is 511; the kernel caps it at somaxconn)
+        server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => resolve((server.address() as AddressInfo).port));
       }),
     close: () =>
       (closed ??= (async () => {

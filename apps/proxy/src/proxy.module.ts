@@ -32,7 +32,7 @@ export { PROXY_CONFIG };
 @Module({})
 export class ProxyModule {
   static forRoot(config: ProxyConfig): DynamicModule {
-    const db = dataSourceOptions({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'keyvault-proxy' });
+    const db = dataSourceOptions({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'keyvault-proxy', role: config.KEYVAULT_PROXY_DB_ROLE });
     return {
       module: ProxyModule,
       global: true,

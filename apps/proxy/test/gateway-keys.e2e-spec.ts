@@ -247,4 +247,32 @@ describe('gateway keys', () => {
     );
     expect(rows.map((r) => [r.run_id, r.conversation_id]).sort()).toEqual([['backend-run-77', 'chat-9'], ['header-wins', 'chat-9']]);
   });
+
+  it("refuses an expired vault key's id with vault_key_expired, and a disabled tenant's with tenant_disabled", async () => {
+    const vk = await fx.vaultKey(tenantId, { vendor: 'openai', credentialId: credA, capUsd: 5, allowed: CHAT });
+    await fx.query(`UPDATE vault_keys SET expires_at = now() - interval '1 second' WHERE id = $1`, [vk.id]);
+    expect(await refusal(ask(vk.id))).toEqual({ status: 401, code: 'vault_key_expired' });
+
+    const disabled = await fx.tenant('Disabled soon');
+    const cred = (await fx.credential(disabled, { vendor: 'openai', keys: ['sk-real-disabled-0009'] })).id;
+    const theirs = await fx.vaultKey(disabled, { vendor: 'openai', credentialId: cred, capUsd: 5, allowed: CHAT });
+    const gw = await createGatewayKey(disabled);
+    await ask(theirs.id, {}, gw.gateway_key);
+    expect((await api.admin().post(`/tenants/${disabled}/disable`)).status).toBe(200);
+    await eventually(
+      () => ask(theirs.id, {}, gw.gateway_key).then(() => false, (e: unknown) => (e as { error?: { code?: string } }).error?.code === 'tenant_disabled'),
+      'the disabled tenant to be refused',
+    );
+  });
+
+  it('refuses a gateway key in the URL, even with a good one in the header', async () => {
+    const vk = await fx.vaultKey(tenantId, { vendor: 'openai', credentialId: credA, capUsd: 5, allowed: CHAT });
+    const res = await fetch(`${proxy.url}/openai/v1/chat/completions?key=${gatewayKey}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${gatewayKey}`, 'X-Vault-Key-Id': vk.id },
+      body: JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_vault_key');
+  });
 });

@@ -113,7 +113,9 @@ describe('budget leases keep caps exact', () => {
     const capNanos = 5 * CHAT_WORST;
     const vk = await openaiKey(capNanos / 1e9);
     let passed = 0;
-    while ((await chat(a, vk.token)) === 200) passed++;
+    let last = 0;
+    while ((last = await chat(a, vk.token)) === 200) passed++;
+    expect(last).toBe(429);
     // call i passes while what was spent before it leaves room for its worst case
     expect(passed).toBe(Math.floor((capNanos - CHAT_WORST) / CHAT_COST) + 1);
     expect(passed).toBeGreaterThan(5);

@@ -53,19 +53,19 @@ describe('GET /usage: spend from the audit log, equal to the keys’ spend to th
     await expect(stripe(b.token).paymentIntents.create({ amount: 5000, currency: 'usd' })).rejects.toMatchObject({ statusCode: 429 });
 
     const spentOf = async (id: string) => nanos((await get(`/vault/keys/${id}`).expect(200)).body.spent_today_usd);
-    // costs are booked at the ledger's next flush (about 100 ms): wait for both keys' spend to settle
-    await expect.poll(async () => [await spentOf(a.id), await spentOf(b.id)], { timeout: 10_000 }).toEqual([22_340_000_000n, 43_280_000_000n]);
-    const expected = { [a.id]: await spentOf(a.id), [b.id]: await spentOf(b.id) };
-    expect(expected).toEqual({ [a.id]: 22_340_000_000n, [b.id]: 43_280_000_000n });
+    // a call's cost is booked once its outcome row is written, a moment after its answer
+    const expected = { [a.id]: 22_340_000_000n, [b.id]: 43_280_000_000n };
+    await expect.poll(async () => ({ [a.id]: await spentOf(a.id), [b.id]: await spentOf(b.id) }), { timeout: 10_000 }).toEqual(expected);
     const total = expected[a.id] + expected[b.id];
 
     let byKey!: Usage;
     await expect
       .poll(async () => {
         byKey = await usage('group_by=vault_key');
-        return byKey.calls;
+        // a call's record is written before forwarding (status 0, no cost yet): wait for the outcomes
+        return [byKey.calls, nanos(byKey.total_usd), byKey.refusals.length];
       }, { timeout: 10_000 })
-      .toBe(6);
+      .toEqual([6, total, 1]);
     expect(byKey.data.map((r) => [r.key, r.label, nanos(r.spent_usd), r.calls, r.refused])).toEqual([
       [b.id, 'chat-b', expected[b.id], 3, 1],
       [a.id, 'chat-a', expected[a.id], 3, 0],

@@ -70,7 +70,7 @@ const apiSchema = z.object({
     })
     .transform((v) => (v === 'auto' ? Math.min(64, availableParallelism()) : Number(v))),
   KEYVAULT_ADMIN_TOKEN: z.string().min(32, { message: 'must be at least 32 characters' }),
-  KEYVAULT_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  KEYVAULT_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** How often the retention task prunes audit rows and finished webhook deliveries. */
   KEYVAULT_AUDIT_PRUNE_INTERVAL_MS: z.coerce.number().int().min(10).max(86_400_000).default(3_600_000),
   /** How often the webhook worker looks for due deliveries when it found none. */
@@ -129,6 +129,14 @@ const proxySchema = z.object({
   KEYVAULT_CAPTURE_MAX_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
   /** For the benchmark's side-by-side run only: forward calls without writing their record first (docs/budget-leases.md). */
   KEYVAULT_BENCH_NO_CALL_RECORD: bool,
+  /**
+   * The role every proxy connection switches to (migration ProxyRole: read keys and credentials,
+   * write spend and audit, nothing else). Empty: connect as the login as it is (a deployment whose
+   * proxy logs in as a role with those grants).
+   */
+  KEYVAULT_PROXY_DB_ROLE: z.string().regex(/^([a-z_][a-z0-9_]*)?$/, { message: 'must be a plain role name, or empty' }).default('keyvault_proxy'),
+  /** How durable a call's record is before the call is forwarded (docs/budget-leases.md): `off` survives the proxy dying or Postgres restarting, `on` also both at once. */
+  KEYVAULT_CALL_RECORD_SYNCHRONOUS_COMMIT: z.enum(['off', 'local', 'on', 'remote_write', 'remote_apply']).default('off'),
 });
 
 export type ApiConfig = z.infer<typeof apiSchema>;

@@ -9,15 +9,12 @@
  *   held      what the database holds for this lease (granted, less what was booked or given back)
  *   inFlight  the worst cases of calls drawn and not finished
  *   unsettled what finished calls cost, not yet booked
- *   awaiting  what finished calls cost whose outcome is not yet written where a reconciliation
- *             reads it (the proxy's audit rows): not bookable yet
- *   room      held - inFlight - unsettled - awaiting: what the next calls may draw without asking
+ *   room      held - inFlight - unsettled: what the next calls may draw without asking
  */
 export class BudgetLease {
   held = 0n;
   inFlight = 0n;
   unsettled = 0n;
-  awaiting = 0n;
   /** when the last call drew on it (ms, any monotonic clock) */
   lastDrawAt: number;
   private drawnSinceTick = 0n;
@@ -37,7 +34,7 @@ export class BudgetLease {
   }
 
   get room(): bigint {
-    return this.held - this.inFlight - this.unsettled - this.awaiting;
+    return this.held - this.inFlight - this.unsettled;
   }
 
   /** Takes a call's worst case from the room (the caller checked that it fits). */
@@ -54,18 +51,6 @@ export class BudgetLease {
   /** A call drawn for `reserved` finished having cost `spent` (more than `reserved` on an overrun). */
   finish(reserved: bigint, spent: bigint): void {
     this.inFlight -= reserved;
-    this.unsettled += spent;
-  }
-
-  /** As `finish`, for a call whose cost is bookable only once its outcome is written (`written`). */
-  finishAwaiting(reserved: bigint, spent: bigint): void {
-    this.inFlight -= reserved;
-    this.awaiting += spent;
-  }
-
-  /** The outcome of a call finished with `finishAwaiting` is written: its cost is bookable now. */
-  written(spent: bigint): void {
-    this.awaiting -= spent;
     this.unsettled += spent;
   }
 

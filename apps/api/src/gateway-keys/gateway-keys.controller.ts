@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { toList } from '@keyvault/db';
 import { RequireScope, TenantId } from '../auth/auth.decorators';
@@ -51,6 +51,7 @@ export class GatewayKeysController {
   }
 
   @Post(':id/revoke')
+  @HttpCode(200)
   @RequireScope('credentials:write')
   @ApiOkResponse({ type: GatewayKeyView })
   async revokeByPost(@TenantId() tenantId: string, @Param('id') id: string): Promise<GatewayKeyView> {

@@ -26,8 +26,8 @@ export interface AuditRecord {
   conversationId: string | null;
   /**
    * Set by CallRecorder when the call's record was sent before forwarding: its row's id and
-   * created_at (ms since the epoch), whether Postgres accepted it ('maybe': the outcome of that
-   * INSERT is unknown), and what to do once the outcome is written too.
+   * created_at (ms since the epoch), whether Postgres acknowledged it ('maybe': the outcome of
+   * that INSERT is unknown), and what to do once the outcome is written too.
    */
   record?: { id: string; at: number; written: 'yes' | 'maybe'; onOutcome: () => void };
 }
@@ -40,8 +40,9 @@ const MAX_RETRY_MS = 5_000;
  * Books outcomes in one statement per batch. A recorded call's row (CallRecorder) gets its
  * status, cost, duration and provider key by (id, created_at), unless a reconciliation marked it
  * `interrupted` meanwhile (its lease was settled at the call's worst case: the row keeps saying
- * so, as the spend does). A row whose record's INSERT outcome is unknown is updated if it is
- * there and inserted otherwise; a refused call, never recorded, is inserted. One array per
+ * so, as the spend does). A recorded row that is not there (its INSERT failed after all, or a
+ * Postgres crash took back a record committed without waiting for the WAL flush) is inserted
+ * whole; a refused call, never recorded, is inserted. One array per
  * column: the statement text never changes (prepared once per connection).
  */
 const WRITE_OUTCOMES = `
@@ -64,8 +65,7 @@ const WRITE_OUTCOMES = `
   SELECT id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,
          error_code, cost_nanos, duration_ms, run_id, conversation_id, created_at
     FROM r
-   WHERE r.recorded = 'no'
-      OR (r.recorded = 'maybe' AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.id = r.id AND a.created_at = r.created_at))`;
+   WHERE r.recorded = 'no' OR NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.id = r.id AND a.created_at = r.created_at)`;
 
 /**
  * Writes calls' outcomes in batches (one statement every ~50 ms or 200 rows), off the request

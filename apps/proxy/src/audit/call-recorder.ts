@@ -41,7 +41,8 @@ interface Pending {
 
 /**
  * Writes each call's record before it is forwarded, and answers once Postgres has committed it
- * (durably: synchronous_commit=on, see docs/budget-leases.md). Calls arriving together share one
+ * (as KEYVAULT_CALL_RECORD_SYNCHRONOUS_COMMIT says, `off` by default: see docs/budget-leases.md;
+ * a record a Postgres crash took back is written again by its call's outcome). Calls arriving together share one
  * INSERT and one commit. When the record cannot be written the call is refused with 503
  * `vault_unavailable` and nothing is forwarded; its row is then upserted with that outcome
  * (the INSERT may have committed after all).
@@ -108,7 +109,7 @@ export class CallRecorder {
       for (let c = 0; c < row.length; c++) columns[c][i] = row[c];
     });
     try {
-      await this.store.queryPrepared('call_record', INSERT_RECORDS, columns);
+      await this.store.queryRecord('call_record', INSERT_RECORDS, columns);
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;

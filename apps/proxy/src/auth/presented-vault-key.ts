@@ -33,10 +33,10 @@ export function presentedVaultKey(headers: IncomingHttpHeaders): string | null {
 }
 
 /**
- * A vault key in the query string is refused even when a header carries one too: URLs end up
+ * A vault key (or a gateway key) in the query string is refused even when a header carries one too: URLs end up
  * in logs and browser histories, so such a key must be treated as leaked.
  */
 export function queryCarriesVaultKey(query: string): boolean {
   const q = query.toLowerCase();
-  return q.includes('vault_key_') || q.includes('vault%5fkey%5f');
+  return q.includes('vault_key_') || q.includes('vault%5fkey%5f') || q.includes('kv_gw_') || q.includes('kv%5fgw%5f');
 }

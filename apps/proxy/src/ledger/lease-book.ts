@@ -35,6 +35,8 @@ export interface GrowArgs {
   seq: number;
   /** the round the waiters it counted belong to */
   round: number;
+  /** the lease's `finished` when it was sent */
+  finished: number;
   min: bigint;
   need: bigint;
   want: bigint;
@@ -86,6 +88,15 @@ export class Lease extends BudgetLease {
   prefetchAfter = 0;
   /** a grant came short: the room left goes back at the next flush */
   atCap = false;
+  /**
+   * Worst case less cost of the calls that ended but whose outcome row is not written yet: they
+   * still count in flight at their worst case (a reconciliation would read them so), and this
+   * much of it comes free when their outcomes are written. A call the cap cannot serve waits for
+   * that rather than being refused.
+   */
+  awaitingSlack = 0n;
+  /** calls finished on it so far: a grow answered after one more finished was asked for too much */
+  finished = 0;
   growing: Promise<void> | null = null;
   rounds = 0;
   readonly waiters: Waiter[] = [];
@@ -162,7 +173,9 @@ export class LeaseBook {
     if (need < 0n) need = 0n;
     if (min < 0n) min = 0n;
     if (lease.waiters.length === 0 && !lease.low) return null;
-    const args = { seq: ++lease.growSeq, round, min, need, want: need + lease.target(), unit };
+    // calls that ended but whose outcome is not written yet still hold their worst case: ask ahead for that too
+    const want = need + lease.target() + lease.awaitingSlack;
+    const args = { seq: ++lease.growSeq, round, finished: lease.finished, min, need, want, unit };
     // out: until its answer comes it is the lease's next grow statement, unchanged
     lease.unknownGrow = args;
     return { args, retry: false, prefetchOnly: lease.waiters.length === 0 };
@@ -174,14 +187,15 @@ export class LeaseBook {
    * cap is reached), the others wait for the next one. The answer to a statement sent again only
    * adds room (its calls were refused when it failed).
    */
-  granted(lease: Lease, g: Grow, granted: bigint, sentAt: number): { served: Array<[Waiter, Reservation]>; refused: Waiter[] } {
+  granted(lease: Lease, g: Grow, granted: bigint, sentAt: number): { served: Array<[Waiter, Reservation]>; refused: Waiter[]; awaitOutcomes?: boolean } {
     lease.unknownGrow = null;
     lease.held += granted;
     if (!lease.isNew) this.renewed(lease, sentAt);
     if (g.retry) return { served: [], refused: [] };
     // the cap has no room to prefetch: calls stop asking ahead until the next flush
     if (g.prefetchOnly && granted === 0n) lease.prefetchAfter = this.now() + FLUSH_INTERVAL_MS;
-    const shortOfCap = granted < g.args.need;
+    // a call that finished meanwhile freed room the statement did not count: ask again before refusing
+    const shortOfCap = granted < g.args.need && lease.finished === g.args.finished;
     // at the cap, what is left here is too small for this key's calls: given back at the next
     // flush, where it may add up with what other instances give back
     if (shortOfCap) lease.atCap = true;
@@ -192,13 +206,14 @@ export class LeaseBook {
       if (lease.room >= w.amount && now < lease.usableUntil) {
         lease.draw(w.amount, now);
         served.push([w, new Reservation(lease, w.amount)]);
-      } else if (w.round === g.args.round && shortOfCap) {
+      } else if (w.round === g.args.round && shortOfCap && lease.awaitingSlack === 0n) {
         refused.push(w);
       } else {
         lease.waiters.push(w);
       }
     }
-    return { served, refused };
+    // at the cap but for outcomes not yet written: the calls left wait for them (`book`), not for another statement
+    return { served, refused, awaitOutcomes: shortOfCap && lease.awaitingSlack > 0n };
   }
 
   /** A grow statement failed: it stays the lease's next one; the calls waiting are handed back to be refused. */
@@ -214,22 +229,32 @@ export class LeaseBook {
     return lease.waiters.splice(0).map((w) => ({ ...w, round: 0 }));
   }
 
-  /** The call ended having cost `cost` (its real cost, even past what it reserved). */
-  settle(r: Reservation, cost: bigint): void {
-    if (!r.lease || r.cost !== null) return;
+  /**
+   * The call ended having cost `cost` (its real cost, even past what it reserved). A recorded
+   * call stays in flight at its worst case until its outcome row is written (`book`): until then
+   * a reconciliation would count it so. True when calls wait that the room it frees may serve.
+   */
+  settle(r: Reservation, cost: bigint): boolean {
+    if (!r.lease || r.cost !== null) return false;
     // a dead lease was reconciled from its calls' rows: nothing more to book on it
     r.cost = r.lease.dead ? 0n : cost < 0n ? 0n : cost;
-    // the room beyond its cost is free at once; the cost is booked once the outcome row is written
-    if (r.awaitsOutcome) r.lease.finishAwaiting(r.amountNanos, r.cost);
-    else this.book(r);
+    if (!r.awaitsOutcome) return this.book(r);
+    if (r.amountNanos > r.cost) r.lease.awaitingSlack += r.amountNanos - r.cost;
+    return false;
   }
 
-  /** Makes a finished call's cost bookable at the next flush, once (its outcome row is written, when it was recorded). */
-  book(r: Reservation): void {
-    if (!r.lease || r.booked || r.cost === null) return;
+  /**
+   * Makes a finished call's cost bookable at the next flush, once (its outcome row is written,
+   * when it was recorded). True when calls wait on the lease that the room it frees may serve.
+   */
+  book(r: Reservation): boolean {
+    const lease = r.lease;
+    if (!lease || r.booked || r.cost === null) return false;
     r.booked = true;
-    if (r.awaitsOutcome) r.lease.written(r.cost);
-    else r.lease.finish(r.amountNanos, r.cost);
+    if (r.awaitsOutcome && r.amountNanos > r.cost) lease.awaitingSlack -= r.amountNanos - r.cost;
+    lease.finish(r.amountNanos, r.cost);
+    lease.finished++;
+    return lease.waiters.length > 0;
   }
 
   /**
@@ -258,7 +283,7 @@ export class LeaseBook {
       const room = lease.room;
       const released = busy || room <= 0n ? 0n : idle || lease.atCap ? room : lease.surplus();
       if (!busy) lease.atCap = false;
-      const close = idle && !busy && lease.inFlight === 0n && lease.awaiting === 0n;
+      const close = idle && !busy && lease.inFlight === 0n;
       const renew = now - lease.lastRenewal > this.ttlMs / 3;
       if (used === 0n && released === 0n && !close && !renew) return;
       lease.takeUnsettled();

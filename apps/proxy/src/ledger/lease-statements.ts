@@ -125,9 +125,9 @@ export const SETTLE_LEASES = `
  * the same id, $1 or null) from the records of their calls, not from what they held: each is
  * settled as what its calls' rows say they cost (the cost of each call whose outcome was
  * written, the worst case reserved of each call still in flight) less what its holder booked
- * already, and never more than the lease holds (so the cap holds through a crash: a call that
- * finished below its worst case freed that room for others before its outcome row was written);
- * the room it never used is simply given back. The rows of calls whose outcome is
+ * already; the room it never used is simply given back. That is never more than the lease holds
+ * (a call's worst case stays drawn on its lease until its outcome row is written), but for calls
+ * that cost more than they reserved, which are booked whole. The rows of calls whose outcome is
  * unknown are marked `interrupted` at their worst case, so the key's spend still equals the sum
  * of its rows. Answers the bookings, for the webhook events.
  */
@@ -137,8 +137,8 @@ export const RECONCILE_LEASES = `
     RETURNING id, vault_key_id, day, amount_nanos, booked_nanos
   ), calls AS MATERIALIZED (
     SELECT d.vault_key_id, d.day, d.amount_nanos,
-           LEAST(d.amount_nanos, GREATEST(0, COALESCE((SELECT sum(CASE WHEN a.status = 0 AND a.error_code IS NULL THEN a.reserved_nanos ELSE a.cost_nanos END)
-                                   FROM audit_log a WHERE a.lease_id = d.id), 0) - d.booked_nanos))::bigint AS spent
+           GREATEST(0, COALESCE((SELECT sum(CASE WHEN a.status = 0 AND a.error_code IS NULL THEN a.reserved_nanos ELSE a.cost_nanos END)
+                                   FROM audit_log a WHERE a.lease_id = d.id), 0) - d.booked_nanos)::bigint AS spent
       FROM d
   ), i AS (
     UPDATE audit_log a SET error_code = 'interrupted', cost_nanos = a.reserved_nanos

@@ -117,12 +117,13 @@ export class SpendLedger implements OnModuleDestroy {
   settle(r: Reservation, actualNanos: bigint): void {
     if (!r.lease || r.cost !== null) return;
     if (actualNanos > r.amountNanos) this.overrun(r, actualNanos);
-    this.book_.settle(r, actualNanos);
+    if (this.book_.settle(r, actualNanos)) this.grow(r.lease);
   }
 
   /** Makes a finished call's cost bookable at the next flush, once (its outcome row is written, when it was recorded). */
   book(r: Reservation): void {
-    this.book_.book(r);
+    // calls that waited for this room (the cap was reached but for outcomes not yet written) are served now
+    if (this.book_.book(r) && r.lease) this.grow(r.lease);
   }
 
   /**
@@ -195,10 +196,10 @@ export class SpendLedger implements OnModuleDestroy {
         return;
       }
       if (result === 'gone') return this.moveWaiters(lease);
-      const { served, refused } = this.book_.granted(lease, g, result, sentAt);
+      const { served, refused, awaitOutcomes } = this.book_.granted(lease, g, result, sentAt);
       for (const [w, r] of served) w.resolve(r);
       for (const w of refused) w.reject(capExceeded());
-      if (lease.waiters.length === 0) return;
+      if (lease.waiters.length === 0 || awaitOutcomes) return;
     }
   }
 
@@ -249,8 +250,11 @@ export class SpendLedger implements OnModuleDestroy {
     const now = performance.now();
     const elapsed = now - this.lastFlush;
     this.lastFlush = now;
-    // a grow whose outcome is unknown is asked again even when no call waits
-    for (const lease of [...this.book_.leases.values(), ...this.book_.retired]) if (lease.unknownGrow && !lease.growing && !lease.dead) this.grow(lease);
+    // a grow whose outcome is unknown is asked again even when no call waits; calls left waiting
+    // for outcomes are looked at again (a safety net: `book` regrows the lease at once)
+    for (const lease of [...this.book_.leases.values(), ...this.book_.retired]) {
+      if ((lease.unknownGrow || lease.waiters.length > 0) && !lease.growing && !lease.dead) this.grow(lease);
+    }
     const batch = this.book_.flushEntries(final, elapsed);
     if (batch.length === 0) return;
 

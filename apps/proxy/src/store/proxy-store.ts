@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Pool } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { ProxyConfig } from '@keyvault/config';
-import { CHANNELS } from '@keyvault/db';
+import { CHANNELS, roleStartupOptions } from '@keyvault/db';
 import { KeyvaultError } from '@keyvault/errors';
 import { PROXY_CONFIG } from '../proxy.config';
 import { ProxyMetrics } from '../proxy-metrics';
@@ -25,6 +25,8 @@ export class ProxyStore {
   private readonly listener: NotificationListener;
   /** connections for the statements that run many times a second under a name (see queryPrepared) */
   private readonly direct: Pool;
+  /** connections for the calls' records, committed as KEYVAULT_CALL_RECORD_SYNCHRONOUS_COMMIT says (see queryRecord) */
+  private readonly records: Pool;
   private lastErrorLog = 0;
 
   constructor(
@@ -36,7 +38,7 @@ export class ProxyStore {
       connectionString: config.DATABASE_URL,
       max: Math.max(2, Math.ceil(config.DATABASE_POOL_SIZE / 2)),
       // every money statement commits durably, whatever the server's default: see docs/budget-leases.md
-      options: '-c synchronous_commit=on',
+      options: ['-c synchronous_commit=on', roleStartupOptions(config.KEYVAULT_PROXY_DB_ROLE)].filter(Boolean).join(' '),
       application_name: 'keyvault-proxy-direct',
       connectionTimeoutMillis: 1_000,
       query_timeout: 5_000,
@@ -44,6 +46,16 @@ export class ProxyStore {
     });
     // an idle connection cut by the server or the network must not crash the process
     this.direct.on('error', () => undefined);
+    this.records = new Pool({
+      connectionString: config.DATABASE_URL,
+      max: Math.max(2, Math.ceil(config.DATABASE_POOL_SIZE / 4)),
+      options: `-c synchronous_commit=${config.KEYVAULT_CALL_RECORD_SYNCHRONOUS_COMMIT}`,
+      application_name: 'keyvault-proxy-records',
+      connectionTimeoutMillis: 1_000,
+      query_timeout: 5_000,
+      keepAlive: true,
+    });
+    this.records.on('error', () => undefined);
     this.listener = new NotificationListener(
       config.DATABASE_URL,
       Object.values(CHANNELS),
@@ -85,6 +97,19 @@ export class ProxyStore {
     }
   }
 
+  /**
+   * The calls' records (CallRecorder), on their own connections, committed as
+   * KEYVAULT_CALL_RECORD_SYNCHRONOUS_COMMIT says: the one statement a call waits for.
+   */
+  async queryRecord<T>(op: string, sql: string, params: unknown[] = []): Promise<T[]> {
+    this.metrics.dbQueries.inc({ op });
+    try {
+      return (await this.records.query({ name: op, text: sql, values: params })).rows as T[];
+    } catch (err) {
+      throw this.unavailable(op, err);
+    }
+  }
+
   async transaction<T>(op: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
     this.metrics.dbQueries.inc({ op });
     try {
@@ -116,6 +141,7 @@ export class ProxyStore {
   async close(): Promise<void> {
     await this.listener.stop();
     await this.direct.end().catch(() => undefined);
+    await this.records.end().catch(() => undefined);
   }
 
   private unavailable(op: string, err: unknown): KeyvaultError {

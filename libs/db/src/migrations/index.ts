@@ -13,6 +13,7 @@ import { KeyGroups1797020100000 } from './1797020100000-KeyGroups';
 import { WebhookKindsAndAttempts1797021000000 } from './1797021000000-WebhookKindsAndAttempts';
 import { VaultKeyAllowedHeaders1797022000000 } from './1797022000000-VaultKeyAllowedHeaders';
 import { AuditCapture1797021000001 } from './1797021000001-AuditCapture';
+import { ProxyRole1797022000001 } from './1797022000001-ProxyRole';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so that the same list works from
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   WebhookKindsAndAttempts1797021000000,
   AuditCapture1797021000001,
   VaultKeyAllowedHeaders1797022000000,
+  ProxyRole1797022000001,
 ];
