@@ -53,7 +53,7 @@ describe('vault keys', () => {
       createdSecrets.add(key.vault_key);
       expect(Object.keys(key)).toEqual([
         'id', 'object', 'vault_key', 'vendor', 'credential', 'credential_name', 'daily_usd_cap',
-        'max_usd_per_call', 'allowed_models', 'duplicate_window', 'max_calls_per_minute',
+        'max_usd_per_call', 'allowed_models', 'duplicate_window', 'max_calls_per_minute', 'max_tokens_per_minute',
         'allowed_endpoints', 'allowed_headers', 'expires_at', 'label', 'metadata', 'capture', 'status', 'spent_today_usd', 'reserved_usd', 'created_at', 'revoked_at',
         'key_group', 'fallback_to_shared',
       ]);
@@ -102,6 +102,7 @@ describe('vault keys', () => {
         allowed_models: null,
         duplicate_window_seconds: 600,
         max_calls_per_minute: null,
+        max_tokens_per_minute: null,
         allowed_endpoints: ['POST /v1/payment_intents'],
         allowed_headers: [],
         expires_at: new Date(key.expires_at),

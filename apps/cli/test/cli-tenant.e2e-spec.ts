@@ -106,9 +106,9 @@ describe('keyvault CLI inside a tenant', () => {
     });
 
     it('issues a key with guardrails (--max-usd-per-call, --allow-model) and shows them', async () => {
-      const res = await issue(['--json', '--max-usd-per-call', '0.5', '--allow-model', 'gpt-4o-mini', '--allow-model', 'claude-3-5-haiku-*', '--duplicate-window', '5m', '--max-calls-per-minute', '30']);
+      const res = await issue(['--json', '--max-usd-per-call', '0.5', '--allow-model', 'gpt-4o-mini', '--allow-model', 'claude-3-5-haiku-*', '--duplicate-window', '5m', '--max-calls-per-minute', '30', '--max-tokens-per-minute', '200000']);
       expect(res.code).toBe(0);
-      expect(json(res.stdout)).toMatchObject({ max_usd_per_call: 0.5, allowed_models: ['gpt-4o-mini', 'claude-3-5-haiku-*'], duplicate_window: '5m', max_calls_per_minute: 30 });
+      expect(json(res.stdout)).toMatchObject({ max_usd_per_call: 0.5, allowed_models: ['gpt-4o-mini', 'claude-3-5-haiku-*'], duplicate_window: '5m', max_calls_per_minute: 30, max_tokens_per_minute: 200_000 });
       const bad = await issue(['--max-usd-per-call', 'lots']);
       expect(bad.code).toBe(2);
       expect(bad.stderr).toContain('--max-usd-per-call');

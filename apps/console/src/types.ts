@@ -33,6 +33,7 @@ export interface VaultKey {
   /** `0` when off */
   duplicate_window?: string;
   max_calls_per_minute?: number | null;
+  max_tokens_per_minute?: number | null;
   /** what finished calls cost today (UTC) */
   spent_today_usd: number;
   /** what calls in flight and proxy leases hold against the cap, not spent */

@@ -319,4 +319,45 @@ describe('vault-key guardrails', () => {
       expect(codes).toEqual({ forwarded: 30, rate_limited: 170 });
     });
   });
+
+  describe('max_tokens_per_minute', () => {
+    const chat = (token: string, maxTokens: number, via = proxy) =>
+      fetch(`${via.url}/openai/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: maxTokens }),
+      });
+    const windowTokens = async (id: string) =>
+      (await fx.query<{ amounts: string[] }>('SELECT token_amounts::text[] AS amounts FROM rate_windows WHERE vault_key_id = $1', [id]))[0]?.amounts.map(Number) ?? [];
+
+    it('admits calls by their worst case across instances, settles them to usage, and refuses 429 rate_limited beyond', async () => {
+      const vk = await fx.vaultKey(tenantId, { vendor: 'openai', credentialId: openaiCred, capUsd: 10, allowed: ['POST /v1/chat/completions'], extra: { max_tokens_per_minute: 1_000 } });
+      expect(await view(vk.id)).toMatchObject({ max_tokens_per_minute: 1_000 });
+      // a call that alone may pass the limit is never admitted
+      const huge = await chat(vk.token, 5_000);
+      expect(huge.status).toBe(429);
+      expect(((await huge.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+
+      // worst case: the body's bytes (under 100) plus 400 output tokens: two fit in 1,000, not three
+      openaiStub.clear();
+      const burst = await Promise.all(Array.from({ length: 5 }, (_, i) => chat(vk.token, 400, i % 2 ? proxy : proxy2)));
+      expect(burst.map((r) => r.status).sort()).toEqual([200, 200, 429, 429, 429]);
+      const refused = burst.find((r) => r.status === 429)!;
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(openaiStub.seen()).toHaveLength(2);
+      // each settles to its usage (12 prompt + 3 completion tokens), which leaves room for more
+      expect(await eventually(async () => ((await windowTokens(vk.id)).every((t) => t === 15) ? windowTokens(vk.id) : undefined), 'settled to usage')).toEqual([15, 15]);
+      expect((await chat(vk.token, 400)).status).toBe(200);
+    });
+
+    it('is refused at issue for a vendor without tokens', async () => {
+      const res = await api
+        .admin()
+        .post('/vault/keys')
+        .set('Keyvault-Tenant', tenantId)
+        .send({ vendor: 'stripe', credential: stripeCred, daily_usd_cap: 10, allowed_endpoints: ['POST /v1/payment_intents'], expires_in: '1h', max_tokens_per_minute: 10 });
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'parameter_invalid', param: 'max_tokens_per_minute' });
+    });
+  });
 });

@@ -772,6 +772,11 @@ export interface components {
              */
             max_calls_per_minute?: number;
             /**
+             * @description LLM vendors: tokens (each call counted at its worst case when admitted, settled to its usage) in any 60 s window, across all proxy instances (429 rate_limited, Retry-After)
+             * @example 200000
+             */
+            max_tokens_per_minute?: number;
+            /**
              * @example [
              *       "POST /v1/payment_intents"
              *     ]
@@ -858,6 +863,11 @@ export interface components {
              * @example 30
              */
             max_calls_per_minute: number | null;
+            /**
+             * @description LLM tokens admitted in any 60 s window; null: no limit
+             * @example 200000
+             */
+            max_tokens_per_minute: number | null;
             /**
              * @example [
              *       "POST /v1/payment_intents"
@@ -963,6 +973,11 @@ export interface components {
              * @example 30
              */
             max_calls_per_minute: number | null;
+            /**
+             * @description LLM tokens admitted in any 60 s window; null: no limit
+             * @example 200000
+             */
+            max_tokens_per_minute: number | null;
             /**
              * @example [
              *       "POST /v1/payment_intents"

@@ -15,9 +15,11 @@ export interface Guardrails {
   duplicateWindowSeconds: number;
   /** calls admitted in any 60 s window (null: no limit) */
   maxCallsPerMinute: number | null;
+  /** LLM tokens (worst case when admitted, settled to usage) in any 60 s window (null: no limit) */
+  maxTokensPerMinute: number | null;
 }
 
-export const NO_GUARDRAILS: Guardrails = { maxCallNanos: null, allowedModels: null, duplicateWindowSeconds: 0, maxCallsPerMinute: null };
+export const NO_GUARDRAILS: Guardrails = { maxCallNanos: null, allowedModels: null, duplicateWindowSeconds: 0, maxCallsPerMinute: null, maxTokensPerMinute: null };
 
 /** Vendors whose calls move money or send something that cannot be unsent (a charge, an SMS, an email). */
 export const MONEY_VENDORS: readonly string[] = ['stripe', 'twilio', 'resend'];

@@ -8,6 +8,7 @@ export interface IssuedGuardrails {
   allowedModels: string[] | null;
   duplicateWindowSeconds: number;
   maxCallsPerMinute: number | null;
+  maxTokensPerMinute: number | null;
 }
 
 /** Reads and checks the guardrail fields of an issue request; the first bad one is reported by name. */
@@ -17,7 +18,16 @@ export function issuedGuardrails(dto: CreateVaultKeyDto): IssuedGuardrails {
     allowedModels: allowedModels(dto),
     duplicateWindowSeconds: duplicateWindow(dto),
     maxCallsPerMinute: dto.max_calls_per_minute ?? null,
+    maxTokensPerMinute: maxTokensPerMinute(dto),
   };
+}
+
+function maxTokensPerMinute(dto: CreateVaultKeyDto): number | null {
+  if (dto.max_tokens_per_minute === undefined) return null;
+  if (MONEY_VENDORS.includes(dto.vendor)) {
+    throw new KeyvaultError('parameter_invalid', `max_tokens_per_minute applies to LLM vendors, not ${dto.vendor}.`, 'max_tokens_per_minute');
+  }
+  return dto.max_tokens_per_minute;
 }
 
 function duplicateWindow(dto: CreateVaultKeyDto): number {

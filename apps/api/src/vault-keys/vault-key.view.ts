@@ -18,6 +18,7 @@ export interface VaultKeyRecord {
   allowedModels: string[] | null;
   duplicateWindowSeconds: number;
   maxCallsPerMinute: number | null;
+  maxTokensPerMinute: number | null;
   allowedEndpoints: string[];
   // issue 22: header allowlist
   allowedHeaders: string[];
@@ -53,6 +54,8 @@ export class VaultKeyView {
   duplicate_window: string;
   @ApiProperty({ nullable: true, type: Number, example: 30, description: 'Calls admitted in any 60 s window; null: no limit' })
   max_calls_per_minute: number | null;
+  @ApiProperty({ nullable: true, type: Number, example: 200000, description: 'LLM tokens admitted in any 60 s window; null: no limit' })
+  max_tokens_per_minute: number | null;
   @ApiProperty({ type: [String], example: ['POST /v1/payment_intents'] }) allowed_endpoints: string[];
   // issue 22: header allowlist
   @ApiProperty({ type: [String], example: [], description: "Header names let through beyond the vendor's allowlist (lowercase)" }) allowed_headers: string[];
@@ -88,6 +91,7 @@ export class VaultKeyView {
       allowed_models: k.allowedModels,
       duplicate_window: duplicateWindowText(k.duplicateWindowSeconds),
       max_calls_per_minute: k.maxCallsPerMinute,
+      max_tokens_per_minute: k.maxTokensPerMinute,
       allowed_endpoints: k.allowedEndpoints,
       allowed_headers: k.allowedHeaders,
       expires_at: k.expiresAt.toISOString(),

@@ -27,7 +27,7 @@ const STATUS_FILTERS: Record<VaultKeyStatus, string> = {
 /** The record plus today's spend (UTC day, as the proxy's ledger keys it) and the profile's name. */
 const SELECT_RECORDS = `
   SELECT k.id, k.vendor, k.credential_id, c.name AS credential_name, k.daily_cap_nanos, k.allowed_endpoints, k.allowed_headers,
-         k.max_call_nanos, k.allowed_models, k.duplicate_window_seconds, k.max_calls_per_minute,
+         k.max_call_nanos, k.allowed_models, k.duplicate_window_seconds, k.max_calls_per_minute, k.max_tokens_per_minute,
          k.expires_at, k.label, k.metadata, k.revoked_at, k.created_at, ${STATUS_SQL} AS status,
          k.key_group, k.fallback_to_shared,
          k.capture,
@@ -46,6 +46,7 @@ interface RecordRow {
   allowed_models: string[] | null;
   duplicate_window_seconds: number;
   max_calls_per_minute: number | null;
+  max_tokens_per_minute: number | null;
   allowed_endpoints: string[];
   allowed_headers: string[];
   expires_at: Date;
@@ -68,7 +69,7 @@ interface RecordRow {
  * credential name or id (null: the default), $4 vendor, $5 TTL seconds, $6..$11 the row's
  * policy, $12 the calling tenant API key (null: the admin token), $13–$14 the guardrails,
  * $15 key_group (null: the shared keys; else the profile must hold an active key of that group),
- * $16 fallback_to_shared, $17 duplicate_window seconds, $18 max_calls_per_minute, $19 capture.
+ * $16 fallback_to_shared, $17 duplicate_window seconds, $18 max_calls_per_minute, $19 capture, $20 max_tokens_per_minute.
  */
 const ISSUE_SQL = `
   WITH ctx AS (
@@ -88,10 +89,10 @@ const ISSUE_SQL = `
   ), inserted AS (
     INSERT INTO vault_keys (id, tenant_id, credential_id, vendor, daily_cap_nanos, allowed_endpoints, expires_at, label, metadata, created_at,
                             max_call_nanos, allowed_models, duplicate_window_seconds, key_group, fallback_to_shared, max_calls_per_minute,
-                            capture)
+                            capture, max_tokens_per_minute)
     SELECT $1, $2, ctx.credential_id, $4, $6::bigint, $7::text[], $8::timestamptz, $9::text, $10::jsonb, $11::timestamptz,
            $13::bigint, $14::text[], $17::int, $15::text, $16::boolean, $18::int,
-           $19::text FROM ctx
+           $19::text, $20::int FROM ctx
      WHERE ctx.api_key_live AND ctx.status = 'active' AND $5::int <= ctx.max_ttl_seconds AND ctx.credential_vendor = $4
        AND ctx.key_group_known
     RETURNING 1
@@ -162,7 +163,7 @@ export class VaultKeysService {
       key.allowedEndpoints, key.expiresAt, key.label, JSON.stringify(key.metadata), key.createdAt, apiKeyId,
       guardrails.maxCallNanos?.toString() ?? null, guardrails.allowedModels,
       key.keyGroup, key.fallbackToShared, guardrails.duplicateWindowSeconds, guardrails.maxCallsPerMinute,
-      key.capture,
+      key.capture, guardrails.maxTokensPerMinute,
     ]);
     // a deleted tenant takes its API keys with it: for a key's caller both read as a deleted key
     if (apiKeyId !== null && !ctx?.api_key_live) {
@@ -328,6 +329,7 @@ function toRecord(r: RecordRow): VaultKeyRecord {
     allowedModels: r.allowed_models,
     duplicateWindowSeconds: r.duplicate_window_seconds,
     maxCallsPerMinute: r.max_calls_per_minute,
+    maxTokensPerMinute: r.max_tokens_per_minute,
     allowedEndpoints: r.allowed_endpoints,
     allowedHeaders: r.allowed_headers,
     expiresAt: r.expires_at,

@@ -36,6 +36,7 @@ interface IssueOptions {
   allowModel?: string[];
   duplicateWindow?: string;
   maxCallsPerMinute?: number;
+  maxTokensPerMinute?: number;
   allow: string[];
   expiresIn: string;
   label?: string;
@@ -62,6 +63,7 @@ export function registerVaultKeys(program: Command): void {
     .option('--allow-model <glob>', 'LLM vendors: an allowed model, e.g. "gpt-4o-mini" or "claude-3-5-haiku-*" (repeat for more)', collect)
     .option('--duplicate-window <duration>', 'a repeated money-moving call within it is a duplicate (default 10m for stripe, twilio, resend; 0: off)')
     .option('--max-calls-per-minute <n>', 'calls admitted in any 60 s window, across all proxy instances', intOption('--max-calls-per-minute', 1, 10_000))
+    .option('--max-tokens-per-minute <n>', 'LLM vendors: tokens (worst case, settled to usage) in any 60 s window', intOption('--max-tokens-per-minute', 1, 100_000_000))
     .requiredOption('--allow <endpoint>', 'an allowed endpoint, e.g. "POST /v1/chat/completions" (repeat for more)', collect)
     .requiredOption('--expires-in <duration>', "30m, 2h, 72h, 7d... (at most the tenant's max)")
     .option('--label <label>', 'a label to list or revoke keys by')
@@ -79,6 +81,7 @@ export function registerVaultKeys(program: Command): void {
         ...(o.allowModel ? { allowed_models: o.allowModel } : {}),
         ...(o.duplicateWindow !== undefined ? { duplicate_window: o.duplicateWindow } : {}),
         ...(o.maxCallsPerMinute !== undefined ? { max_calls_per_minute: o.maxCallsPerMinute } : {}),
+        ...(o.maxTokensPerMinute !== undefined ? { max_tokens_per_minute: o.maxTokensPerMinute } : {}),
         ...(o.label ? { label: o.label } : {}),
         ...(o.metadata ? { metadata: o.metadata } : {}),
       };

@@ -193,6 +193,7 @@ export class VaultKeyAuth {
       allowed_headers: string[];
       duplicate_window_seconds: number;
       max_calls_per_minute: number | null;
+      max_tokens_per_minute: number | null;
       expires_at: Date;
       revoked_at: Date | null;
       tenant_status: string;
@@ -204,7 +205,7 @@ export class VaultKeyAuth {
     }>(
       'vault_key_state',
       `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_nanos, v.allowed_endpoints, v.allowed_headers,
-              v.max_call_nanos, v.allowed_models, v.duplicate_window_seconds, v.max_calls_per_minute,
+              v.max_call_nanos, v.allowed_models, v.duplicate_window_seconds, v.max_calls_per_minute, v.max_tokens_per_minute,
               v.expires_at, v.revoked_at, t.status AS tenant_status,
               v.key_group, v.fallback_to_shared, v.metadata->>'run_id' AS run_id, v.metadata->>'conversation_id' AS conversation_id,
               v.capture
@@ -225,6 +226,7 @@ export class VaultKeyAuth {
         allowedModels: row.allowed_models,
         duplicateWindowSeconds: row.duplicate_window_seconds,
         maxCallsPerMinute: row.max_calls_per_minute,
+        maxTokensPerMinute: row.max_tokens_per_minute,
       },
       allowedHeaders: row.allowed_headers,
       expiresAtMs: new Date(row.expires_at).getTime(),

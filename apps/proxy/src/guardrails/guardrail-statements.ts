@@ -31,3 +31,15 @@ export const PRUNE_DUPLICATES = `DELETE FROM duplicate_calls WHERE expires_at < 
  * admitted, else the milliseconds until a call may be admitted.
  */
 export const RATE_ADMIT = `SELECT keyvault_rate_admit($1, $2, ${60_000_000})::text AS wait_ms`;
+
+/**
+ * Admits one LLM call's worst-case tokens against max_tokens_per_minute (keyvault_token_admit,
+ * migration GuardrailsTokensPerMinute). $1 vault key, $2 limit, $3 tokens. Answers
+ * {0, stamp} when admitted, else {milliseconds to wait, 0}.
+ */
+export const TOKENS_ADMIT = `SELECT keyvault_token_admit($1, $2, $3, ${60_000_000})::text[] AS r`;
+
+/** Settles an admitted call's tokens to what it used. $1 vault key, $2 its stamp, $3 tokens (never above what was admitted). */
+export const TOKENS_SETTLE = `
+  UPDATE rate_windows SET token_amounts[array_position(token_stamps, $2::bigint)] = LEAST(token_amounts[array_position(token_stamps, $2::bigint)], $3::bigint)
+   WHERE vault_key_id = $1 AND $2::bigint = ANY(token_stamps)`;

@@ -5,8 +5,8 @@ import { callFingerprint, canonicalBody, derivedIdempotencyKey, exceedsPerCallLi
 import type { AuditRecord } from '../audit/audit-writer';
 import type { VaultKeyState } from '../auth/vault-key-auth';
 import { ProxyStore } from '../store/proxy-store';
-import type { PreparedCall, VendorCall } from '../vendors/vendor-adapter';
-import { CLAIM_DUPLICATE, PRUNE_DUPLICATES, RATE_ADMIT, RELEASE_DUPLICATE } from './guardrail-statements';
+import type { CallTokens, PreparedCall, VendorCall } from '../vendors/vendor-adapter';
+import { CLAIM_DUPLICATE, PRUNE_DUPLICATES, RATE_ADMIT, RELEASE_DUPLICATE, TOKENS_ADMIT, TOKENS_SETTLE } from './guardrail-statements';
 
 /** What admitting a call left to undo or keep once it ended (see `finish`). */
 export interface Admission {
@@ -14,6 +14,8 @@ export interface Admission {
   sent: boolean;
   /** the upstream's status once answered (0: never sent, or no answer) */
   status: number;
+  /** the call's tokens as admitted against max_tokens_per_minute, settled when it ends */
+  tokens?: { vaultKeyId: string; stamp: string; counted: CallTokens };
   /** this call is the first of its fingerprint in the key's duplicate window */
   claim?: { vaultKeyId: string; fingerprint: string; auditId: string };
 }
@@ -52,6 +54,7 @@ export class GuardrailChecks implements OnModuleDestroy {
     }
     if (g.maxCallsPerMinute !== null) await this.admitRate(key.id, g.maxCallsPerMinute);
     const admission: Admission = { sent: false, status: 0 };
+    if (g.maxTokensPerMinute !== null && call.tokens) await this.admitTokens(key.id, g.maxTokensPerMinute, call.tokens, admission);
     if (g.duplicateWindowSeconds > 0 && call.costNanos > 0n && MONEY_VENDORS.includes(key.vendor)) await this.claim(key, request, audit, admission);
     return admission;
   }
@@ -62,10 +65,35 @@ export class GuardrailChecks implements OnModuleDestroy {
    * outcome is unknown (sent, no answer) keeps it: the vendor may have acted.
    */
   finish(admission: Admission): void {
+    const t = admission.tokens;
+    if (t) {
+      // usage when the answer told it; nothing when the call was never sent; else the worst case stays
+      const used = !admission.sent ? 0 : t.counted.actual;
+      if (used !== null && used < t.counted.worst) {
+        void this.store.query('tokens_settle', TOKENS_SETTLE, [t.vaultKeyId, t.stamp, used]).catch(() => undefined);
+      }
+    }
     const c = admission.claim;
     if (!c) return;
     const failed = admission.status === 0 ? !admission.sent : admission.status < 200 || admission.status >= 300;
     if (failed) void this.store.query('duplicate_release', RELEASE_DUPLICATE, [c.vaultKeyId, c.fingerprint, c.auditId]).catch(() => undefined);
+  }
+
+  /** One LLM call's worst-case tokens against max_tokens_per_minute, decided in the database for all instances. */
+  private async admitTokens(vaultKeyId: string, limit: number, tokens: CallTokens, admission: Admission): Promise<void> {
+    if (tokens.worst > limit) {
+      throw new KeyvaultError('rate_limited', `This call may use up to ${tokens.worst} tokens, above the vault key's max_tokens_per_minute (${limit}): lower max_tokens.`).withHeaders({
+        'Retry-After': '60',
+      });
+    }
+    const [row] = await this.store.query<{ r: string[] }>('tokens_admit', TOKENS_ADMIT, [vaultKeyId, limit, tokens.worst]);
+    const [waitMs, stamp] = row.r;
+    if (waitMs !== '0') {
+      throw new KeyvaultError('rate_limited', `This vault key's max_tokens_per_minute (${limit}) is reached.`).withHeaders({
+        'Retry-After': String(Math.ceil(Number(waitMs) / 1000)),
+      });
+    }
+    admission.tokens = { vaultKeyId, stamp, counted: tokens };
   }
 
   /** One call against max_calls_per_minute, decided in the database for all instances at once. */

@@ -6,6 +6,7 @@ import { eventData, SseEvents } from './sse';
 import {
   fixedCost,
   isSuccess,
+  type CallTokens,
   type OutgoingHeaders,
   type PreparedCall,
   type ResponseMeter,
@@ -68,11 +69,12 @@ export class AnthropicAdapter implements VendorAdapter {
         if (withWrites > costNanos) costNanos = withWrites;
       }
     }
-    const settle = (usage: unknown) => this.usageCost(price, usage);
+    const tokens: CallTokens = { worst: bytes + output, actual: null };
+    const settle = (usage: unknown) => this.usageCost(price, usage, tokens);
     if (request.stream === true) {
-      return { costNanos, model: request.model as string, meter: (res) => (isSuccess(res.status) ? new MessageStreamMeter(settle) : fixedCost(0n)) };
+      return { costNanos, model: request.model as string, tokens, meter: (res) => (isSuccess(res.status) ? new MessageStreamMeter(settle) : fixedCost(0n)) };
     }
-    return { costNanos, model: request.model as string, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => settle(doc.usage)) : fixedCost(0n)) };
+    return { costNanos, model: request.model as string, tokens, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => settle(doc.usage)) : fixedCost(0n)) };
   }
 
   private modelPrice(model: unknown): ModelPrice {
@@ -83,7 +85,7 @@ export class AnthropicAdapter implements VendorAdapter {
   }
 
   /** A Messages `usage` object → nano-dollars, or null when it is missing or malformed. */
-  private usageCost(price: ModelPrice, usage: unknown): bigint | null {
+  private usageCost(price: ModelPrice, usage: unknown, tokens?: CallTokens): bigint | null {
     if (typeof usage !== 'object' || usage === null) return null;
     const u = usage as Record<string, unknown>;
     const input = count(u.input_tokens);
@@ -92,12 +94,15 @@ export class AnthropicAdapter implements VendorAdapter {
     // newer answers split cache writes by lifetime; the 1-hour ones cost more
     const split = typeof u.cache_creation === 'object' && u.cache_creation !== null ? (u.cache_creation as Record<string, unknown>) : {};
     const cacheWrite1h = Math.min(count(split.ephemeral_1h_input_tokens) ?? 0, cacheWrites);
+    const output = count(u.output_tokens) ?? 0;
+    const cacheRead = count(u.cache_read_input_tokens) ?? 0;
+    if (tokens) tokens.actual = input + output + cacheWrites + cacheRead;
     return this.prices.tokensCost(price, {
       input,
-      output: count(u.output_tokens) ?? 0,
+      output,
       cacheWrite: cacheWrites - cacheWrite1h,
       cacheWrite1h,
-      cacheRead: count(u.cache_read_input_tokens) ?? 0,
+      cacheRead,
     });
   }
 }

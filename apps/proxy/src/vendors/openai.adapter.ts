@@ -3,7 +3,7 @@ import { KeyvaultError } from '@keyvault/errors';
 import type { LlmVendor, ModelPrice, PriceBook } from '@keyvault/policy';
 import { count, JsonBodyMeter, jsonObject } from './json-body';
 import { eventData, SseEvents } from './sse';
-import { fixedCost, isSuccess, type OutgoingHeaders, type PreparedCall, type ResponseMeter, type VendorAdapter, type VendorCall } from './vendor-adapter';
+import { fixedCost, isSuccess, type CallTokens, type OutgoingHeaders, type PreparedCall, type ResponseMeter, type VendorAdapter, type VendorCall } from './vendor-adapter';
 import { COMMON_DOWN, COMMON_UP, type HeaderAllowlist } from './header-allowlist';
 
 /** OpenAI allows at most 128 choices per call. */
@@ -49,10 +49,11 @@ export class OpenAiAdapter implements VendorAdapter {
     const maxOutput = requested === undefined ? price.maxOutputTokens : Math.min(requested, price.maxOutputTokens || requested);
     const choices = Math.min(Math.max(count(request.n) ?? 1, 1), MAX_CHOICES);
     const costNanos = this.prices.tokenCost(price, call.body.length, maxOutput * choices);
-    const settle = (usage: unknown) => this.usageCost(price, usage);
+    const tokens: CallTokens = { worst: call.body.length + maxOutput * choices, actual: null };
+    const settle = (usage: unknown) => this.usageCost(price, usage, tokens);
 
     if (request.stream !== true) {
-      return { costNanos, model: price.requested, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => settle(doc.usage)) : fixedCost(0n)) };
+      return { costNanos, model: price.requested, tokens, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => settle(doc.usage)) : fixedCost(0n)) };
     }
     // Streams report usage only when asked: ask upstream always, and hide the usage chunk
     // from a client that did not ask for it.
@@ -62,6 +63,7 @@ export class OpenAiAdapter implements VendorAdapter {
     return {
       costNanos,
       model: price.requested,
+      tokens,
       body,
       meter: (res) => (isSuccess(res.status) ? new ChatStreamMeter(!clientAsked, settle) : fixedCost(0n)),
     };
@@ -72,7 +74,8 @@ export class OpenAiAdapter implements VendorAdapter {
     const price = this.modelPrice(request.model);
     // Inputs are text or token ids; either way a token takes at least one byte of the body.
     const costNanos = this.prices.tokenCost(price, call.body.length, 0);
-    return { costNanos, model: price.requested, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => this.usageCost(price, doc.usage)) : fixedCost(0n)) };
+    const tokens: CallTokens = { worst: call.body.length, actual: null };
+    return { costNanos, model: price.requested, tokens, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => this.usageCost(price, doc.usage, tokens)) : fixedCost(0n)) };
   }
 
   /** The price of the body's model, with the model as the body names it (`requested`). */
@@ -83,13 +86,15 @@ export class OpenAiAdapter implements VendorAdapter {
     return { ...price, requested: model };
   }
 
-  /** `usage` → nano-dollars, or null when it is missing or malformed. */
-  protected usageCost(price: ModelPrice, usage: unknown): bigint | null {
+  /** `usage` → nano-dollars, or null when it is missing or malformed; the token count goes to `tokens`. */
+  protected usageCost(price: ModelPrice, usage: unknown, tokens?: CallTokens): bigint | null {
     if (typeof usage !== 'object' || usage === null) return null;
     const u = usage as { prompt_tokens?: unknown; completion_tokens?: unknown };
     const input = count(u.prompt_tokens);
     if (input === undefined) return null;
-    return this.prices.tokenCost(price, input, count(u.completion_tokens) ?? 0);
+    const output = count(u.completion_tokens) ?? 0;
+    if (tokens) tokens.actual = input + output;
+    return this.prices.tokenCost(price, input, output);
   }
 }
 

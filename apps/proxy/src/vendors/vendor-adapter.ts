@@ -76,6 +76,12 @@ export interface PreparedCall {
   costNanos: bigint;
   /** the body's `model`, for LLM calls (matched against the key's allowed_models) */
   model?: string;
+  /**
+   * LLM calls: the tokens the call may use at worst (counted against max_tokens_per_minute when
+   * admitted), and the tokens its usage reported, which the adapter's meter fills in (null until
+   * then, or when the answer did not tell).
+   */
+  tokens?: CallTokens;
   /** a replacement request body (e.g. stream_options added); the received body when absent */
   body?: Buffer;
   /** a replacement vendor path to send (e.g. a base_url that already ends in /v1) */
@@ -87,6 +93,11 @@ export interface PreparedCall {
    * exceeds `costNanos`.
    */
   meter?: (response: UpstreamResponseHead) => ResponseMeter;
+}
+
+export interface CallTokens {
+  worst: number;
+  actual: number | null;
 }
 
 export interface UpstreamResponseHead {

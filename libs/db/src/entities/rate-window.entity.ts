@@ -10,4 +10,7 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 export class RateWindow {
   @PrimaryColumn({ type: 'text', collation: 'C', name: 'vault_key_id' }) vaultKeyId: string;
   @Column({ type: 'bigint', name: 'call_stamps', array: true, default: () => "'{}'" }) callStamps: string[];
+  /** max_tokens_per_minute: LLM calls' stamps and token counts, side by side (keyvault_token_admit) */
+  @Column({ type: 'bigint', name: 'token_stamps', array: true, default: () => "'{}'" }) tokenStamps: string[];
+  @Column({ type: 'bigint', name: 'token_amounts', array: true, default: () => "'{}'" }) tokenAmounts: string[];
 }

@@ -21,6 +21,7 @@ export class VaultKey {
   @Column({ type: 'text', name: 'allowed_models', array: true, nullable: true }) allowedModels: string[] | null;
   @Column({ type: 'int', name: 'duplicate_window_seconds', default: 0 }) duplicateWindowSeconds: number;
   @Column({ type: 'int', name: 'max_calls_per_minute', nullable: true }) maxCallsPerMinute: number | null;
+  @Column({ type: 'int', name: 'max_tokens_per_minute', nullable: true }) maxTokensPerMinute: number | null;
   @Column({ type: 'text', name: 'allowed_endpoints', array: true }) allowedEndpoints: string[];
   // issue 22: header allowlist
   @Column({ type: 'text', name: 'allowed_headers', array: true, default: () => "'{}'" }) allowedHeaders: string[];

@@ -7,6 +7,7 @@ import { CallRecords1797018000000 } from './1797018000000-CallRecords';
 import { GuardrailsPerCallAndModels1797019000000 } from './1797019000000-GuardrailsPerCallAndModels';
 import { GuardrailsDuplicateWindow1797019100000 } from './1797019100000-GuardrailsDuplicateWindow';
 import { GuardrailsRateLimits1797019200000 } from './1797019200000-GuardrailsRateLimits';
+import { GuardrailsTokensPerMinute1797019300000 } from './1797019300000-GuardrailsTokensPerMinute';
 import { GatewayKeys1797020000000 } from './1797020000000-GatewayKeys';
 import { KeyGroups1797020100000 } from './1797020100000-KeyGroups';
 import { WebhookKindsAndAttempts1797021000000 } from './1797021000000-WebhookKindsAndAttempts';
@@ -29,6 +30,7 @@ export const MIGRATIONS = [
   GuardrailsPerCallAndModels1797019000000,
   GuardrailsDuplicateWindow1797019100000,
   GuardrailsRateLimits1797019200000,
+  GuardrailsTokensPerMinute1797019300000,
   GatewayKeys1797020000000,
   KeyGroups1797020100000,
   WebhookKindsAndAttempts1797021000000,

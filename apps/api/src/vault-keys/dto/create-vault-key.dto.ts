@@ -68,6 +68,18 @@ export class CreateVaultKeyDto {
   @Max(10_000)
   max_calls_per_minute?: number;
 
+  @ApiPropertyOptional({
+    example: 200000,
+    minimum: 1,
+    maximum: 100000000,
+    description: 'LLM vendors: tokens (each call counted at its worst case when admitted, settled to its usage) in any 60 s window, across all proxy instances (429 rate_limited, Retry-After)',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100_000_000)
+  max_tokens_per_minute?: number;
+
   /** Each entry is checked by the policy parser in the service, which reports `allowed_endpoints.N`. */
   @ApiProperty({ example: ['POST /v1/payment_intents'], type: [String], minItems: 1, maxItems: 100 })
   @IsArray()
