@@ -1,10 +1,11 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startOpenAiStub, type OpenAiStub } from '@keyvault/testing';
 import { startApi, type ApiHarness } from '../../test/harness/api';
 import { startProxy, type ProxyHarness } from '../../test/harness/proxy';
 import { eventually } from '../../test/harness/wait';
+import { VaultKeyAuth } from '../../apps/proxy/src/auth/vault-key-auth';
 import { startDifyStub, type DifyStub } from './dify-stub';
 import { createChatBackend } from './server';
 
@@ -175,7 +176,11 @@ describe('examples/dify-backend', () => {
       expect(rows[0].status).toBe(200);
 
       // ending the chat revokes its vault key: the same gateway key is refused for it from then on
+      const notices = vi.spyOn(VaultKeyAuth.prototype as unknown as { invalidate(p: string): void }, 'invalidate');
       await post(`${backend}/chat/${first.body.chat_id as string}/end`);
+      // refused once the proxy has seen the revocation's notice (it may land just after the api answered)
+      await eventually(async () => notices.mock.calls.some(([p]) => p.includes(key.id as string)) || undefined, 'the revocation notice');
+      notices.mockRestore();
       const again = await fetch(run.request.url, { method: 'POST', headers: run.request.headers, body: JSON.stringify(run.request.body) });
       expect(again.status).toBe(401);
       expect(((await again.json()) as { error: { code: string } }).error.code).toBe('vault_key_revoked');

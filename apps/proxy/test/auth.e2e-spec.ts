@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { aad, exportPrivateKey, exportPublicKey, generateSigningKeyPair, MasterKeyring, newId, VAULT_KEY_ALG } from '@keyvault/crypto';
 import { revokeVaultKeys } from '@keyvault/db';
 import { startOpenAiStub, type OpenAiStub } from '@keyvault/testing';
@@ -7,6 +7,7 @@ import { startApi, type ApiHarness } from '../../../test/harness/api';
 import { startProxy, type ProxyHarness } from '../../../test/harness/proxy';
 import { proxyFixtures, type ProxyFixtures } from '../../../test/harness/proxy-fixtures';
 import { eventually } from '../../../test/harness/wait';
+import { VaultKeyAuth } from '../src/auth/vault-key-auth';
 
 const CHAT = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] });
 
@@ -128,7 +129,12 @@ describe('proxy authentication', () => {
     const auth = { authorization: `Bearer ${vk.token}` };
     expect((await chat(a, auth)).status).toBe(200);
     expect((await chat(b, auth)).status).toBe(200);
+    const notices = vi.spyOn(VaultKeyAuth.prototype as unknown as { invalidate(p: string): void }, 'invalidate');
     await api.app.get(DataSource).transaction((m) => revokeVaultKeys(m, tenantId, { ids: [vk.id] }, 'test'));
+    // the line that must hold: no call once an instance has seen the revocation's notice, which
+    // commits with it and arrives over loopback within moments (on a loaded machine, after the api answered)
+    await eventually(async () => notices.mock.calls.filter(([p]) => p.includes(vk.id)).length >= 2 || undefined, 'the notice on both instances');
+    notices.mockRestore();
     stub.clear();
     await expectError(await chat(a, auth), 401, 'vault_key_revoked');
     await expectError(await chat(b, auth), 401, 'vault_key_revoked');
@@ -142,7 +148,10 @@ describe('proxy authentication', () => {
     const auth = { authorization: `Bearer ${vk.token}` };
     expect((await chat(a, auth)).status).toBe(200);
     expect((await chat(b, auth)).status).toBe(200);
+    const notices = vi.spyOn(VaultKeyAuth.prototype as unknown as { invalidate(p: string): void }, 'invalidate');
     await api.admin().post(`/tenants/${other}/disable`).expect(200);
+    await eventually(async () => notices.mock.calls.filter(([p]) => p.includes(other)).length >= 2 || undefined, 'the notice on both instances');
+    notices.mockRestore();
     await expectError(await chat(a, auth), 401, 'tenant_disabled');
     await expectError(await chat(b, auth), 401, 'tenant_disabled');
     await api.admin().post(`/tenants/${other}/enable`).expect(200);
