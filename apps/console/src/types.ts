@@ -26,7 +26,12 @@ export interface VaultKey {
   credential_name: string | null;
   status: VaultKeyStatus;
   expires_at: string;
-  daily_usd_cap: number;
+  /** null: the key has only a lifetime cap */
+  daily_usd_cap: number | null;
+  // lifetime cap (issue 19)
+  total_usd_cap?: number | null;
+  total_spent_usd?: number;
+  total_reserved_usd?: number;
   // guardrails (issue 19)
   max_usd_per_call?: number | null;
   allowed_models?: string[] | null;

@@ -744,10 +744,15 @@ export interface components {
              */
             credential?: string;
             /**
-             * @description USD per UTC day, above 0, at most 1000000, at most 9 decimals
+             * @description USD per UTC day, above 0, at most 1000000, at most 9 decimals. Required unless total_usd_cap is set (400 cap_required when neither is)
              * @example 100
              */
-            daily_usd_cap: number;
+            daily_usd_cap?: number;
+            /**
+             * @description USD over the key's whole life, across every day, beside daily_usd_cap (either or both; 400 cap_required when neither is set). A call that would pass it is refused (429 total_cap_exceeded, no Retry-After: it never resets)
+             * @example 500
+             */
+            total_usd_cap?: number;
             /**
              * @description USD: a call whose known cost (Stripe amount, Twilio message, Resend email) or LLM worst case is above it is refused (403 per_call_limit_exceeded) before anything is sent
              * @example 100
@@ -837,10 +842,25 @@ export interface components {
             credential: string;
             credential_name?: string | null;
             /**
-             * @description USD per UTC day (up to 9 decimals)
+             * @description USD per UTC day (up to 9 decimals); null: no daily cap (the key has a total_usd_cap)
              * @example 100
              */
-            daily_usd_cap: number;
+            daily_usd_cap: number | null;
+            /**
+             * @description USD over the key's whole life; null: no lifetime cap
+             * @example 500
+             */
+            total_usd_cap: number | null;
+            /**
+             * @description What finished calls cost over the key's whole life, USD (up to 9 decimals)
+             * @example 42.5
+             */
+            total_spent_usd: number;
+            /**
+             * @description USD held against total_usd_cap now and not spent (calls in flight, proxy leases); total_spent_usd + total_reserved_usd never passes total_usd_cap
+             * @example 0.05
+             */
+            total_reserved_usd: number;
             /**
              * @description USD: the largest call (known cost or LLM worst case) admitted; null: no limit
              * @example 100
@@ -947,10 +967,25 @@ export interface components {
             credential: string;
             credential_name?: string | null;
             /**
-             * @description USD per UTC day (up to 9 decimals)
+             * @description USD per UTC day (up to 9 decimals); null: no daily cap (the key has a total_usd_cap)
              * @example 100
              */
-            daily_usd_cap: number;
+            daily_usd_cap: number | null;
+            /**
+             * @description USD over the key's whole life; null: no lifetime cap
+             * @example 500
+             */
+            total_usd_cap: number | null;
+            /**
+             * @description What finished calls cost over the key's whole life, USD (up to 9 decimals)
+             * @example 42.5
+             */
+            total_spent_usd: number;
+            /**
+             * @description USD held against total_usd_cap now and not spent (calls in flight, proxy leases); total_spent_usd + total_reserved_usd never passes total_usd_cap
+             * @example 0.05
+             */
+            total_reserved_usd: number;
             /**
              * @description USD: the largest call (known cost or LLM worst case) admitted; null: no limit
              * @example 100
@@ -1087,7 +1122,7 @@ export interface components {
              *     ]
              */
             to?: string[];
-            events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked")[];
+            events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked" | "credential.cap_threshold" | "credential.cap_reached")[];
             /**
              * @description vault_key.cap_threshold fires when a key spends this share of its daily cap
              * @default 80
@@ -1105,7 +1140,7 @@ export interface components {
             url: string | null;
             /** @description recipients (email webhooks only) */
             to: string[] | null;
-            events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked")[];
+            events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked" | "credential.cap_threshold" | "credential.cap_reached")[];
             threshold_pct: number;
             created_at: string;
             /** @description Signing secret (whsec_...) of a signed webhook. Shown only in this response. */
@@ -1122,7 +1157,7 @@ export interface components {
             url: string | null;
             /** @description recipients (email webhooks only) */
             to: string[] | null;
-            events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked")[];
+            events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked" | "credential.cap_threshold" | "credential.cap_reached")[];
             threshold_pct: number;
             created_at: string;
         };
@@ -1145,7 +1180,7 @@ export interface components {
             /** @description The event id, also sent as Keyvault-Event-Id */
             event_id: string;
             /** @enum {string|null} */
-            event_type: "vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked" | null;
+            event_type: "vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked" | "credential.cap_threshold" | "credential.cap_reached" | null;
             /** @enum {string} */
             status: "pending" | "succeeded" | "failed";
             /** @description true while an attempt is in flight */

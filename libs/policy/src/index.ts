@@ -8,3 +8,4 @@ export * from './sms-segments';
 export * from './budget-lease';
 export * from './capture-redaction';
 export * from './guardrails';
+export * from './budgets';
