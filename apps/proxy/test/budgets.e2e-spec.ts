@@ -109,4 +109,123 @@ describe('budgets above the key', () => {
       expect(days.map((d) => d.spent_nanos)).toEqual([String(3n * USD), String(2n * USD)]);
     });
   });
+
+  describe('profile caps', () => {
+    it('books at most $10.00 over 50 keys of $1 a day under a 200-way burst of $0.30 charges on a profile capped at $10 a day', async () => {
+      const { tenantId, credentialId } = await stripeKeys('Profile cap');
+      await inTenant(tenantId).patch(`/credentials/${credentialId}`).send({ daily_usd_cap: 10 }).expect(200);
+      const keys = [];
+      for (let i = 0; i < 50; i++) keys.push(await key(tenantId, credentialId, 1));
+      stub.clear();
+      const statuses = await burst(200, (i) => keys[i % 50].token, 30);
+      const admitted = statuses.filter((s) => s === 200).length;
+      // every key could take 3 ($0.90): the profile's $10 binds first, at 33 calls at most
+      expect(admitted).toBeLessThanOrEqual(33);
+      expect(admitted).toBeGreaterThan(0);
+      expect(stub.seen()).toHaveLength(admitted);
+      const day = new Date().toISOString().slice(0, 10);
+      expect(await settledBudget(credentialId, day)).toBe(BigInt(admitted) * 300_000_000n);
+      const keySpend = await eventually(async () => {
+        const [r] = await fx.query<{ spent: string; reserved: string }>(
+          'SELECT sum(spent_nanos)::text AS spent, sum(reserved_nanos)::text AS reserved FROM vault_key_spend WHERE vault_key_id = ANY($1)', [keys.map((k) => k.id)]);
+        return r.reserved === '0' ? BigInt(r.spent) : undefined;
+      }, 'the keys to settle');
+      expect(keySpend).toBe(BigInt(admitted) * 300_000_000n);
+      const rows = await eventually(async () => {
+        const r = await refusals(keys.map((k) => k.id));
+        return r.length === 200 - admitted ? r : undefined;
+      }, 'every refusal to be audited');
+      // a key's fourth call may meet its own day's cap first (its earlier calls hold it while the profile decides)
+      expect(rows.map((r) => `${r.status} ${r.error_code}`)).toContain('429 profile_cap_exceeded');
+      expect(rows.every((r) => r.status === 429 && ['profile_cap_exceeded', 'daily_cap_exceeded'].includes(r.error_code))).toBe(true);
+      const { body } = await inTenant(tenantId).get(`/credentials/${credentialId}`).expect(200);
+      expect(body).toMatchObject({ daily_usd_cap: 10, spent_today_usd: admitted * 0.3, reserved_today_usd: 0 });
+    });
+
+    it('refuses with Retry-After to UTC midnight, and fires credential.cap_threshold and credential.cap_reached once', async () => {
+      const { tenantId, credentialId } = await stripeKeys('Profile webhooks');
+      await fx.query(
+        `INSERT INTO webhooks (id, tenant_id, url, events, threshold_pct, secret_sealed, data_key_version)
+         VALUES ('whk_budgets_profile_0000000000', $1, 'https://hooks.example/kv', ARRAY['credential.cap_threshold', 'credential.cap_reached'], 80, '\\x00', 1)`,
+        [tenantId],
+      );
+      await inTenant(tenantId).patch(`/credentials/${credentialId}`).send({ daily_usd_cap: 5 }).expect(200);
+      const vk = await key(tenantId, credentialId, 100);
+      const statuses = await burst(12, () => vk.token);
+      expect(statuses.filter((s) => s === 200)).toHaveLength(5);
+      const refused = await charge(a, vk.token);
+      expect(refused.status).toBe(429);
+      expect(JSON.parse(refused.body).error.code).toBe('profile_cap_exceeded');
+      const midnight = Math.floor(Date.now() / DAY_MS) * DAY_MS + DAY_MS;
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(Math.ceil((midnight - Date.now()) / 1000) + 1);
+      const day = new Date().toISOString().slice(0, 10);
+      expect(await settledBudget(credentialId, day)).toBe(5n * USD);
+      const events = await eventually(async () => {
+        const e = await fx.query<{ type: string; payload: Record<string, unknown> }>(
+          `SELECT type, payload FROM webhook_events WHERE payload->>'credential_id' = $1 ORDER BY id`, [credentialId]);
+        return e.length === 2 ? e : undefined;
+      }, 'the profile webhook events');
+      expect(events.map((e) => e.type).sort()).toEqual(['credential.cap_reached', 'credential.cap_threshold']);
+      expect(events.find((e) => e.type === 'credential.cap_reached')?.payload).toMatchObject({ cap: 'daily_usd_cap', period: day, spent_nanos: String(5n * USD) });
+      expect(events.find((e) => e.type === 'credential.cap_threshold')?.payload).toMatchObject({ threshold_pct: 80 });
+    });
+
+    it('applies a cap lowered with PATCH to the next calls, on every instance', async () => {
+      const { tenantId, credentialId } = await stripeKeys('Profile patched');
+      const vk = await key(tenantId, credentialId, 100);
+      expect((await charge(a, vk.token)).status).toBe(200);
+      expect((await charge(b, vk.token)).status).toBe(200);
+      await inTenant(tenantId).patch(`/credentials/${credentialId}`).send({ monthly_usd_cap: 3 }).expect(200);
+      // the notice reaches each instance after the commit: wait for the cap to show there
+      for (const proxy of [a, b]) {
+        await eventually(async () => ((await charge(proxy, vk.token, 100, 'probe')).status === 429 ? true : undefined), 'the cap to reach the proxy');
+      }
+      const month = new Date().toISOString().slice(0, 7);
+      expect(await settledBudget(credentialId, month)).toBe(3n * USD);
+    });
+  });
+
+  describe('tenant caps', () => {
+    const now = new Date();
+    const nextMonthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+    const HOUR = 3_600_000;
+    let endOfMonth: ProxyHarness;
+    let nextMonth: ProxyHarness;
+    beforeAll(async () => {
+      const env = { KEYVAULT_UPSTREAM_STRIPE: stub.url };
+      endOfMonth = await startProxy(api.db.url, api.config.KEYVAULT_MASTER_KEY, { ...env, KEYVAULT_TEST_CLOCK_OFFSET_MS: String(nextMonthStart - 12 * HOUR - Date.now()) });
+      nextMonth = await startProxy(api.db.url, api.config.KEYVAULT_MASTER_KEY, { ...env, KEYVAULT_TEST_CLOCK_OFFSET_MS: String(nextMonthStart + 12 * HOUR - Date.now()) });
+    });
+    afterAll(async () => {
+      await endOfMonth?.close();
+      await nextMonth?.close();
+    });
+
+    it("holds a tenant's monthly cap over all its profiles and keys, and resets at the month's end", async () => {
+      const { tenantId, credentialId } = await stripeKeys('Tenant cap');
+      const other = (await fx.credential(tenantId, { vendor: 'stripe', keys: ['sk_test_budgets_0002'] })).id;
+      await api.admin().patch(`/tenants/${tenantId}`).send({ monthly_usd_cap: 4 }).expect(200);
+      const k1 = await key(tenantId, credentialId, 100);
+      const k2 = await key(tenantId, other, 100);
+      const statuses = await Promise.all(Array.from({ length: 20 }, (_, i) => charge(endOfMonth, (i % 2 ? k1 : k2).token).then((r) => r)));
+      expect(statuses.filter((r) => r.status === 200)).toHaveLength(4);
+      const refused = statuses.find((r) => r.status === 429)!;
+      expect(JSON.parse(refused.body).error.code).toBe('tenant_cap_exceeded');
+      // to the end of the (shifted) month: 12 hours, less the seconds the test took
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(11 * 3600);
+      expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(12 * 3600);
+      const thisMonth = new Date(nextMonthStart - 12 * HOUR).toISOString().slice(0, 7);
+      expect(await settledBudget(tenantId, thisMonth)).toBe(4n * USD);
+      // the next month starts from nothing
+      const next = await Promise.all(Array.from({ length: 10 }, (_, i) => charge(nextMonth, (i % 2 ? k1 : k2).token).then((r) => r.status)));
+      expect(next.filter((s) => s === 200)).toHaveLength(4);
+      expect(await settledBudget(tenantId, new Date(nextMonthStart).toISOString().slice(0, 7))).toBe(4n * USD);
+      const rows = await eventually(async () => {
+        const r = await refusals([k1.id, k2.id]);
+        return r.length === 22 ? r : undefined;
+      }, 'every refusal to be audited');
+      expect(new Set(rows.map((r) => r.error_code))).toEqual(new Set(['tenant_cap_exceeded']));
+    });
+  });
 });

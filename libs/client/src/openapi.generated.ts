@@ -559,6 +559,11 @@ export interface components {
              * @example 30d
              */
             max_vault_key_ttl?: string;
+            /**
+             * @description USD the tenant's vault keys may spend together per calendar month (UTC), across every proxy instance; a call that would pass it is refused (429 tenant_cap_exceeded, Retry-After: seconds to the month's end). null (or absent): none; PATCH with null removes it
+             * @example 5000
+             */
+            monthly_usd_cap?: number | null;
         };
         TenantView: {
             /** @example ten_01jd8x0000000000000000000 */
@@ -571,6 +576,26 @@ export interface components {
             status: "active" | "disabled";
             /** @example 30d */
             max_vault_key_ttl: string;
+            /**
+             * @description USD the tenant's keys may spend together per calendar month (UTC); null: no cap
+             * @example 5000
+             */
+            monthly_usd_cap: number | null;
+            /**
+             * @description The calendar month (UTC) the spend below is for
+             * @example 2026-12
+             */
+            month: string;
+            /**
+             * @description What the tenant's finished calls cost this month, USD (up to 9 decimals)
+             * @example 1234.5
+             */
+            spent_this_month_usd: number;
+            /**
+             * @description USD held against monthly_usd_cap now and not spent (calls in flight, proxy leases); spent_this_month_usd + reserved_this_month_usd never passes monthly_usd_cap
+             * @example 0.3
+             */
+            reserved_this_month_usd: number;
             created_at: string;
             updated_at: string;
         };
@@ -588,6 +613,11 @@ export interface components {
              * @example 30d
              */
             max_vault_key_ttl?: string;
+            /**
+             * @description USD the tenant's vault keys may spend together per calendar month (UTC), across every proxy instance; a call that would pass it is refused (429 tenant_cap_exceeded, Retry-After: seconds to the month's end). null (or absent): none; PATCH with null removes it
+             * @example 5000
+             */
+            monthly_usd_cap?: number | null;
         };
         CreateApiKeyDto: {
             /** @example chat backend */
@@ -631,6 +661,16 @@ export interface components {
             base_url?: string;
             /** @description The vendor's default profile for vault keys that name none. The vendor's first profile becomes default when absent. */
             default?: boolean;
+            /**
+             * @description USD the profile's vault keys may spend together per UTC day, across every proxy instance; a call that would pass it is refused (429 profile_cap_exceeded, Retry-After: seconds to UTC midnight). null: none
+             * @example 10
+             */
+            daily_usd_cap?: number | null;
+            /**
+             * @description USD the profile's vault keys may spend together per calendar month (UTC); a call that would pass it is refused (429 profile_cap_exceeded, Retry-After: seconds to the month's end). null: none
+             * @example 250
+             */
+            monthly_usd_cap?: number | null;
         };
         CredentialKeyView: {
             /** @example ck_01jd8x0000000000000000000 */
@@ -665,6 +705,46 @@ export interface components {
             default: boolean;
             /** @description In failover order; retired keys stay listed as retired. */
             keys: components["schemas"]["CredentialKeyView"][];
+            /**
+             * @description USD the profile's vault keys may spend together per UTC day; null: no cap
+             * @example 10
+             */
+            daily_usd_cap: number | null;
+            /**
+             * @description USD the profile's vault keys may spend together per calendar month (UTC); null: no cap
+             * @example 250
+             */
+            monthly_usd_cap: number | null;
+            /**
+             * @description The UTC day the *_today_usd fields are for
+             * @example 2026-12-07
+             */
+            day: string;
+            /**
+             * @description What the profile's finished calls cost today (UTC), USD (up to 9 decimals)
+             * @example 3.2
+             */
+            spent_today_usd: number;
+            /**
+             * @description USD held against daily_usd_cap now and not spent (calls in flight, proxy leases); spent + reserved never passes the cap
+             * @example 0.3
+             */
+            reserved_today_usd: number;
+            /**
+             * @description The calendar month (UTC) the *_this_month_usd fields are for
+             * @example 2026-12
+             */
+            month: string;
+            /**
+             * @description What the profile's finished calls cost this month (UTC), USD
+             * @example 120.75
+             */
+            spent_this_month_usd: number;
+            /**
+             * @description USD held against monthly_usd_cap now and not spent
+             * @example 0.3
+             */
+            reserved_this_month_usd: number;
             created_at: string;
             updated_at: string;
         };
@@ -677,6 +757,16 @@ export interface components {
             base_url?: string | null;
             /** @description true makes this the vendor default (unsetting the previous one); false unsets it. */
             default?: boolean;
+            /**
+             * @description USD the profile's vault keys may spend together per UTC day, across every proxy instance; a call that would pass it is refused (429 profile_cap_exceeded, Retry-After: seconds to UTC midnight). null: none; null removes it
+             * @example 10
+             */
+            daily_usd_cap?: number | null;
+            /**
+             * @description USD the profile's vault keys may spend together per calendar month (UTC); a call that would pass it is refused (429 profile_cap_exceeded, Retry-After: seconds to the month's end). null: none; null removes it
+             * @example 250
+             */
+            monthly_usd_cap?: number | null;
         };
         AddCredentialKeyDto: {
             /** @description One more real provider key (8 to 4096 characters, no whitespace). Add the new key, then retire the old one: rotation without downtime. */

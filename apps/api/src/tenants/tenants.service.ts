@@ -4,7 +4,8 @@ import { DataSource, QueryFailedError } from 'typeorm';
 import { MasterKeyring, newId, newTenantDataKey } from '@keyvault/crypto';
 import { CHANNELS, pageByCursor, Tenant } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
-import { parseDuration } from '@keyvault/policy';
+import { parseDuration, usdToNanos } from '@keyvault/policy';
+import { seedBudget, tenantSpend, type PeriodSpend } from '../budgets/budget-spend';
 import type { CreateTenantDto } from './dto/create-tenant.dto';
 import type { UpdateTenantDto } from './dto/update-tenant.dto';
 
@@ -31,6 +32,7 @@ export class TenantsService {
       dataKeyWrapped: wrapped,
       dataKeyMasterKeyId: masterKeyId,
       dataKeyVersion: 1,
+      monthlyCapNanos: dto.monthly_usd_cap == null ? null : usdToNanos(dto.monthly_usd_cap)!,
     });
     return this.saveUniqueSlug(tenant);
   }
@@ -50,7 +52,22 @@ export class TenantsService {
     if (dto.name !== undefined) tenant.name = dto.name;
     if (dto.slug !== undefined) tenant.slug = dto.slug;
     if (dto.max_vault_key_ttl !== undefined) tenant.maxVaultKeyTtlSeconds = parseDuration(dto.max_vault_key_ttl)!;
-    return this.saveUniqueSlug(tenant);
+    if (dto.monthly_usd_cap === undefined) return this.saveUniqueSlug(tenant);
+    const newlyCapped = tenant.monthlyCapNanos === null && dto.monthly_usd_cap !== null;
+    tenant.monthlyCapNanos = dto.monthly_usd_cap === null ? null : usdToNanos(dto.monthly_usd_cap)!;
+    return this.db.transaction(async (m) => {
+      const saved = await this.saveUniqueSlug(tenant, m);
+      // a cap set mid-month counts the month so far
+      if (newlyCapped) await seedBudget(m, { tenantId: id, subjectId: id, level: 'tenant_monthly' });
+      // every proxy instance reloads the tenant's keys, and with them the cap, at this commit
+      await m.query('SELECT pg_notify($1, $2)', [CHANNELS.vaultKeys, JSON.stringify({ tenant_id: id })]);
+      return saved;
+    });
+  }
+
+  /** The current month's spend of each tenant, for the views. */
+  spend(ids: string[]): Promise<Map<string, PeriodSpend>> {
+    return tenantSpend(this.db.manager, ids);
   }
 
   /**
@@ -67,9 +84,9 @@ export class TenantsService {
     });
   }
 
-  private async saveUniqueSlug(tenant: Tenant): Promise<Tenant> {
+  private async saveUniqueSlug(tenant: Tenant, m = this.db.manager): Promise<Tenant> {
     try {
-      return await this.db.getRepository(Tenant).save(tenant);
+      return await m.getRepository(Tenant).save(tenant);
     } catch (err) {
       if (err instanceof QueryFailedError && (err as { code?: string } & QueryFailedError).code === '23505') {
         throw new KeyvaultError('slug_taken', `A tenant with slug '${tenant.slug}' already exists.`, 'slug');
