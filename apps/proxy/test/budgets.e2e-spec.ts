@@ -114,7 +114,7 @@ describe('budgets above the key', () => {
     it('books at most $10.00 over 50 keys of $1 a day under a 200-way burst of $0.30 charges on a profile capped at $10 a day', async () => {
       const { tenantId, credentialId } = await stripeKeys('Profile cap');
       await inTenant(tenantId).patch(`/credentials/${credentialId}`).send({ daily_usd_cap: 10 }).expect(200);
-      const keys = [];
+      const keys: Array<{ id: string; token: string }> = [];
       for (let i = 0; i < 50; i++) keys.push(await key(tenantId, credentialId, 1));
       stub.clear();
       const statuses = await burst(200, (i) => keys[i % 50].token, 30);
