@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type QueryRunner } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { ApiConfig } from '@keyvault/config';
 import { ID_PREFIXES, newId, type IdKind } from '@keyvault/crypto';
 import { acrossTenants } from '@keyvault/db';
