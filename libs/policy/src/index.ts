@@ -9,3 +9,5 @@ export * from './budget-lease';
 export * from './capture-redaction';
 export * from './guardrails';
 export * from './budgets';
+export * from './unbounded-inputs';
+export * from './stream-cut';

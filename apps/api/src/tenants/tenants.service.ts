@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryFailedError } from 'typeorm';
 import { MasterKeyring, newId, newTenantDataKey } from '@keyvault/crypto';
-import { CHANNELS, pageByCursor, Tenant } from '@keyvault/db';
+import { CHANNELS, pageByCursor, Tenant, withTenant } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
 import { parseDuration, usdToNanos } from '@keyvault/policy';
 import { seedBudget, tenantSpend, type PeriodSpend } from '../budgets/budget-spend';
@@ -55,7 +55,8 @@ export class TenantsService {
     if (dto.monthly_usd_cap === undefined) return this.saveUniqueSlug(tenant);
     const newlyCapped = tenant.monthlyCapNanos === null && dto.monthly_usd_cap !== null;
     tenant.monthlyCapNanos = dto.monthly_usd_cap === null ? null : usdToNanos(dto.monthly_usd_cap)!;
-    return this.db.transaction(async (m) => {
+    // as the tenant: the seed reads its keys' spend and writes its budget row, both under its row security
+    return withTenant(this.db, id, async (m) => {
       const saved = await this.saveUniqueSlug(tenant, m);
       // a cap set mid-month counts the month so far
       if (newlyCapped) await seedBudget(m, { tenantId: id, subjectId: id, level: 'tenant_monthly' });
@@ -65,9 +66,14 @@ export class TenantsService {
     });
   }
 
-  /** The current month's spend of each tenant, for the views. */
-  spend(ids: string[]): Promise<Map<string, PeriodSpend>> {
-    return tenantSpend(this.db.manager, ids);
+  /** The current month's spend of each tenant, for the views: read as each tenant, one after the other. */
+  async spend(ids: string[]): Promise<Map<string, PeriodSpend>> {
+    const all = new Map<string, PeriodSpend>();
+    for (const id of ids) {
+      const one = await withTenant(this.db, id, (m) => tenantSpend(m, [id]));
+      all.set(id, one.get(id)!);
+    }
+    return all;
   }
 
   /**

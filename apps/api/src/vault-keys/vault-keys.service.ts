@@ -30,7 +30,7 @@ const SELECT_RECORDS = `
          k.max_call_nanos, k.allowed_models, k.duplicate_window_seconds, k.max_calls_per_minute, k.max_tokens_per_minute,
          k.expires_at, k.label, k.metadata, k.revoked_at, k.created_at, ${STATUS_SQL} AS status,
          k.key_group, k.fallback_to_shared,
-         k.capture,
+         k.capture, k.allowed_inputs,
          COALESCE(s.spent_nanos, 0) AS spent_today_nanos, COALESCE(s.reserved_nanos, 0) AS reserved_nanos,
          k.total_cap_nanos,
          -- a key with a lifetime cap has its life's ledger; any other, the sum of its days
@@ -59,6 +59,7 @@ interface RecordRow {
   duplicate_window_seconds: number;
   max_calls_per_minute: number | null;
   max_tokens_per_minute: number | null;
+  allowed_inputs: string[] | null;
   allowed_endpoints: string[];
   allowed_headers: string[];
   expires_at: Date;
@@ -82,7 +83,7 @@ interface RecordRow {
  * policy, $12 the calling tenant API key (null: the admin token), $13–$14 the guardrails,
  * $15 key_group (null: the shared keys; else the profile must hold an active key of that group),
  * $16 fallback_to_shared, $17 duplicate_window seconds, $18 max_calls_per_minute, $19 capture, $20 max_tokens_per_minute,
- * $21 total_cap_nanos ($6, the daily cap, may be null beside it).
+ * $21 allowed_inputs, $22 total_cap_nanos ($6, the daily cap, may be null beside it).
  */
 const ISSUE_SQL = `
   WITH ctx AS (
@@ -102,10 +103,10 @@ const ISSUE_SQL = `
   ), inserted AS (
     INSERT INTO vault_keys (id, tenant_id, credential_id, vendor, daily_cap_nanos, allowed_endpoints, expires_at, label, metadata, created_at,
                             max_call_nanos, allowed_models, duplicate_window_seconds, key_group, fallback_to_shared, max_calls_per_minute,
-                            capture, max_tokens_per_minute, total_cap_nanos)
+                            capture, max_tokens_per_minute, allowed_inputs, total_cap_nanos)
     SELECT $1, $2, ctx.credential_id, $4, $6::bigint, $7::text[], $8::timestamptz, $9::text, $10::jsonb, $11::timestamptz,
            $13::bigint, $14::text[], $17::int, $15::text, $16::boolean, $18::int,
-           $19::text, $20::int, $21::bigint FROM ctx
+           $19::text, $20::int, $21::text[], $22::bigint FROM ctx
      WHERE ctx.api_key_live AND ctx.status = 'active' AND $5::int <= ctx.max_ttl_seconds AND ctx.credential_vendor = $4
        AND ctx.key_group_known
     RETURNING 1
@@ -178,13 +179,21 @@ export class VaultKeysService {
     if (key.fallbackToShared && key.keyGroup === null) {
       throw new KeyvaultError('parameter_invalid', 'fallback_to_shared needs a key_group to fall back from.', 'fallback_to_shared');
     }
-    const [ctx] = await preparedQuery<IssueRow>(this.db, 'kv_issue_vault_key', ISSUE_SQL, [
-      key.id, tenantId, dto.credential ?? null, key.vendor, ttlSeconds, key.dailyCapNanos?.toString() ?? null,
-      key.allowedEndpoints, key.expiresAt, key.label, JSON.stringify(key.metadata), key.createdAt, apiKeyId,
-      guardrails.maxCallNanos?.toString() ?? null, guardrails.allowedModels,
-      key.keyGroup, key.fallbackToShared, guardrails.duplicateWindowSeconds, guardrails.maxCallsPerMinute,
-      key.capture, guardrails.maxTokensPerMinute, key.totalCapNanos?.toString() ?? null,
-    ]);
+    const ctx = await withTenant(this.db, tenantId, async (m) => {
+      const [row] = await preparedQuery<IssueRow>(m, 'kv_issue_vault_key', ISSUE_SQL, [
+        key.id, tenantId, dto.credential ?? null, key.vendor, ttlSeconds, key.dailyCapNanos?.toString() ?? null,
+        key.allowedEndpoints, key.expiresAt, key.label, JSON.stringify(key.metadata), key.createdAt, apiKeyId,
+        guardrails.maxCallNanos?.toString() ?? null, guardrails.allowedModels,
+        key.keyGroup, key.fallbackToShared, guardrails.duplicateWindowSeconds, guardrails.maxCallsPerMinute,
+        key.capture, guardrails.maxTokensPerMinute, guardrails.allowedInputs, key.totalCapNanos?.toString() ?? null,
+      ]);
+      // issue 22: a second statement only for the rare key that allows more headers, before the
+      // token exists (the key is committed with them)
+      if (row?.inserted && allowedHeaders.length > 0) {
+        await m.query('UPDATE vault_keys SET allowed_headers = $2 WHERE id = $1 AND tenant_id = $3', [key.id, allowedHeaders, tenantId]);
+      }
+      return row;
+    });
     // a deleted tenant takes its API keys with it: for a key's caller both read as a deleted key
     if (apiKeyId !== null && !ctx?.api_key_live) {
       this.apiKeys.forget(apiKeyId);
@@ -192,11 +201,6 @@ export class VaultKeysService {
     }
     if (!ctx) throw notFound('tenant', tenantId);
     if (!ctx.inserted) throw refusal(ctx, dto, ttlSeconds);
-    // issue 22: a second statement only for the rare key that allows more headers; the token
-    // does not exist before it ran, and until then the key would only have allowed fewer
-    if (allowedHeaders.length > 0) {
-      await this.db.query('UPDATE vault_keys SET allowed_headers = $2 WHERE id = $1 AND tenant_id = $3', [key.id, allowedHeaders, tenantId]);
-    }
     const token = await signVaultKey(this.signingKeys.signer(), { sub: key.id, ten: tenantId, ven: key.vendor, exp, iat });
     return { key: { ...key, credentialId: ctx.credential_id!, credentialName: ctx.credential_name }, token };
   }
@@ -226,7 +230,7 @@ export class VaultKeysService {
 
   /** Idempotent: an already revoked key is answered as it is. */
   async revoke(tenantId: string, id: string): Promise<VaultKeyRecord> {
-    return this.db.transaction(async (m) => {
+    return withTenant(this.db, tenantId, async (m) => {
       await revokeVaultKeys(m, tenantId, { ids: [id] }, REVOKED_BY_ID);
       const [row] = await this.select(m, tenantId, ['k.id = $2'], [id], 1);
       if (!row) throw notFound('vault key', id);
@@ -240,7 +244,7 @@ export class VaultKeysService {
     if (dto.label === undefined && dto.credential === undefined && !metadata) {
       throw new KeyvaultError('parameter_missing', 'Name at least one of label, credential or metadata to choose the vault keys to revoke.');
     }
-    return this.db.transaction(async (m) => {
+    return withTenant(this.db, tenantId, async (m) => {
       const credentialId = dto.credential === undefined ? undefined : (await this.credentialRef(m, tenantId, dto.credential)).id;
       const ids = await revokeVaultKeys(m, tenantId, { label: dto.label, credentialId, metadata }, REVOKED_IN_BULK);
       return ids.length;
@@ -353,6 +357,7 @@ function toRecord(r: RecordRow): VaultKeyRecord {
     duplicateWindowSeconds: r.duplicate_window_seconds,
     maxCallsPerMinute: r.max_calls_per_minute,
     maxTokensPerMinute: r.max_tokens_per_minute,
+    allowedInputs: r.allowed_inputs,
     allowedEndpoints: r.allowed_endpoints,
     allowedHeaders: r.allowed_headers,
     expiresAt: r.expires_at,

@@ -36,6 +36,14 @@ export class Budgets1797119000000 implements MigrationInterface {
         }
         await queryRunner.query(`GRANT SELECT, INSERT, UPDATE ON "budget_spend" TO keyvault_proxy`);
         await queryRunner.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON "budget_reservations" TO keyvault_proxy`);
+        // a database where the api's role (1797122000000) came first: secure these as it secures every tenant table
+        await queryRunner.query(`
+            DO $$ BEGIN
+                IF EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'keyvault_secure_tenant_table') THEN
+                    PERFORM keyvault_secure_tenant_table('budget_spend'::regclass);
+                    PERFORM keyvault_secure_tenant_table('budget_reservations'::regclass);
+                END IF;
+            END $$`);
     }
 
     public async down(queryRunner: QueryRunner): Promise<void> {
