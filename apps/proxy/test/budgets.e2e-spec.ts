@@ -75,6 +75,7 @@ describe('budgets above the key', () => {
       const vk = await key(tenantId, credentialId, null, { total_usd_cap: 5 });
       stub.clear();
       const statuses = await burst(40, () => vk.token);
+      expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
       expect(statuses.filter((s) => s === 200)).toHaveLength(5);
       expect(statuses.filter((s) => s === 429)).toHaveLength(35);
       expect(stub.seen()).toHaveLength(5);
@@ -111,7 +112,8 @@ describe('budgets above the key', () => {
   });
 
   describe('profile caps', () => {
-    it('books at most $10.00 over 50 keys of $1 a day under a 200-way burst of $0.30 charges on a profile capped at $10 a day', async () => {
+    // 50 keys to issue and 200 calls: room on a loaded machine (a timeout, not a timed assertion)
+    it('books at most $10.00 over 50 keys of $1 a day under a 200-way burst of $0.30 charges on a profile capped at $10 a day', { timeout: 180_000 }, async () => {
       const { tenantId, credentialId } = await stripeKeys('Profile cap');
       await inTenant(tenantId).patch(`/credentials/${credentialId}`).send({ daily_usd_cap: 10 }).expect(200);
       const keys: Array<{ id: string; token: string }> = [];
