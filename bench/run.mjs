@@ -21,6 +21,7 @@
 //                  streams-h2: the same streams through one Keyvault instance to the stub over TLS,
 //                  with HTTP/1.1 and with KEYVAULT_UPSTREAM_HTTP2 (certificate made by openssl)
 //   BENCH_API_WORKERS  API_WORKERS of the second api that issuance is measured on (default auto)
+//   BENCH_BUDGETS  1: the hot key's profile, tenant and life are capped too (five levels per call, issue 19)
 //   BENCH_PROFILE  a directory: CPU profiles of proxy 1 (first keyvault round at 50 connections),
 //                  of the api (issuance) and of the first streams instance are written there; read them with
 //                  `node bench/profile-top.mjs <file> [n] [callee]`
@@ -248,14 +249,21 @@ async function main() {
     const A = env.KEYVAULT_ADMIN_TOKEN;
     const tenant = await api('POST', '/tenants', { name: 'Bench' }, A);
     const { api_key: tenantKey } = await api('POST', `/tenants/${tenant.id}/api-keys`, { name: 'bench' }, A);
-    await api('POST', '/credentials', { name: 'bench_openai', vendor: 'openai', keys: ['sk-real-bench-key-0001'] }, tenantKey);
+    // BENCH_BUDGETS=1: every level above the key capped too (profile day and month, tenant month,
+    // the hot key's life), far above what the run spends, to measure what drawing on five
+    // levels instead of one costs (docs/guardrails.md, issue 19)
+    const budgets = process.env.BENCH_BUDGETS === '1';
+    if (budgets) await api('PATCH', `/tenants/${tenant.id}`, { monthly_usd_cap: 900_000 }, A);
+    await api('POST', '/credentials', { name: 'bench_openai', vendor: 'openai', keys: ['sk-real-bench-key-0001'], ...(budgets ? { daily_usd_cap: 900_000, monthly_usd_cap: 900_000 } : {}) }, tenantKey);
     await api('POST', '/credentials', { name: 'bench_stripe', vendor: 'stripe', keys: ['sk_test_real_bench_0001'] }, tenantKey);
     // duplicate_window 0: the bench's identical bodies are distinct calls, not duplicates of one
     const issue = (cap, label, vendor = 'openai', allowed = ['POST /v1/chat/completions']) =>
       api('POST', '/vault/keys', { vendor, daily_usd_cap: cap, allowed_endpoints: allowed, expires_in: '2h', label, duplicate_window: '0' }, tenantKey);
 
     if (ONLY.has('proxy')) {
-      const hot = await issue(1_000_000, 'bench-hot');
+      const hot = budgets
+        ? await api('POST', '/vault/keys', { vendor: 'openai', daily_usd_cap: 1_000_000, total_usd_cap: 1_000_000, allowed_endpoints: ['POST /v1/chat/completions'], expires_in: '2h', label: 'bench-hot', duplicate_window: '0' }, tenantKey)
+        : await issue(1_000_000, 'bench-hot');
       const kvHeaders = { authorization: `Bearer ${hot.vault_key}` };
       // Warm-up, then alternate bare / keyvault so that drift on a shared machine hits both alike.
       await loadAt(ports.bare, 10, {});
