@@ -1,6 +1,8 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acrossTenants, AuditEntry, CredentialKey, dataSourceOptions, TenantApiKey, VaultKey, Webhook, withTenant } from '@keyvault/db';
+import {
+  acrossTenants, acrossTenantsConnection, AuditEntry, CredentialKey, dataSourceOptions, TenantApiKey, VaultKey, Webhook, withTenant, withTenantConnection,
+} from '@keyvault/db';
 import { startApi, type ApiHarness } from '../harness/api';
 
 /** Every table the policies cover (the guard below also finds any table with a tenant_id added later). */
@@ -139,9 +141,24 @@ describe('Postgres row-level security, the second wall between tenants', () => {
     }
   });
 
+  it('confines the hot paths\' lean connections the same way (issuance, the API-key lookup)', async () => {
+    for (const table of TENANT_TABLES) {
+      const { rows } = await withTenantConnection(apiDb, t.b, (c) => c.query(`SELECT tenant_id FROM ${table}`));
+      expect(new Set(rows.map((r) => r.tenant_id)), table).toEqual(new Set([t.b]));
+    }
+    // a tenant id cannot break out of its literal
+    expect((await withTenantConnection(apiDb, `x', true), set_config('role', 'postgres`, (c) => c.query('SELECT * FROM vault_keys'))).rows).toEqual([]);
+    const { rows: keys } = await acrossTenantsConnection(apiDb, 'api key lookup', (c) => c.query('SELECT tenant_id FROM tenant_api_keys'));
+    expect(new Set(keys.map((r) => r.tenant_id))).toEqual(new Set([t.a, t.b]));
+    await expect(acrossTenantsConnection(apiDb, 'api key lookup', (c) => c.query('SELECT * FROM credential_keys'))).rejects.toMatchObject({ code: '42501' });
+  });
+
   it('gives the pooled connection back as it came: the role and the tenant last one transaction', async () => {
     await withTenant(apiDb, t.a, (m) => m.query('SELECT 1'));
     await acrossTenants(apiDb, 'retention', (m) => m.query('SELECT 1'));
+    await withTenantConnection(apiDb, t.a, (c) => c.query('SELECT 1'));
+    await expect(withTenantConnection(apiDb, t.a, (c) => c.query('SELECT 1/0'))).rejects.toThrow(/division by zero/);
+    await acrossTenantsConnection(apiDb, 'api key lookup', (c) => c.query('SELECT 1'));
     for (let i = 0; i < 12; i++) {
       const [row] = await apiDb.query(`SELECT current_user AS who, current_setting('keyvault.tenant_id', true) AS tenant`);
       expect(row.who).toBe('keyvault_api');

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { newId, signVaultKey } from '@keyvault/crypto';
-import { preparedQuery, revokeVaultKeys, withTenant, type CaptureLevel } from '@keyvault/db';
+import { preparedQuery, revokeVaultKeys, withTenant, withTenantConnection, type CaptureLevel } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
 import { formatDuration, parseDuration, parseEndpointRule, usdToNanos } from '@keyvault/policy';
 import { ApiKeyVerifier } from '../auth/api-key-verifier.service';
@@ -158,8 +158,8 @@ export class VaultKeysService {
     if (key.fallbackToShared && key.keyGroup === null) {
       throw new KeyvaultError('parameter_invalid', 'fallback_to_shared needs a key_group to fall back from.', 'fallback_to_shared');
     }
-    const ctx = await withTenant(this.db, tenantId, async (m) => {
-      const [row] = await preparedQuery<IssueRow>(m, 'kv_issue_vault_key', ISSUE_SQL, [
+    const ctx = await withTenantConnection(this.db, tenantId, async (c) => {
+      const [row] = await preparedQuery<IssueRow>(c, 'kv_issue_vault_key', ISSUE_SQL, [
         key.id, tenantId, dto.credential ?? null, key.vendor, ttlSeconds, key.dailyCapNanos.toString(),
         key.allowedEndpoints, key.expiresAt, key.label, JSON.stringify(key.metadata), key.createdAt, apiKeyId,
         guardrails.maxCallNanos?.toString() ?? null, guardrails.allowedModels,
@@ -169,7 +169,7 @@ export class VaultKeysService {
       // issue 22: a second statement only for the rare key that allows more headers, before the
       // token exists (the key is committed with them)
       if (row?.inserted && allowedHeaders.length > 0) {
-        await m.query('UPDATE vault_keys SET allowed_headers = $2 WHERE id = $1 AND tenant_id = $3', [key.id, allowedHeaders, tenantId]);
+        await c.query('UPDATE vault_keys SET allowed_headers = $2 WHERE id = $1 AND tenant_id = $3', [key.id, allowedHeaders, tenantId]);
       }
       return row;
     });
