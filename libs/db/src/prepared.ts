@@ -1,4 +1,4 @@
-import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import type { Pool, QueryResultRow } from 'pg';
 import { type DataSource, QueryFailedError } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 
@@ -8,12 +8,11 @@ import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
  * (bench/run.mjs), parsing and planning were half of Postgres's CPU per request; this is for the
  * few statements every hot request runs, not for ad-hoc SQL. `name` must stay unique to `text`
  * across the process. Errors come back wrapped as TypeORM's, as `db.query` would throw them.
- * Given a connection of withTenantConnection, it runs in that connection's transaction.
  */
-export async function preparedQuery<R extends QueryResultRow>(db: DataSource | PoolClient, name: string, text: string, values: unknown[]): Promise<R[]> {
-  const on: Pool | PoolClient = 'driver' in db ? ((db.driver as PostgresDriver).master as Pool) : db;
+export async function preparedQuery<R extends QueryResultRow>(db: DataSource, name: string, text: string, values: unknown[]): Promise<R[]> {
+  const pool = (db.driver as PostgresDriver).master as Pool;
   try {
-    return (await on.query<R>({ name, text, values })).rows;
+    return (await pool.query<R>({ name, text, values })).rows;
   } catch (e) {
     throw new QueryFailedError(text, values, e as Error);
   }

@@ -1,5 +1,7 @@
-import type { Pool, PoolClient } from 'pg';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
+// the driver's own conversion of a bound value to its text form
+import pgUtils from 'pg/lib/utils';
+import { type DataSource, type EntityManager, QueryFailedError } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 
 /**
@@ -52,34 +54,55 @@ export async function acrossTenants<T>(
   });
 }
 
+/** A statement of `scopedStatements`: its SQL, prepared once per connection under `name`. */
+export interface ScopedStatement {
+  name: string;
+  text: string;
+  values: unknown[];
+}
+
+/** Statements prepared on each connection (SQL-level PREPARE: they live as long as the session). */
+const preparedOn = new WeakMap<PoolClient, Set<string>>();
+
 /**
- * withTenant and acrossTenants for the few statements on every hot request (vault-key issuance,
- * the API-key lookup): the same transaction, role and setting on a pooled connection, without
- * TypeORM's transaction machinery, and with BEGIN and the settings in one round trip (three in
- * all with the statement and COMMIT). Use `preparedQuery(connection, ...)` inside.
+ * withTenant (`{ tenantId }`) or acrossTenants (`'api key lookup'`) for the few statements on
+ * every hot request: the same transaction, role and setting, and the statements run prepared,
+ * all in ONE round trip (BEGIN, the settings, EXECUTE of each, COMMIT as one simple query; the
+ * values travel as escaped literals of exactly the text the driver would bind). Returns each
+ * statement's rows. A failure drops the connection rather than hand on a broken transaction.
  */
-export function withTenantConnection<T>(db: DataSource, tenantId: string, work: (connection: PoolClient) => Promise<T>): Promise<T> {
-  return inTransaction(db, (c) => `BEGIN; SELECT set_config('${TENANT_SETTING}', ${c.escapeLiteral(tenantId)}, true), set_config('role', '${API_ROLE}', true)`, work);
-}
-
-export function acrossTenantsConnection<T>(db: DataSource, why: 'api key lookup', work: (connection: PoolClient) => Promise<T>): Promise<T> {
-  void why;
-  return inTransaction(db, () => `BEGIN; SELECT set_config('role', '${WORKER_ROLE}', true)`, work);
-}
-
-async function inTransaction<T>(db: DataSource, begin: (c: PoolClient) => string, work: (connection: PoolClient) => Promise<T>): Promise<T> {
+export async function scopedStatements<R extends QueryResultRow = QueryResultRow>(
+  db: DataSource,
+  scope: { tenantId: string } | 'api key lookup',
+  statements: ScopedStatement[],
+): Promise<R[][]> {
   const client = await ((db.driver as PostgresDriver).master as Pool).connect();
-  let broken: Error | undefined;
+  const literal = (v: unknown) => {
+    const text = pgUtils.prepareValue(v) as string | null;
+    return text === null ? 'NULL' : client.escapeLiteral(text);
+  };
+  const known = preparedOn.get(client) ?? new Set<string>();
+  const sql: string[] = [];
+  for (const s of statements) {
+    if (!/^[a-z_][a-z0-9_]*$/.test(s.name)) throw new Error(`not a plain statement name: ${s.name}`);
+    if (!known.has(s.name)) sql.push(`PREPARE ${s.name} AS ${s.text}`);
+  }
+  sql.push(
+    'BEGIN',
+    scope === 'api key lookup'
+      ? `SELECT set_config('role', '${WORKER_ROLE}', true)`
+      : `SELECT set_config('${TENANT_SETTING}', ${literal(scope.tenantId)}, true), set_config('role', '${API_ROLE}', true)`,
+    ...statements.map((s) => `EXECUTE ${s.name}${s.values.length ? `(${s.values.map(literal).join(', ')})` : ''}`),
+    'COMMIT',
+  );
   try {
-    await client.query(begin(client));
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
+    const results = (await client.query(sql.join(';\n'))) as unknown as QueryResult<R>[];
+    for (const s of statements) known.add(s.name);
+    preparedOn.set(client, known);
+    client.release();
+    return results.slice(-1 - statements.length, -1).map((r) => r.rows);
   } catch (err) {
-    await client.query('ROLLBACK').catch((e: Error) => (broken = e));
-    throw err;
-  } finally {
-    // a connection that could not even roll back is not given to anyone else
-    client.release(broken);
+    client.release(err as Error);
+    throw new QueryFailedError(statements.map((s) => s.text).join(';\n'), [], err as Error);
   }
 }
