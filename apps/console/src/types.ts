@@ -34,6 +34,8 @@ export interface VaultKey {
   duplicate_window?: string;
   max_calls_per_minute?: number | null;
   max_tokens_per_minute?: number | null;
+  /** issue 18: images, files, server_tools a call may carry; null: all */
+  allowed_inputs?: string[] | null;
   /** what finished calls cost today (UTC) */
   spent_today_usd: number;
   /** what calls in flight and proxy leases hold against the cap, not spent */

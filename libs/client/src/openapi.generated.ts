@@ -762,6 +762,13 @@ export interface components {
              */
             allowed_models?: string[];
             /**
+             * @description LLM vendors only: the inputs a body's bytes do not bound that calls may carry: `images`, `files` (documents, PDFs), `server_tools` (tools the vendor runs, e.g. web search). Each reserves the price list's worst case. A call carrying another kind is refused (403 input_not_allowed). `[]` refuses all three; absent: all three
+             * @example [
+             *       "images"
+             *     ]
+             */
+            allowed_inputs?: ("images" | "files" | "server_tools")[];
+            /**
              * @description Within this window a second money-moving call with the same method, path and body is a duplicate: Stripe answers the first object (the proxy sends the first call's Idempotency-Key), Twilio and Resend duplicates are refused (409 duplicate_request). `0` turns it off; at most 24h. Default: 10m for stripe, twilio and resend, 0 for the rest
              * @example 10m
              */
@@ -868,6 +875,13 @@ export interface components {
              * @example 200000
              */
             max_tokens_per_minute: number | null;
+            /**
+             * @description LLM inputs the body's bytes do not bound that calls may carry (images, files, server_tools); null: all
+             * @example [
+             *       "images"
+             *     ]
+             */
+            allowed_inputs: ("images" | "files" | "server_tools")[] | null;
             /**
              * @example [
              *       "POST /v1/payment_intents"
@@ -978,6 +992,13 @@ export interface components {
              * @example 200000
              */
             max_tokens_per_minute: number | null;
+            /**
+             * @description LLM inputs the body's bytes do not bound that calls may carry (images, files, server_tools); null: all
+             * @example [
+             *       "images"
+             *     ]
+             */
+            allowed_inputs: ("images" | "files" | "server_tools")[] | null;
             /**
              * @example [
              *       "POST /v1/payment_intents"

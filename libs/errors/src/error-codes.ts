@@ -65,6 +65,8 @@ export const ERROR_CODES = {
   // guardrails (issue 19)
   per_call_limit_exceeded: { status: 403, type: 'permission_error' },
   model_not_allowed: { status: 403, type: 'permission_error' },
+  // issue 18: an image, file or server tool in an LLM call on a key whose allowed_inputs leave it out
+  input_not_allowed: { status: 403, type: 'permission_error' },
   duplicate_request: invalid(409),
   rate_limited: { status: 429, type: 'rate_limit_error' },
   total_cap_exceeded: { status: 429, type: 'rate_limit_error' },

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { VENDORS } from '@keyvault/config';
 import { CAPTURE_LEVELS, type CaptureLevel } from '@keyvault/db';
-import { nanosToUsd } from '@keyvault/policy';
+import { INPUT_KINDS, nanosToUsd } from '@keyvault/policy';
 import { iso } from '../common/iso';
 import { duplicateWindowText } from './guardrails';
 import { VAULT_KEY_STATUSES, type VaultKeyStatus } from './dto/list-vault-keys-query.dto';
@@ -19,6 +19,8 @@ export interface VaultKeyRecord {
   duplicateWindowSeconds: number;
   maxCallsPerMinute: number | null;
   maxTokensPerMinute: number | null;
+  /** issue 18: images, files, server tools (null: all) */
+  allowedInputs: string[] | null;
   allowedEndpoints: string[];
   // issue 22: header allowlist
   allowedHeaders: string[];
@@ -56,6 +58,14 @@ export class VaultKeyView {
   max_calls_per_minute: number | null;
   @ApiProperty({ nullable: true, type: Number, example: 200000, description: 'LLM tokens admitted in any 60 s window; null: no limit' })
   max_tokens_per_minute: number | null;
+  @ApiProperty({
+    nullable: true,
+    type: [String],
+    enum: INPUT_KINDS,
+    example: ['images'],
+    description: "LLM inputs the body's bytes do not bound that calls may carry (images, files, server_tools); null: all",
+  })
+  allowed_inputs: string[] | null;
   @ApiProperty({ type: [String], example: ['POST /v1/payment_intents'] }) allowed_endpoints: string[];
   // issue 22: header allowlist
   @ApiProperty({ type: [String], example: [], description: "Header names let through beyond the vendor's allowlist (lowercase)" }) allowed_headers: string[];
@@ -92,6 +102,7 @@ export class VaultKeyView {
       duplicate_window: duplicateWindowText(k.duplicateWindowSeconds),
       max_calls_per_minute: k.maxCallsPerMinute,
       max_tokens_per_minute: k.maxTokensPerMinute,
+      allowed_inputs: k.allowedInputs,
       allowed_endpoints: k.allowedEndpoints,
       allowed_headers: k.allowedHeaders,
       expires_at: k.expiresAt.toISOString(),

@@ -30,7 +30,7 @@ const SELECT_RECORDS = `
          k.max_call_nanos, k.allowed_models, k.duplicate_window_seconds, k.max_calls_per_minute, k.max_tokens_per_minute,
          k.expires_at, k.label, k.metadata, k.revoked_at, k.created_at, ${STATUS_SQL} AS status,
          k.key_group, k.fallback_to_shared,
-         k.capture,
+         k.capture, k.allowed_inputs,
          COALESCE(s.spent_nanos, 0) AS spent_today_nanos, COALESCE(s.reserved_nanos, 0) AS reserved_nanos
     FROM vault_keys k
     LEFT JOIN credential_profiles c ON c.id = k.credential_id
@@ -47,6 +47,7 @@ interface RecordRow {
   duplicate_window_seconds: number;
   max_calls_per_minute: number | null;
   max_tokens_per_minute: number | null;
+  allowed_inputs: string[] | null;
   allowed_endpoints: string[];
   allowed_headers: string[];
   expires_at: Date;
@@ -89,10 +90,10 @@ const ISSUE_SQL = `
   ), inserted AS (
     INSERT INTO vault_keys (id, tenant_id, credential_id, vendor, daily_cap_nanos, allowed_endpoints, expires_at, label, metadata, created_at,
                             max_call_nanos, allowed_models, duplicate_window_seconds, key_group, fallback_to_shared, max_calls_per_minute,
-                            capture, max_tokens_per_minute)
+                            capture, max_tokens_per_minute, allowed_inputs)
     SELECT $1, $2, ctx.credential_id, $4, $6::bigint, $7::text[], $8::timestamptz, $9::text, $10::jsonb, $11::timestamptz,
            $13::bigint, $14::text[], $17::int, $15::text, $16::boolean, $18::int,
-           $19::text, $20::int FROM ctx
+           $19::text, $20::int, $21::text[] FROM ctx
      WHERE ctx.api_key_live AND ctx.status = 'active' AND $5::int <= ctx.max_ttl_seconds AND ctx.credential_vendor = $4
        AND ctx.key_group_known
     RETURNING 1
@@ -166,7 +167,7 @@ export class VaultKeysService {
         key.allowedEndpoints, key.expiresAt, key.label, JSON.stringify(key.metadata), key.createdAt, apiKeyId,
         guardrails.maxCallNanos?.toString() ?? null, guardrails.allowedModels,
         key.keyGroup, key.fallbackToShared, guardrails.duplicateWindowSeconds, guardrails.maxCallsPerMinute,
-        key.capture, guardrails.maxTokensPerMinute,
+        key.capture, guardrails.maxTokensPerMinute, guardrails.allowedInputs,
       ],
     };
     // issue 22: the rare key that allows more headers gets them in the same transaction, before
@@ -333,6 +334,7 @@ function toRecord(r: RecordRow): VaultKeyRecord {
     duplicateWindowSeconds: r.duplicate_window_seconds,
     maxCallsPerMinute: r.max_calls_per_minute,
     maxTokensPerMinute: r.max_tokens_per_minute,
+    allowedInputs: r.allowed_inputs,
     allowedEndpoints: r.allowed_endpoints,
     allowedHeaders: r.allowed_headers,
     expiresAt: r.expires_at,

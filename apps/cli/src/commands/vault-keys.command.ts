@@ -37,6 +37,7 @@ interface IssueOptions {
   duplicateWindow?: string;
   maxCallsPerMinute?: number;
   maxTokensPerMinute?: number;
+  allowInput?: string[];
   allow: string[];
   expiresIn: string;
   label?: string;
@@ -64,6 +65,7 @@ export function registerVaultKeys(program: Command): void {
     .option('--duplicate-window <duration>', 'a repeated money-moving call within it is a duplicate (default 10m for stripe, twilio, resend; 0: off)')
     .option('--max-calls-per-minute <n>', 'calls admitted in any 60 s window, across all proxy instances', intOption('--max-calls-per-minute', 1, 10_000))
     .option('--max-tokens-per-minute <n>', 'LLM vendors: tokens (worst case, settled to usage) in any 60 s window', intOption('--max-tokens-per-minute', 1, 100_000_000))
+    .option('--allow-input <kind>', 'LLM vendors: images, files or server_tools a call may carry (repeat for more; --allow-input none refuses all three; default: all)', collect)
     .requiredOption('--allow <endpoint>', 'an allowed endpoint, e.g. "POST /v1/chat/completions" (repeat for more)', collect)
     .requiredOption('--expires-in <duration>', "30m, 2h, 72h, 7d... (at most the tenant's max)")
     .option('--label <label>', 'a label to list or revoke keys by')
@@ -82,6 +84,7 @@ export function registerVaultKeys(program: Command): void {
         ...(o.duplicateWindow !== undefined ? { duplicate_window: o.duplicateWindow } : {}),
         ...(o.maxCallsPerMinute !== undefined ? { max_calls_per_minute: o.maxCallsPerMinute } : {}),
         ...(o.maxTokensPerMinute !== undefined ? { max_tokens_per_minute: o.maxTokensPerMinute } : {}),
+        ...(o.allowInput ? { allowed_inputs: o.allowInput.filter((k) => k !== 'none') as NonNullable<IssueVaultKeyParams['allowed_inputs']> } : {}),
         ...(o.label ? { label: o.label } : {}),
         ...(o.metadata ? { metadata: o.metadata } : {}),
       };

@@ -18,6 +18,7 @@ function Guardrails({ k }: { k: VaultKey }) {
   if (k.allowed_models) chips.push(`models: ${k.allowed_models.join(', ')}`);
   if (k.max_calls_per_minute != null) chips.push(`≤ ${k.max_calls_per_minute} calls/min`);
   if (k.max_tokens_per_minute != null) chips.push(`≤ ${k.max_tokens_per_minute} tokens/min`);
+  if (k.allowed_inputs) chips.push(k.allowed_inputs.length === 0 ? 'no images, files or server tools' : `inputs: ${k.allowed_inputs.join(', ')}`);
   if (k.duplicate_window && k.duplicate_window !== '0') chips.push(`duplicates refused within ${k.duplicate_window}`);
   if (chips.length === 0) return null;
   return (

@@ -3,7 +3,7 @@ import { verifyVaultKey, type VaultKeyClaims } from '@keyvault/crypto';
 import { CHANNELS, type CaptureLevel, type VaultKeysNotice } from '@keyvault/db';
 import { KeyvaultError } from '@keyvault/errors';
 import { FailedAuthLimiter } from '@keyvault/net';
-import { compileEndpointRules, type EndpointRule, type Guardrails } from '@keyvault/policy';
+import { compileEndpointRules, type EndpointRule, type Guardrails, type InputKind } from '@keyvault/policy';
 import type { KeyPool } from '../credentials/key-rotation';
 import { ProxyStore } from '../store/proxy-store';
 import { GatewayAuth, type GatewayCall } from './gateway-auth';
@@ -191,6 +191,7 @@ export class VaultKeyAuth {
       max_call_nanos: string | null;
       allowed_models: string[] | null;
       allowed_headers: string[];
+      allowed_inputs: string[] | null;
       duplicate_window_seconds: number;
       max_calls_per_minute: number | null;
       max_tokens_per_minute: number | null;
@@ -206,7 +207,7 @@ export class VaultKeyAuth {
       'vault_key_state',
       `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_nanos, v.allowed_endpoints, v.allowed_headers,
               v.max_call_nanos, v.allowed_models, v.duplicate_window_seconds, v.max_calls_per_minute, v.max_tokens_per_minute,
-              v.expires_at, v.revoked_at, t.status AS tenant_status,
+              v.allowed_inputs, v.expires_at, v.revoked_at, t.status AS tenant_status,
               v.key_group, v.fallback_to_shared, v.metadata->>'run_id' AS run_id, v.metadata->>'conversation_id' AS conversation_id,
               v.capture
          FROM vault_keys v JOIN tenants t ON t.id = v.tenant_id
@@ -227,6 +228,7 @@ export class VaultKeyAuth {
         duplicateWindowSeconds: row.duplicate_window_seconds,
         maxCallsPerMinute: row.max_calls_per_minute,
         maxTokensPerMinute: row.max_tokens_per_minute,
+        allowedInputs: row.allowed_inputs as InputKind[] | null,
       },
       allowedHeaders: row.allowed_headers,
       expiresAtMs: new Date(row.expires_at).getTime(),

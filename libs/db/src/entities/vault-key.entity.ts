@@ -25,6 +25,8 @@ export class VaultKey {
   @Column({ type: 'text', name: 'allowed_endpoints', array: true }) allowedEndpoints: string[];
   // issue 22: header allowlist
   @Column({ type: 'text', name: 'allowed_headers', array: true, default: () => "'{}'" }) allowedHeaders: string[];
+  // issue 18: LLM inputs the body's bytes do not bound (images, files, server tools); null: every kind
+  @Column({ type: 'text', name: 'allowed_inputs', array: true, nullable: true }) allowedInputs: string[] | null;
   @Column({ type: 'timestamptz', name: 'expires_at' }) expiresAt: Date;
   @Column({ type: 'text', nullable: true }) label: string | null;
   @Index('ix_vault_keys_metadata', { synchronize: false })

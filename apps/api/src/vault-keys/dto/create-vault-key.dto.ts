@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min, Validate } from 'class-validator';
 import { VENDORS, type Vendor } from '@keyvault/config';
 import { CAPTURE_LEVELS, type CaptureLevel } from '@keyvault/db';
+import { INPUT_KINDS, type InputKind } from '@keyvault/policy';
 import { IsDuration } from '../../common/is-duration.validator';
 import { KEY_GROUP, KEY_GROUP_MESSAGE } from '../../credentials/dto/key-group';
 import { IsMetadata } from './metadata.validator';
@@ -46,6 +47,20 @@ export class CreateVaultKeyDto {
   @ArrayMinSize(1)
   @ArrayMaxSize(50)
   allowed_models?: string[];
+
+  @ApiPropertyOptional({
+    type: [String],
+    enum: INPUT_KINDS,
+    example: ['images'],
+    description:
+      "LLM vendors only: the inputs a body's bytes do not bound that calls may carry: `images`, `files` (documents, PDFs), `server_tools` (tools the vendor runs, e.g. web search). Each reserves the price list's worst case. A call carrying another kind is refused (403 input_not_allowed). `[]` refuses all three; absent: all three",
+    maxItems: 3,
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(3)
+  @IsIn(INPUT_KINDS, { each: true, message: `allowed_inputs entries must be one of ${INPUT_KINDS.join(', ')}` })
+  allowed_inputs?: InputKind[];
 
   @ApiPropertyOptional({
     example: '10m',
