@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type QueryRunner } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { ApiConfig } from '@keyvault/config';
 import { ID_PREFIXES, newId, type IdKind } from '@keyvault/crypto';
+import { acrossTenants } from '@keyvault/db';
 import { API_CONFIG } from '../config.providers';
 
 /** Arbitrary constant: the advisory lock that lets one api instance prune at a time. */
@@ -62,21 +63,20 @@ export class AuditRetentionService implements OnApplicationBootstrap, OnModuleDe
       if (!locked) return null;
       try {
         const horizon = now - this.config.KEYVAULT_AUDIT_RETENTION_DAYS * DAY_MS;
-        const audit = await this.deleteInBatches(runner, 'audit_log', 'id < $1', [idBound('audit', horizon)]);
+        const audit = await this.deleteInBatches('audit_log', 'id < $1', [idBound('audit', horizon)]);
         // captured calls go with their audit rows (keyed by the audit id, no foreign key)
-        await runner.query('DELETE FROM audit_captures WHERE audit_id < $1', [idBound('audit', horizon)]);
-        const deliveries = await this.deleteInBatches(runner, 'webhook_deliveries', "id < $1 AND status <> 'pending'", [
+        await this.asWorker('DELETE FROM audit_captures WHERE audit_id < $1', [idBound('audit', horizon)]);
+        const deliveries = await this.deleteInBatches('webhook_deliveries', "id < $1 AND status <> 'pending'", [
           idBound('webhookDelivery', horizon),
         ]);
         // The attempts of the deliveries just deleted (history goes with what it is the history of).
-        await runner.query(
+        await this.asWorker(
           `DELETE FROM webhook_delivery_attempts a
             WHERE a.delivery_id < $1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = a.delivery_id)`,
           [idBound('webhookDelivery', horizon)],
         );
         // An event still owed to a webhook stays, however old: the worker needs its payload.
         const events = await this.deleteInBatches(
-          runner,
           'webhook_events',
           "id < $1 AND id NOT IN (SELECT event_id FROM webhook_deliveries WHERE status = 'pending')",
           [idBound('webhookEvent', horizon)],
@@ -102,10 +102,18 @@ export class AuditRetentionService implements OnApplicationBootstrap, OnModuleDe
       });
   }
 
-  private async deleteInBatches(runner: QueryRunner, table: string, where: string, params: unknown[]): Promise<number> {
+  /**
+   * Retention spans tenants by nature: each statement runs as keyvault_worker, in its own
+   * transaction (the advisory lock stays on the runner's session).
+   */
+  private asWorker<T>(sql: string, params: unknown[]): Promise<T> {
+    return acrossTenants(this.db, 'retention', (m) => m.query(sql, params));
+  }
+
+  private async deleteInBatches(table: string, where: string, params: unknown[]): Promise<number> {
     let total = 0;
     for (;;) {
-      const [, affected]: [unknown, number] = await runner.query(
+      const [, affected]: [unknown, number] = await this.asWorker(
         `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE ${where} ORDER BY id LIMIT ${BATCH_ROWS})`,
         params,
       );
