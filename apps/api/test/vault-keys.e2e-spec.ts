@@ -53,7 +53,7 @@ describe('vault keys', () => {
       createdSecrets.add(key.vault_key);
       expect(Object.keys(key)).toEqual([
         'id', 'object', 'vault_key', 'vendor', 'credential', 'credential_name', 'daily_usd_cap',
-        'max_usd_per_call', 'allowed_models', 'duplicate_window', 'max_calls_per_minute', 'max_tokens_per_minute',
+        'max_usd_per_call', 'allowed_models', 'duplicate_window', 'max_calls_per_minute', 'max_tokens_per_minute', 'allowed_inputs',
         'allowed_endpoints', 'allowed_headers', 'expires_at', 'label', 'metadata', 'capture', 'status', 'spent_today_usd', 'reserved_usd', 'created_at', 'revoked_at',
         'key_group', 'fallback_to_shared',
       ]);
