@@ -4,9 +4,9 @@ import { pipeline, type Readable } from 'node:stream';
 import { Pool, type PoolClient } from 'pg';
 import QueryStream from 'pg-query-stream';
 import { Counter } from 'prom-client';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { ApiConfig } from '@keyvault/config';
-import { aad, MasterKeyring, open, unwrapTenantDataKey } from '@keyvault/crypto';
+import { aad, idTime, MasterKeyring, open, unwrapTenantDataKey } from '@keyvault/crypto';
 import { Tenant, withTenant } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
 import { MetricsRegistry } from '@keyvault/observability';
@@ -22,6 +22,8 @@ import type { ExportFormat } from './dto/audit-filters.dto';
 const EXPORT_CONCURRENCY = 4;
 /** Rows the cursor fetches per round trip. */
 const EXPORT_BATCH_ROWS = 500;
+/** How far a row's created_at may lie from its id's time and still be found in the first, bounded lookup. */
+const ID_CLOCK_SLACK_MS = 86_400_000;
 
 @Injectable()
 export class AuditService implements OnModuleDestroy {
@@ -61,7 +63,7 @@ export class AuditService implements OnModuleDestroy {
    */
   async get(tenantId: string, id: string): Promise<{ row: AuditRow; capture: unknown }> {
     return withTenant(this.db, tenantId, async (m) => {
-      const [row]: AuditRow[] = await m.query(`SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+      const row = await this.findOne(m, tenantId, id);
       if (!row) throw notFound('audit entry', id);
       const [sealed]: { sealed: Buffer }[] = await m.query('SELECT sealed FROM audit_captures WHERE tenant_id = $1 AND audit_id = $2', [tenantId, id]);
       if (!sealed) return { row, capture: null };
@@ -73,6 +75,27 @@ export class AuditService implements OnModuleDestroy {
         dataKey.fill(0);
       }
     });
+  }
+
+  /**
+   * The table is partitioned by day of created_at and an id is unique only with it: the row is
+   * looked for in the partitions around the day its id was minted (the proxy mints both from the
+   * same clock reading), then, only when not there, in all of them (a row written long after its
+   * id was minted, or an id that names nothing).
+   */
+  private async findOne(m: EntityManager, tenantId: string, id: string): Promise<AuditRow | undefined> {
+    const minted = idTime('audit', id);
+    if (minted === null) return undefined;
+    const sql = `SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE tenant_id = $1 AND id = $2`;
+    const near: AuditRow[] = await m.query(`${sql} AND created_at >= $3 AND created_at < $4`, [
+      tenantId,
+      id,
+      new Date(minted - ID_CLOCK_SLACK_MS),
+      new Date(minted + ID_CLOCK_SLACK_MS),
+    ]);
+    if (near.length > 0) return near[0];
+    const [anywhere]: AuditRow[] = await m.query(sql, [tenantId, id]);
+    return anywhere;
   }
 
   /**

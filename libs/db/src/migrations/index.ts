@@ -14,6 +14,7 @@ import { WebhookKindsAndAttempts1797021000000 } from './1797021000000-WebhookKin
 import { VaultKeyAllowedHeaders1797022000000 } from './1797022000000-VaultKeyAllowedHeaders';
 import { AuditCapture1797021000001 } from './1797021000001-AuditCapture';
 import { ProxyRole1797022000001 } from './1797022000001-ProxyRole';
+import { AuditPartitions1797121000000 } from './1797121000000-AuditPartitions';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so that the same list works from
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   AuditCapture1797021000001,
   VaultKeyAllowedHeaders1797022000000,
   ProxyRole1797022000001,
+  AuditPartitions1797121000000,
 ];
