@@ -6,13 +6,13 @@ import QueryStream from 'pg-query-stream';
 import { Counter } from 'prom-client';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { ApiConfig } from '@keyvault/config';
-import { aad, idTime, MasterKeyring, open, unwrapTenantDataKey } from '@keyvault/crypto';
+import { aad, MasterKeyring, open, unwrapTenantDataKey } from '@keyvault/crypto';
 import { Tenant, withTenant } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
 import { MetricsRegistry } from '@keyvault/observability';
 import { API_CONFIG } from '../config.providers';
 import { exportEncoder } from './audit-export.format';
-import { AUDIT_COLUMNS, auditWhere, type AuditFilters, type AuditRow } from './audit-query';
+import { AUDIT_BY_ID, AUDIT_BY_ID_NEAR, AUDIT_COLUMNS, auditIdWindow, auditWhere, type AuditFilters, type AuditRow } from './audit-query';
 import type { ExportFormat } from './dto/audit-filters.dto';
 
 /**
@@ -22,8 +22,6 @@ import type { ExportFormat } from './dto/audit-filters.dto';
 const EXPORT_CONCURRENCY = 4;
 /** Rows the cursor fetches per round trip. */
 const EXPORT_BATCH_ROWS = 500;
-/** How far a row's created_at may lie from its id's time and still be found in the first, bounded lookup. */
-const ID_CLOCK_SLACK_MS = 86_400_000;
 
 @Injectable()
 export class AuditService implements OnModuleDestroy {
@@ -84,17 +82,11 @@ export class AuditService implements OnModuleDestroy {
    * id was minted, or an id that names nothing).
    */
   private async findOne(m: EntityManager, tenantId: string, id: string): Promise<AuditRow | undefined> {
-    const minted = idTime('audit', id);
-    if (minted === null) return undefined;
-    const sql = `SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE tenant_id = $1 AND id = $2`;
-    const near: AuditRow[] = await m.query(`${sql} AND created_at >= $3 AND created_at < $4`, [
-      tenantId,
-      id,
-      new Date(minted - ID_CLOCK_SLACK_MS),
-      new Date(minted + ID_CLOCK_SLACK_MS),
-    ]);
-    if (near.length > 0) return near[0];
-    const [anywhere]: AuditRow[] = await m.query(sql, [tenantId, id]);
+    const window = auditIdWindow(id);
+    if (!window) return undefined;
+    const [near]: AuditRow[] = await m.query(AUDIT_BY_ID_NEAR, [tenantId, id, ...window]);
+    if (near) return near;
+    const [anywhere]: AuditRow[] = await m.query(AUDIT_BY_ID, [tenantId, id]);
     return anywhere;
   }
 

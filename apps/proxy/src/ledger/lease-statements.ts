@@ -129,7 +129,9 @@ export const SETTLE_LEASES = `
  * (a call's worst case stays drawn on its lease until its outcome row is written), but for calls
  * that cost more than they reserved, which are booked whole. The rows of calls whose outcome is
  * unknown are marked `interrupted` at their worst case, so the key's spend still equals the sum
- * of its rows. Answers the bookings, for the webhook events.
+ * of its rows. Answers the bookings, for the webhook events. A lease's calls were recorded on
+ * its UTC day: the day either side bounds the lookup, so that only those days' audit partitions
+ * are read, not every one of them.
  */
 export const RECONCILE_LEASES = `
   WITH d AS (
@@ -138,11 +140,14 @@ export const RECONCILE_LEASES = `
   ), calls AS MATERIALIZED (
     SELECT d.vault_key_id, d.day, d.amount_nanos,
            GREATEST(0, COALESCE((SELECT sum(CASE WHEN a.status = 0 AND a.error_code IS NULL THEN a.reserved_nanos ELSE a.cost_nanos END)
-                                   FROM audit_log a WHERE a.lease_id = d.id), 0) - d.booked_nanos)::bigint AS spent
+                                   FROM audit_log a WHERE a.lease_id = d.id AND a.created_at >= (d.day - 1)::timestamp AT TIME ZONE 'UTC'
+                                    AND a.created_at < (d.day + 2)::timestamp AT TIME ZONE 'UTC'), 0) - d.booked_nanos)::bigint AS spent
       FROM d
   ), i AS (
     UPDATE audit_log a SET error_code = 'interrupted', cost_nanos = a.reserved_nanos
      WHERE a.lease_id IN (SELECT id FROM d) AND a.status = 0 AND a.error_code IS NULL
+       AND a.created_at >= (SELECT min(day) - 1 FROM d)::timestamp AT TIME ZONE 'UTC'
+       AND a.created_at < (SELECT max(day) + 2 FROM d)::timestamp AT TIME ZONE 'UTC'
   ), a AS MATERIALIZED (
     SELECT vault_key_id, day, sum(spent)::bigint AS spent, sum(amount_nanos)::bigint AS freed FROM calls GROUP BY vault_key_id, day
   ), locked AS MATERIALIZED (
