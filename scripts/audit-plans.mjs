@@ -16,6 +16,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compressPlan } from './plan-compress.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -149,8 +150,8 @@ async function explain(c, sql, params, runs = 3) {
   const lines = rows.map((r) => r['QUERY PLAN']);
   const time = lines.find((l) => l.startsWith('Execution Time')).replace('Execution Time: ', '');
   const planning = lines.find((l) => l.startsWith('Planning Time'))?.replace('Planning Time: ', '') ?? '';
-  // The plan is every line before the Planning/Execution summary.
-  const plan = lines.slice(0, lines.findIndex((l) => /^(Planning|Execution)/.test(l)));
+  // The plan is every line before the Planning/Execution summary, one line for a run of partitions alike.
+  const plan = compressPlan(lines.slice(0, lines.findIndex((l) => /^(Planning|Execution)/.test(l))));
   return { time, planning, plan, lines };
 }
 
