@@ -4,6 +4,7 @@ import { Counter } from 'prom-client';
 import { DataSource, type QueryRunner } from 'typeorm';
 import type { ApiConfig } from '@keyvault/config';
 import { ID_PREFIXES, newId, type IdKind } from '@keyvault/crypto';
+import { acrossTenants, dataSourceOptions } from '@keyvault/db';
 import { MetricsRegistry } from '@keyvault/observability';
 import { API_CONFIG } from '../config.providers';
 import { DAY_MS, dropPartition, ensurePartitions, partitionsBefore, utcDay, type DroppedPartition } from './audit-partitions';
@@ -34,7 +35,11 @@ const idBound = (kind: IdKind, ms: number) => newId(kind, ms).slice(0, ID_PREFIX
  * partition caught rows of), then drops whole the partitions whose day ended before the
  * retention horizon's day began: an audit row is kept at least the retention, and at most a day
  * longer. Captures, finished webhook deliveries and events older than the same day go by rows,
- * in batches bounded by id.
+ * in batches bounded by id, as keyvault_worker.
+ *
+ * Creating and dropping partitions is schema work: it runs on a connection of its own as the
+ * login that owns the tables (the one migrations run as), never as keyvault_api, which owns
+ * nothing. That connection lives for one pass.
  */
 @Injectable()
 export class AuditRetentionService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -68,15 +73,11 @@ export class AuditRetentionService implements OnApplicationBootstrap, OnModuleDe
    * partition meanwhile, and move into their own with the next full pass).
    */
   async onApplicationBootstrap(): Promise<void> {
-    const runner = this.db.createQueryRunner();
     try {
-      await runner.connect();
-      const created = await ensurePartitions(runner, Date.now(), Date.now());
+      const created = await this.asOwner((owner) => ensurePartitions(owner, Date.now(), Date.now()));
       if (created.length > 0) this.logger.log({ days: created }, 'audit partitions created');
     } catch (err) {
       this.logger.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'audit partitions not created at start; the next pass retries');
-    } finally {
-      await runner.release();
     }
     const interval = this.config.KEYVAULT_AUDIT_PRUNE_INTERVAL_MS;
     this.timer = setTimeout(() => {
@@ -91,7 +92,7 @@ export class AuditRetentionService implements OnApplicationBootstrap, OnModuleDe
     await this.running;
   }
 
-  /** One pass. Returns what it deleted, or null when another instance holds the lock. */
+  /** One pass. Returns what it expired, or null when another instance holds the lock. */
   async pruneOnce(now = Date.now()): Promise<PruneResult | null> {
     const runner = this.db.createQueryRunner();
     await runner.connect();
@@ -101,27 +102,33 @@ export class AuditRetentionService implements OnApplicationBootstrap, OnModuleDe
       try {
         // rows go by whole UTC days: those of days that ended before the horizon's day began
         const horizon = utcDay(now - this.config.KEYVAULT_AUDIT_RETENTION_DAYS * DAY_MS);
-        const created = await ensurePartitions(runner, now, horizon);
-        if (created.length > 0) this.logger.log({ days: created }, 'audit partitions created');
-        const partitions = await this.dropPartitions(runner, horizon);
+        const partitions = await this.asOwner(async (owner) => {
+          const created = await ensurePartitions(owner, now, horizon);
+          if (created.length > 0) this.logger.log({ days: created }, 'audit partitions created');
+          return this.dropPartitions(owner, horizon);
+        });
         // what the default partition caught of expired days (no partition was made for them)
-        const strays = await this.deleteInBatches(runner, 'audit_log_default', 'created_at < $1', [new Date(horizon)]);
+        const strays = await this.deleteInBatches(
+          'audit_log',
+          `created_at < $1 AND tableoid = 'audit_log_default'::regclass`,
+          [new Date(horizon)],
+          { key: '(id, created_at)', outer: 'created_at < $1' },
+        );
         const audit = partitions.reduce((n, p) => n + p.rows, strays);
         this.expiredRows.inc(audit);
         // captured calls go with their audit rows (keyed by the audit id, no foreign key)
-        await runner.query('DELETE FROM audit_captures WHERE audit_id < $1', [idBound('audit', horizon)]);
-        const deliveries = await this.deleteInBatches(runner, 'webhook_deliveries', "id < $1 AND status <> 'pending'", [
+        await this.asWorker('DELETE FROM audit_captures WHERE audit_id < $1', [idBound('audit', horizon)]);
+        const deliveries = await this.deleteInBatches('webhook_deliveries', "id < $1 AND status <> 'pending'", [
           idBound('webhookDelivery', horizon),
         ]);
         // The attempts of the deliveries just deleted (history goes with what it is the history of).
-        await runner.query(
+        await this.asWorker(
           `DELETE FROM webhook_delivery_attempts a
             WHERE a.delivery_id < $1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = a.delivery_id)`,
           [idBound('webhookDelivery', horizon)],
         );
         // An event still owed to a webhook stays, however old: the worker needs its payload.
         const events = await this.deleteInBatches(
-          runner,
           'webhook_events',
           "id < $1 AND id NOT IN (SELECT event_id FROM webhook_deliveries WHERE status = 'pending')",
           [idBound('webhookEvent', horizon)],
@@ -153,12 +160,12 @@ export class AuditRetentionService implements OnApplicationBootstrap, OnModuleDe
    * Drops the partitions of expired days, oldest first. One that cannot get its lock in time
    * (a long export reads it) stays until the next pass; the others go.
    */
-  private async dropPartitions(runner: QueryRunner, before: number): Promise<DroppedPartition[]> {
+  private async dropPartitions(owner: QueryRunner, before: number): Promise<DroppedPartition[]> {
     const dropped: DroppedPartition[] = [];
-    for (const p of await partitionsBefore(runner, before)) {
+    for (const p of await partitionsBefore(owner, before)) {
       if (this.stopping) break;
       try {
-        const d = await dropPartition(runner, p);
+        const d = await dropPartition(owner, p);
         dropped.push(d);
         this.droppedPartitions.inc();
         this.logger.log({ partition: d.name, day: d.day, rows: d.rows }, 'audit partition dropped past retention');
@@ -169,11 +176,41 @@ export class AuditRetentionService implements OnApplicationBootstrap, OnModuleDe
     return dropped;
   }
 
-  private async deleteInBatches(runner: QueryRunner, table: string, where: string, params: unknown[]): Promise<number> {
+  /** Runs `work` on a connection of its own as the tables' owner (the migrations' login), closed after. */
+  private async asOwner<T>(work: (owner: QueryRunner) => Promise<T>): Promise<T> {
+    const options = dataSourceOptions({ url: this.config.DATABASE_URL, poolSize: 1, applicationName: 'keyvault-audit-partitions' });
+    // without the request path's query timeout: a partition that moves in a week of rows the
+    // default partition caught (the api was down) takes longer than any request should
+    const source = await new DataSource({ ...options, entities: [], extra: { ...(options.extra as object), query_timeout: undefined } }).initialize();
+    const owner = source.createQueryRunner();
+    try {
+      await owner.connect();
+      return await work(owner);
+    } finally {
+      await owner.release();
+      await source.destroy();
+    }
+  }
+
+  /**
+   * Retention spans tenants by nature: each statement runs as keyvault_worker, in its own
+   * transaction (the advisory lock stays on the runner's session).
+   */
+  private asWorker<T>(sql: string, params: unknown[]): Promise<T> {
+    return acrossTenants(this.db, 'retention', (m) => m.query(sql, params));
+  }
+
+  /**
+   * Deletes the rows `where` matches, BATCH_ROWS at a time. `key`: what names a row (the audit
+   * table's is (id, created_at)); `outer`: a condition the delete itself may also be bounded by
+   * (on the audit table, the created_at range that keeps it to the partitions in question).
+   */
+  private async deleteInBatches(table: string, where: string, params: unknown[], opts: { key?: string; outer?: string } = {}): Promise<number> {
+    const key = opts.key ?? 'id';
     let total = 0;
     for (;;) {
-      const [, affected]: [unknown, number] = await runner.query(
-        `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE ${where} ORDER BY id LIMIT ${BATCH_ROWS})`,
+      const [, affected]: [unknown, number] = await this.asWorker(
+        `DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${where} ORDER BY id LIMIT ${BATCH_ROWS})${opts.outer ? ` AND ${opts.outer}` : ''}`,
         params,
       );
       total += affected;

@@ -7,7 +7,7 @@ import { Counter } from 'prom-client';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { ApiConfig } from '@keyvault/config';
 import { aad, MasterKeyring, open, unwrapTenantDataKey } from '@keyvault/crypto';
-import { Tenant, withTenant } from '@keyvault/db';
+import { API_ROLE, roleStartupOptions, Tenant, TENANT_SETTING, withTenant } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
 import { MetricsRegistry } from '@keyvault/observability';
 import { API_CONFIG } from '../config.providers';
@@ -65,7 +65,7 @@ export class AuditService implements OnModuleDestroy {
       if (!row) throw notFound('audit entry', id);
       const [sealed]: { sealed: Buffer }[] = await m.query('SELECT sealed FROM audit_captures WHERE tenant_id = $1 AND audit_id = $2', [tenantId, id]);
       if (!sealed) return { row, capture: null };
-      const tenant = await this.db.getRepository(Tenant).findOneByOrFail({ id: tenantId });
+      const tenant = await m.getRepository(Tenant).findOneByOrFail({ id: tenantId });
       const dataKey = unwrapTenantDataKey(this.keyring, tenant);
       try {
         return { row, capture: JSON.parse(open(dataKey, sealed.sealed, aad.auditCapture(tenantId, id)).toString('utf8')) };
@@ -112,6 +112,15 @@ export class AuditService implements OnModuleDestroy {
       throw err;
     }
     const { where, params } = auditWhere(tenantId, filters);
+    try {
+      // confined to the tenant as withTenant confines: the cursor reads inside this transaction
+      await client.query('BEGIN READ ONLY');
+      await client.query(`SELECT set_config($1, $2, true), set_config('role', $3, true)`, [TENANT_SETTING, tenantId, API_ROLE]);
+    } catch (err) {
+      this.activeExports--;
+      client.release(err as Error);
+      throw err;
+    }
     const rows = client.query(
       new QueryStream(`SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE ${where} ORDER BY id DESC`, params, { batchSize: EXPORT_BATCH_ROWS }),
     );
@@ -119,7 +128,8 @@ export class AuditService implements OnModuleDestroy {
       this.activeExports--;
       this.exports.delete(body);
       // A cursor cut off mid-way may leave the session in an unknown state: drop that connection.
-      client.release(err ?? undefined);
+      if (err) client.release(err);
+      else client.query('COMMIT').then(() => client.release(), (e: Error) => client.release(e));
     });
     this.exports.add(body);
     return body;
@@ -136,6 +146,7 @@ export class AuditService implements OnModuleDestroy {
         connectionString: this.config.DATABASE_URL,
         max: EXPORT_CONCURRENCY,
         application_name: 'keyvault-api-export',
+        options: roleStartupOptions(this.config.KEYVAULT_API_DB_ROLE),
         connectionTimeoutMillis: 3000,
         keepAlive: true,
       });

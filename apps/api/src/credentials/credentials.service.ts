@@ -39,7 +39,7 @@ export class CredentialsService {
     const baseUrl = await this.baseUrlFor(dto.vendor, dto.base_url);
     const id = newId('credential');
     return this.nameMustBeFree(dto.name, () =>
-      this.db.transaction((m) =>
+      withTenant(this.db, tenantId, (m) =>
         withTenantDataKey(m, this.keyring, tenantId, async (dataKey, version) => {
           await lockVendorDefault(m, tenantId, dto.vendor);
           // "The vendor's first profile becomes its default": any profile created while the
@@ -89,10 +89,10 @@ export class CredentialsService {
   async update(tenantId: string, idOrName: string, dto: UpdateCredentialDto): Promise<CredentialWithKeys> {
     // The vendor never changes, so it can be read before the transaction; the URL check may
     // wait on DNS and must not hold row locks meanwhile.
-    const before = await findProfile(this.db.manager, tenantId, idOrName);
+    const before = await withTenant(this.db, tenantId, (m) => findProfile(m, tenantId, idOrName));
     const baseUrl = dto.base_url === undefined ? undefined : await this.baseUrlFor(before.vendor as Vendor, dto.base_url);
     return this.nameMustBeFree(dto.name, () =>
-      this.db.transaction(async (m) => {
+      withTenant(this.db, tenantId, async (m) => {
         if (dto.default !== undefined) await lockVendorDefault(m, tenantId, before.vendor);
         const p = await findProfile(m, tenantId, before.id, { lock: true });
         if (dto.name !== undefined) p.name = dto.name;
@@ -109,7 +109,7 @@ export class CredentialsService {
 
   /** Adds one provider key; with `retireKey` this rotates a key without downtime. */
   async addKey(tenantId: string, idOrName: string, key: Secret, group: string | null = null): Promise<CredentialWithKeys> {
-    return this.db.transaction((m) =>
+    return withTenant(this.db, tenantId, (m) =>
       withTenantDataKey(m, this.keyring, tenantId, async (dataKey, version) => {
         const p = await findProfile(m, tenantId, idOrName, { lock: true });
         const keys = await keysOf(m, tenantId, [p.id]);
@@ -127,7 +127,7 @@ export class CredentialsService {
 
   /** Retires a key: the proxy stops using it at once. The last active key cannot go. */
   async retireKey(tenantId: string, idOrName: string, keyId: string): Promise<CredentialWithKeys> {
-    return this.db.transaction(async (m) => {
+    return withTenant(this.db, tenantId, async (m) => {
       const p = await findProfile(m, tenantId, idOrName, { lock: true });
       const keys = await keysOf(m, tenantId, [p.id]);
       const key = keys.find((k) => k.id === keyId);
@@ -149,7 +149,7 @@ export class CredentialsService {
    * transaction.
    */
   async remove(tenantId: string, idOrName: string, revokeTheirVaultKeys: boolean): Promise<{ id: string; revoked: number }> {
-    return this.db.transaction(async (m) => {
+    return withTenant(this.db, tenantId, async (m) => {
       const p = await findProfile(m, tenantId, idOrName, { lock: true });
       let revoked = 0;
       if (revokeTheirVaultKeys) {

@@ -158,13 +158,21 @@ export class VaultKeysService {
     if (key.fallbackToShared && key.keyGroup === null) {
       throw new KeyvaultError('parameter_invalid', 'fallback_to_shared needs a key_group to fall back from.', 'fallback_to_shared');
     }
-    const [ctx] = await preparedQuery<IssueRow>(this.db, 'kv_issue_vault_key', ISSUE_SQL, [
-      key.id, tenantId, dto.credential ?? null, key.vendor, ttlSeconds, key.dailyCapNanos.toString(),
-      key.allowedEndpoints, key.expiresAt, key.label, JSON.stringify(key.metadata), key.createdAt, apiKeyId,
-      guardrails.maxCallNanos?.toString() ?? null, guardrails.allowedModels,
-      key.keyGroup, key.fallbackToShared, guardrails.duplicateWindowSeconds, guardrails.maxCallsPerMinute,
-      key.capture, guardrails.maxTokensPerMinute,
-    ]);
+    const ctx = await withTenant(this.db, tenantId, async (m) => {
+      const [row] = await preparedQuery<IssueRow>(m, 'kv_issue_vault_key', ISSUE_SQL, [
+        key.id, tenantId, dto.credential ?? null, key.vendor, ttlSeconds, key.dailyCapNanos.toString(),
+        key.allowedEndpoints, key.expiresAt, key.label, JSON.stringify(key.metadata), key.createdAt, apiKeyId,
+        guardrails.maxCallNanos?.toString() ?? null, guardrails.allowedModels,
+        key.keyGroup, key.fallbackToShared, guardrails.duplicateWindowSeconds, guardrails.maxCallsPerMinute,
+        key.capture, guardrails.maxTokensPerMinute,
+      ]);
+      // issue 22: a second statement only for the rare key that allows more headers, before the
+      // token exists (the key is committed with them)
+      if (row?.inserted && allowedHeaders.length > 0) {
+        await m.query('UPDATE vault_keys SET allowed_headers = $2 WHERE id = $1 AND tenant_id = $3', [key.id, allowedHeaders, tenantId]);
+      }
+      return row;
+    });
     // a deleted tenant takes its API keys with it: for a key's caller both read as a deleted key
     if (apiKeyId !== null && !ctx?.api_key_live) {
       this.apiKeys.forget(apiKeyId);
@@ -172,11 +180,6 @@ export class VaultKeysService {
     }
     if (!ctx) throw notFound('tenant', tenantId);
     if (!ctx.inserted) throw refusal(ctx, dto, ttlSeconds);
-    // issue 22: a second statement only for the rare key that allows more headers; the token
-    // does not exist before it ran, and until then the key would only have allowed fewer
-    if (allowedHeaders.length > 0) {
-      await this.db.query('UPDATE vault_keys SET allowed_headers = $2 WHERE id = $1 AND tenant_id = $3', [key.id, allowedHeaders, tenantId]);
-    }
     const token = await signVaultKey(this.signingKeys.signer(), { sub: key.id, ten: tenantId, ven: key.vendor, exp, iat });
     return { key: { ...key, credentialId: ctx.credential_id!, credentialName: ctx.credential_name }, token };
   }
@@ -206,7 +209,7 @@ export class VaultKeysService {
 
   /** Idempotent: an already revoked key is answered as it is. */
   async revoke(tenantId: string, id: string): Promise<VaultKeyRecord> {
-    return this.db.transaction(async (m) => {
+    return withTenant(this.db, tenantId, async (m) => {
       await revokeVaultKeys(m, tenantId, { ids: [id] }, REVOKED_BY_ID);
       const [row] = await this.select(m, tenantId, ['k.id = $2'], [id], 1);
       if (!row) throw notFound('vault key', id);
@@ -220,7 +223,7 @@ export class VaultKeysService {
     if (dto.label === undefined && dto.credential === undefined && !metadata) {
       throw new KeyvaultError('parameter_missing', 'Name at least one of label, credential or metadata to choose the vault keys to revoke.');
     }
-    return this.db.transaction(async (m) => {
+    return withTenant(this.db, tenantId, async (m) => {
       const credentialId = dto.credential === undefined ? undefined : (await this.credentialRef(m, tenantId, dto.credential)).id;
       const ids = await revokeVaultKeys(m, tenantId, { label: dto.label, credentialId, metadata }, REVOKED_IN_BULK);
       return ids.length;

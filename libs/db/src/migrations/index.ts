@@ -15,6 +15,7 @@ import { VaultKeyAllowedHeaders1797022000000 } from './1797022000000-VaultKeyAll
 import { AuditCapture1797021000001 } from './1797021000001-AuditCapture';
 import { ProxyRole1797022000001 } from './1797022000001-ProxyRole';
 import { AuditPartitions1797121000000 } from './1797121000000-AuditPartitions';
+import { ApiRoleForcedRowSecurity1797122000000 } from './1797122000000-ApiRoleForcedRowSecurity';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so that the same list works from
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   VaultKeyAllowedHeaders1797022000000,
   ProxyRole1797022000001,
   AuditPartitions1797121000000,
+  ApiRoleForcedRowSecurity1797122000000,
 ];
