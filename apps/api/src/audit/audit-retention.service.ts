@@ -112,7 +112,7 @@ export class AuditRetentionService implements OnApplicationBootstrap, OnModuleDe
           'audit_log',
           `created_at < $1 AND tableoid = 'audit_log_default'::regclass`,
           [new Date(horizon)],
-          { key: '(id, created_at)', outer: 'created_at < $1' },
+          { key: ['id', 'created_at'], outer: 'created_at < $1' },
         );
         const audit = partitions.reduce((n, p) => n + p.rows, strays);
         this.expiredRows.inc(audit);
@@ -205,12 +205,13 @@ export class AuditRetentionService implements OnApplicationBootstrap, OnModuleDe
    * table's is (id, created_at)); `outer`: a condition the delete itself may also be bounded by
    * (on the audit table, the created_at range that keeps it to the partitions in question).
    */
-  private async deleteInBatches(table: string, where: string, params: unknown[], opts: { key?: string; outer?: string } = {}): Promise<number> {
-    const key = opts.key ?? 'id';
+  private async deleteInBatches(table: string, where: string, params: unknown[], opts: { key?: string[]; outer?: string } = {}): Promise<number> {
+    const columns = (opts.key ?? ['id']).join(', ');
+    const key = opts.key && opts.key.length > 1 ? `(${columns})` : columns;
     let total = 0;
     for (;;) {
       const [, affected]: [unknown, number] = await this.asWorker(
-        `DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${where} ORDER BY id LIMIT ${BATCH_ROWS})${opts.outer ? ` AND ${opts.outer}` : ''}`,
+        `DELETE FROM ${table} WHERE ${key} IN (SELECT ${columns} FROM ${table} WHERE ${where} ORDER BY id LIMIT ${BATCH_ROWS})${opts.outer ? ` AND ${opts.outer}` : ''}`,
         params,
       );
       total += affected;

@@ -12,12 +12,13 @@ import { MigrationInterface, QueryRunner } from "typeorm";
  *
  * Two functions stay behind, so that the migration and the api's maintenance job create
  * partitions the same way:
- * - `keyvault_copy_table_access(src, dst)`: dst gets src's table grants, row-level security
- *   switches and policies. The partitioned table gets the old one's (tenant RLS, the proxy role's
+ * - `keyvault_copy_table_access(src, dst)`: dst's table grants become src's, and it gets src's
+ *   row-level security switches and policies. The partitioned table gets the old one's (tenant RLS, the proxy role's
  *   grants and policy), and every partition gets the partitioned table's, so the walls hold for
  *   a partition named directly too. The api's own roles (keyvault_api, keyvault_worker, when
  *   they exist) are left out: they reach a partition through its parent only
- *   (ApiRoleForcedRowSecurity revokes theirs on partitions).
+ *   (ApiRoleForcedRowSecurity revokes theirs on partitions; what default privileges give them on
+ *   a new partition is revoked).
  * - `keyvault_audit_partition(day)`: creates that day's partition if it is missing (idempotent,
  *   serialised by a transaction advisory lock), moving in the rows the DEFAULT partition caught
  *   for that day meanwhile. The DEFAULT partition is there so that a row never fails to insert,
@@ -46,6 +47,12 @@ DECLARE
     p record;
 BEGIN
     SELECT * INTO s FROM pg_class WHERE oid = src;
+    -- what dst was given by default privileges goes first: its grants become src's
+    FOR g IN SELECT DISTINCT quote_ident(r.rolname) AS grantee
+               FROM pg_class d, aclexplode(d.relacl) a JOIN pg_roles r ON r.oid = a.grantee
+              WHERE d.oid = dst AND a.grantee <> d.relowner LOOP
+        EXECUTE format('REVOKE ALL ON %s FROM %s', dst, g.grantee);
+    END LOOP;
     FOR g IN SELECT quote_ident(r.rolname) AS grantee, string_agg(DISTINCT a.privilege_type, ', ') AS privileges
                FROM aclexplode(s.relacl) a JOIN pg_roles r ON r.oid = a.grantee
               WHERE a.grantee <> s.relowner AND r.rolname NOT IN ('keyvault_api', 'keyvault_worker')
