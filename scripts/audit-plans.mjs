@@ -175,6 +175,8 @@ async function main() {
   if (args.includes('--reuse')) await migrate();
   else await prepare();
   await withClient(url, async (c) => {
+    // as the apps' connections run (connectionStartupOptions, libs/db)
+    await c.query('SET jit = off');
     const [{ total, end }] = (await c.query('SELECT count(*)::int AS total, max(created_at) AS end FROM audit_log')).rows;
     const sizes = (await c.query(`SELECT tenant_id, count(*)::int AS n FROM audit_log GROUP BY 1 ORDER BY 2 DESC LIMIT 3`)).rows;
     const [{ parts }] = (await c.query(`SELECT count(*)::int AS parts FROM pg_inherits WHERE inhparent = 'audit_log'::regclass`)).rows;

@@ -7,7 +7,7 @@ import { Counter } from 'prom-client';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { ApiConfig } from '@keyvault/config';
 import { aad, MasterKeyring, open, unwrapTenantDataKey } from '@keyvault/crypto';
-import { API_ROLE, roleStartupOptions, Tenant, TENANT_SETTING, withTenant } from '@keyvault/db';
+import { API_ROLE, connectionStartupOptions, Tenant, TENANT_SETTING, withTenant } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
 import { MetricsRegistry } from '@keyvault/observability';
 import { API_CONFIG } from '../config.providers';
@@ -146,7 +146,7 @@ export class AuditService implements OnModuleDestroy {
         connectionString: this.config.DATABASE_URL,
         max: EXPORT_CONCURRENCY,
         application_name: 'keyvault-api-export',
-        options: roleStartupOptions(this.config.KEYVAULT_API_DB_ROLE),
+        options: connectionStartupOptions(this.config.KEYVAULT_API_DB_ROLE),
         connectionTimeoutMillis: 3000,
         keepAlive: true,
       });
