@@ -21,7 +21,7 @@ const MAX_INSERTS_OUT = 2;
  * The row a call starts as: in flight (status 0), with the lease it drew on and the worst case
  * it reserved, so a lease whose holder died is settled from its calls' rows (SpendLedger).
  */
-const INSERT_RECORDS = `
+export const INSERT_RECORDS = `
   INSERT INTO audit_log (id, tenant_id, vault_key_id, credential_id, vendor, method, path, status, cost_nanos, duration_ms,
                          run_id, conversation_id, lease_id, reserved_nanos, created_at, budget_lease_ids)
   SELECT id, tenant_id, vault_key_id, credential_id, vendor, method, path, 0, 0, 0,
