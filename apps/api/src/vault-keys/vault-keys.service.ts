@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { newId, signVaultKey } from '@keyvault/crypto';
-import { preparedQuery, revokeVaultKeys, withTenant, type CaptureLevel } from '@keyvault/db';
+import { revokeVaultKeys, scopedStatements, withTenant, type CaptureLevel } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
 import { formatDuration, LIFETIME_PERIOD, missingKeyCap, parseDuration, parseEndpointRule, usdToNanos } from '@keyvault/policy';
 import { ApiKeyVerifier } from '../auth/api-key-verifier.service';
@@ -179,21 +179,21 @@ export class VaultKeysService {
     if (key.fallbackToShared && key.keyGroup === null) {
       throw new KeyvaultError('parameter_invalid', 'fallback_to_shared needs a key_group to fall back from.', 'fallback_to_shared');
     }
-    const ctx = await withTenant(this.db, tenantId, async (m) => {
-      const [row] = await preparedQuery<IssueRow>(m, 'kv_issue_vault_key', ISSUE_SQL, [
+    const issue = {
+      name: 'kv_issue_vault_key',
+      text: ISSUE_SQL,
+      values: [
         key.id, tenantId, dto.credential ?? null, key.vendor, ttlSeconds, key.dailyCapNanos?.toString() ?? null,
         key.allowedEndpoints, key.expiresAt, key.label, JSON.stringify(key.metadata), key.createdAt, apiKeyId,
         guardrails.maxCallNanos?.toString() ?? null, guardrails.allowedModels,
         key.keyGroup, key.fallbackToShared, guardrails.duplicateWindowSeconds, guardrails.maxCallsPerMinute,
         key.capture, guardrails.maxTokensPerMinute, guardrails.allowedInputs, key.totalCapNanos?.toString() ?? null,
-      ]);
-      // issue 22: a second statement only for the rare key that allows more headers, before the
-      // token exists (the key is committed with them)
-      if (row?.inserted && allowedHeaders.length > 0) {
-        await m.query('UPDATE vault_keys SET allowed_headers = $2 WHERE id = $1 AND tenant_id = $3', [key.id, allowedHeaders, tenantId]);
-      }
-      return row;
-    });
+      ],
+    };
+    // issue 22: the rare key that allows more headers gets them in the same transaction, before
+    // the token exists (a key not inserted has no row to update)
+    const headers = { name: 'kv_vault_key_headers', text: 'UPDATE vault_keys SET allowed_headers = $2 WHERE id = $1 AND tenant_id = $3', values: [key.id, allowedHeaders, tenantId] };
+    const [[ctx]] = await scopedStatements<IssueRow>(this.db, { tenantId }, allowedHeaders.length > 0 ? [issue, headers] : [issue]);
     // a deleted tenant takes its API keys with it: for a key's caller both read as a deleted key
     if (apiKeyId !== null && !ctx?.api_key_live) {
       this.apiKeys.forget(apiKeyId);

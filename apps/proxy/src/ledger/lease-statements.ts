@@ -178,20 +178,25 @@ const settleLeases = (t: LedgerTables) => `
  * (a call's worst case stays drawn on its lease until its outcome row is written), but for calls
  * that cost more than they reserved, which are booked whole. The rows of calls whose outcome is
  * unknown are marked `interrupted` at their worst case, so the key's spend still equals the sum
- * of its rows. Answers the bookings, for the webhook events.
+ * of its rows. Answers the bookings, for the webhook events. A lease's calls were recorded after
+ * it was granted: its creation (less a day for the proxies' clocks) and now (plus a day) bound
+ * the lookup, so that only those days' audit partitions are read, not every one of them.
  */
 const reconcileLeases = (t: LedgerTables) => `
   WITH d AS (
     DELETE FROM ${t.leases} WHERE expires_at < now() OR instance_id = $1
-    RETURNING id, ${t.subject}, ${t.period}, amount_nanos, booked_nanos
+    RETURNING id, ${t.subject}, ${t.period}, amount_nanos, booked_nanos, created_at
   ), calls AS MATERIALIZED (
     SELECT d.${t.subject}, d.${t.period}, d.amount_nanos,
            GREATEST(0, COALESCE((SELECT sum(CASE WHEN a.status = 0 AND a.error_code IS NULL THEN a.reserved_nanos ELSE a.cost_nanos END)
-                                   FROM audit_log a WHERE ${t.callOfLease}), 0) - d.booked_nanos)::bigint AS spent
+                                   FROM audit_log a WHERE ${t.callOfLease}
+                                    AND a.created_at >= d.created_at - interval '1 day' AND a.created_at < now() + interval '1 day'), 0)
+                      - d.booked_nanos)::bigint AS spent
       FROM d
   ), i AS (
     UPDATE audit_log a SET error_code = 'interrupted', cost_nanos = a.reserved_nanos
      WHERE ${t.callOfAnyLease} AND a.status = 0 AND a.error_code IS NULL
+       AND a.created_at >= (SELECT min(created_at) FROM d) - interval '1 day' AND a.created_at < now() + interval '1 day'
   ), a AS MATERIALIZED (
     SELECT ${t.subject}, ${t.period}, sum(spent)::bigint AS spent, sum(amount_nanos)::bigint AS freed FROM calls GROUP BY ${t.subject}, ${t.period}
   ), locked AS MATERIALIZED (
