@@ -66,7 +66,7 @@ describe("the proxy's database role has the least it needs", () => {
     ]);
     await proxyDb.query(`DELETE FROM spend_reservations WHERE id = 'sr_role'`);
     await proxyDb.query(
-      `INSERT INTO audit_log (id, tenant_id, vault_key_id, vendor, method, path, status, duration_ms) VALUES ('aud_role', $1, $2, 'openai', 'POST', '/v1/x', 200, 1) ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO audit_log (id, tenant_id, vault_key_id, vendor, method, path, status, duration_ms) VALUES ('aud_role', $1, $2, 'openai', 'POST', '/v1/x', 200, 1) ON CONFLICT DO NOTHING`,
       [tenantId, vaultKeyId],
     );
   });
