@@ -119,6 +119,8 @@ describe('OpenAI calls cut short, and inputs the body does not bound (issue 18)'
     ];
     // 'hé' 3 + 'yo' 2 + 'get' 3 + '{"a"' 4 = 12 bytes
     expect(cutRun(prepared, chunks)).toBe(prompt + 12n * mini.outputNanosPerToken);
+    // and max_tokens_per_minute counts it as booked: the body's bytes and the 12 output tokens
+    expect(prepared.tokens!.actual).toBe(c.body.length + 12);
     // the same stream ending without usage and without a cut is its worst case (null)
     const whole = prepared.meter!({ status: 200, headers: {} });
     whole.transform(Buffer.from(chunks[0]));

@@ -1,6 +1,6 @@
 import type { Secret } from '@keyvault/crypto';
 import { KeyvaultError } from '@keyvault/errors';
-import { cutStreamCost, generatedTextBytes, type LlmVendor, type ModelPrice, type PriceBook } from '@keyvault/policy';
+import { cutStreamCost, cutStreamOutputTokens, generatedTextBytes, type LlmVendor, type ModelPrice, type PriceBook, type StreamCut } from '@keyvault/policy';
 import { count, JsonBodyMeter, jsonObject } from './json-body';
 import { eventData, SseEvents } from './sse';
 import { fixedCost, isSuccess, type CallTokens, type OutgoingHeaders, type PreparedCall, type ResponseMeter, type VendorAdapter, type VendorCall } from './vendor-adapter';
@@ -62,8 +62,8 @@ export class OpenAiAdapter implements VendorAdapter {
     if (request.stream !== true) {
       return { costNanos, model: price.requested, tokens, inputs: extra.inputs, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => settle(doc.usage)) : fixedCost(0n)) };
     }
-    const cut = (streamedBytes: number) =>
-      cutStreamCost({
+    const cut = (streamedBytes: number) => {
+      const stream: StreamCut = {
         price,
         reportedInput: null,
         worstPromptNanos: promptNanos,
@@ -73,7 +73,12 @@ export class OpenAiAdapter implements VendorAdapter {
         streamedBytes,
         maxOutputTokens: outputTokens,
         hiddenReasoning: price.hiddenReasoning,
-      });
+      };
+      const cost = cutStreamCost(stream);
+      // max_tokens_per_minute counts the cut call as booked: its prompt's worst case and the output counted
+      if (cost !== null) tokens.actual = call.body.length + cutStreamOutputTokens(stream);
+      return cost;
+    };
     // Streams report usage only when asked: ask upstream always, and hide the usage chunk
     // from a client that did not ask for it.
     const options = (typeof request.stream_options === 'object' && request.stream_options) || {};
