@@ -43,9 +43,11 @@ const MAX_RETRY_MS = 5_000;
  * so, as the spend does). A recorded row that is not there (its INSERT failed after all, or a
  * Postgres crash took back a record committed without waiting for the WAL flush) is inserted
  * whole; a refused call, never recorded, is inserted. One array per
- * column: the statement text never changes (prepared once per connection).
+ * column: the statement text never changes (prepared once per connection). The audit table is
+ * partitioned by day of created_at: the batch's created_at range (redundant with the join) lets
+ * Postgres open only the day partitions the batch falls in, not a month of them.
  */
-const WRITE_OUTCOMES = `
+export const WRITE_OUTCOMES = `
   WITH r AS (
     SELECT id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status, error_code,
            cost_nanos, duration_ms, run_id, conversation_id, to_timestamp(at_ms / 1000.0) AS created_at, recorded
@@ -59,6 +61,7 @@ const WRITE_OUTCOMES = `
            provider_key_id = r.provider_key_id
       FROM r
      WHERE r.recorded <> 'no' AND a.id = r.id AND a.created_at = r.created_at AND a.status = 0 AND a.error_code IS NULL
+       AND a.created_at BETWEEN (SELECT min(created_at) FROM r) AND (SELECT max(created_at) FROM r)
   )
   INSERT INTO audit_log (id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,
                          error_code, cost_nanos, duration_ms, run_id, conversation_id, created_at)

@@ -16,7 +16,7 @@ import { VaultKeyAuth } from '../auth/vault-key-auth';
 import { GuardrailChecks } from '../guardrails/guardrails';
 import { CredentialsService, type LoadedCredential } from '../credentials/credentials.service';
 import { retryAfterSeconds, type KeyPool } from '../credentials/key-rotation';
-import { SpendLedger } from '../ledger/spend-ledger';
+import { Budgets } from '../ledger/budgets';
 import { PROXY_CONFIG } from '../proxy.config';
 import { ProxyMetrics } from '../proxy-metrics';
 import { UpstreamClient, UpstreamFailure } from '../upstream/upstream-client';
@@ -44,7 +44,7 @@ export class ForwardHandler {
     private readonly auth: VaultKeyAuth,
     private readonly credentials: CredentialsService,
     private readonly vendors: VendorAdapters,
-    private readonly ledger: SpendLedger,
+    private readonly budgets: Budgets,
     private readonly upstream: UpstreamClient,
     private readonly audit: AuditWriter,
     private readonly metrics: ProxyMetrics,
@@ -104,7 +104,8 @@ export class ForwardHandler {
 
       // guardrails (issue 19): refusals before anything is reserved or sent
       const admission = await this.guardrails.admit(key, request, call, audit);
-      const reservation = await this.ledger.reserve(key, call.costNanos).catch((err: unknown) => {
+      // every level at once: the key's day and life, its profile's day and month, its tenant's month
+      const reservation = await this.budgets.reserve(key, credential, call.costNanos).catch((err: unknown) => {
         this.guardrails.finish(admission);
         throw err;
       });
@@ -136,7 +137,7 @@ export class ForwardHandler {
         cost = relayed.cost;
         audit.errorCode = relayed.errorCode;
       } finally {
-        this.ledger.settle(reservation, cost);
+        this.budgets.settle(reservation, cost);
         audit.costNanos = cost;
         this.guardrails.finish(admission);
       }

@@ -15,7 +15,10 @@ export class VaultKey {
   @RefColumn({ name: 'tenant_id' }) tenantId: string;
   @RefColumn({ name: 'credential_id' }) credentialId: string;
   @Column({ type: 'text' }) vendor: string;
-  @NanosColumn({ name: 'daily_cap_nanos', default: undefined }) dailyCapNanos: bigint;
+  /** null when the key has only a lifetime cap (one of the two is required) */
+  @NanosColumn({ name: 'daily_cap_nanos', nullable: true, default: undefined }) dailyCapNanos: bigint | null;
+  /** spend over the key's whole life (issue 19), beside the daily cap; null: none */
+  @NanosColumn({ name: 'total_cap_nanos', nullable: true, default: undefined }) totalCapNanos: bigint | null;
   // guardrails (issue 19)
   @NanosColumn({ name: 'max_call_nanos', nullable: true, default: undefined }) maxCallNanos: bigint | null;
   @Column({ type: 'text', name: 'allowed_models', array: true, nullable: true }) allowedModels: string[] | null;

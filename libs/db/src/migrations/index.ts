@@ -15,6 +15,8 @@ import { VaultKeyAllowedHeaders1797022000000 } from './1797022000000-VaultKeyAll
 import { AuditCapture1797021000001 } from './1797021000001-AuditCapture';
 import { ProxyRole1797022000001 } from './1797022000001-ProxyRole';
 import { VaultKeyAllowedInputs1797118000000 } from './1797118000000-VaultKeyAllowedInputs';
+import { Budgets1797119000000 } from './1797119000000-Budgets';
+import { AuditPartitions1797121000000 } from './1797121000000-AuditPartitions';
 import { ApiRoleForcedRowSecurity1797122000000 } from './1797122000000-ApiRoleForcedRowSecurity';
 
 /**
@@ -40,5 +42,7 @@ export const MIGRATIONS = [
   VaultKeyAllowedHeaders1797022000000,
   ProxyRole1797022000001,
   VaultKeyAllowedInputs1797118000000,
+  Budgets1797119000000,
+  AuditPartitions1797121000000,
   ApiRoleForcedRowSecurity1797122000000,
 ];

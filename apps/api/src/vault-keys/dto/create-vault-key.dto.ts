@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min, Validate } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min, Validate, ValidateIf } from 'class-validator';
 import { VENDORS, type Vendor } from '@keyvault/config';
 import { CAPTURE_LEVELS, type CaptureLevel } from '@keyvault/db';
 import { INPUT_KINDS, type InputKind } from '@keyvault/policy';
@@ -22,9 +22,23 @@ export class CreateVaultKeyDto {
   @Length(1, 200)
   credential?: string;
 
-  @ApiProperty({ example: 100, description: 'USD per UTC day, above 0, at most 1000000, at most 9 decimals' })
+  @ApiPropertyOptional({
+    example: 100,
+    description: 'USD per UTC day, above 0, at most 1000000, at most 9 decimals. Required unless total_usd_cap is set (400 cap_required when neither is)',
+  })
+  // null is refused (not taken for absent): a key without a daily cap leaves the field out
+  @ValidateIf((o: CreateVaultKeyDto) => o.daily_usd_cap !== undefined)
   @Validate(IsUsdCap)
-  daily_usd_cap: number;
+  daily_usd_cap?: number;
+
+  @ApiPropertyOptional({
+    example: 500,
+    description:
+      "USD over the key's whole life, across every day, beside daily_usd_cap (either or both; 400 cap_required when neither is set). A call that would pass it is refused (429 total_cap_exceeded, no Retry-After: it never resets)",
+  })
+  @ValidateIf((o: CreateVaultKeyDto) => o.total_usd_cap !== undefined)
+  @Validate(IsUsdCap)
+  total_usd_cap?: number;
 
   // guardrails (issue 19): each checked again by the service, which reports the field at fault
   @ApiPropertyOptional({
