@@ -1,6 +1,8 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acrossTenants, AuditEntry, CredentialKey, dataSourceOptions, TenantApiKey, VaultKey, Webhook, withTenant } from '@keyvault/db';
+import {
+  acrossTenants, AuditEntry, CredentialKey, dataSourceOptions, scopedStatements, TenantApiKey, VaultKey, Webhook, withTenant,
+} from '@keyvault/db';
 import { startApi, type ApiHarness } from '../harness/api';
 
 /** Every table the policies cover (the guard below also finds any table with a tenant_id added later). */
@@ -139,9 +141,29 @@ describe('Postgres row-level security, the second wall between tenants', () => {
     }
   });
 
+  it("confines the hot paths' one-round-trip statements the same way (issuance, the API-key lookup)", async () => {
+    const tenantOf = (table: string) => ({ name: `t_${table}`, text: `SELECT tenant_id FROM ${table}`, values: [] });
+    const seen = await scopedStatements<{ tenant_id: string }>(apiDb, { tenantId: t.b }, TENANT_TABLES.map(tenantOf));
+    seen.forEach((rows, i) => expect(new Set(rows.map((r) => r.tenant_id)), TENANT_TABLES[i]).toEqual(new Set([t.b])));
+    // a tenant id cannot break out of its literal
+    const [none] = await scopedStatements(apiDb, { tenantId: `x', true), set_config('role', 'postgres` }, [tenantOf('vault_keys')]);
+    expect(none).toEqual([]);
+    const [keys] = await scopedStatements<{ tenant_id: string }>(apiDb, 'api key lookup', [tenantOf('tenant_api_keys')]);
+    expect(new Set(keys.map((r) => r.tenant_id))).toEqual(new Set([t.a, t.b]));
+    await expect(scopedStatements(apiDb, 'api key lookup', [tenantOf('credential_keys')])).rejects.toMatchObject({ driverError: { code: '42501' } });
+    // values travel as the driver would bind them
+    const [[echo]] = await scopedStatements(apiDb, { tenantId: t.a }, [
+      { name: 'echo_types', text: 'SELECT $1::text[] AS a, $2::jsonb AS j, $3::timestamptz AS d, $4::text AS n, $5::bigint AS b', values: [["it's", 'a "b"', 'c\\d'], JSON.stringify({ k: "v'" }), new Date(0), null, 12345678901234n] },
+    ]);
+    expect(echo).toEqual({ a: ["it's", 'a "b"', 'c\\d'], j: { k: "v'" }, d: new Date(0), n: null, b: '12345678901234' });
+  });
+
   it('gives the pooled connection back as it came: the role and the tenant last one transaction', async () => {
     await withTenant(apiDb, t.a, (m) => m.query('SELECT 1'));
     await acrossTenants(apiDb, 'retention', (m) => m.query('SELECT 1'));
+    await scopedStatements(apiDb, { tenantId: t.a }, [{ name: 'one', text: 'SELECT 1', values: [] }]);
+    await expect(scopedStatements(apiDb, { tenantId: t.a }, [{ name: 'fails', text: 'SELECT 1/0', values: [] }])).rejects.toThrow(/division by zero/);
+    await scopedStatements(apiDb, 'api key lookup', [{ name: 'one', text: 'SELECT 1', values: [] }]);
     for (let i = 0; i < 12; i++) {
       const [row] = await apiDb.query(`SELECT current_user AS who, current_setting('keyvault.tenant_id', true) AS tenant`);
       expect(row.who).toBe('keyvault_api');

@@ -136,6 +136,12 @@ const proxySchema = z.object({
   /** For the benchmark's side-by-side run only: forward calls without writing their record first (docs/budget-leases.md). */
   KEYVAULT_BENCH_NO_CALL_RECORD: bool,
   /**
+   * Tests only: shifts the clock the proxy books budget periods by (UTC day, calendar month), so
+   * a test can run one instance in the last hours of a month and another in the next. Never set
+   * it in a deployment: two instances on different clocks book one period's spend in two.
+   */
+  KEYVAULT_TEST_CLOCK_OFFSET_MS: z.coerce.number().int().default(0),
+  /**
    * The role every proxy connection switches to (migration ProxyRole: read keys and credentials,
    * write spend and audit, nothing else). Empty: connect as the login as it is (a deployment whose
    * proxy logs in as a role with those grants).

@@ -21,6 +21,9 @@ export async function ensureRoles(client: Client, login?: string): Promise<strin
   const done: string[] = [];
   const [{ me, superuser }] = (await client.query(`SELECT current_user AS me, rolsuper AS superuser FROM pg_roles WHERE rolname = current_user`)).rows;
   const member = login ?? (me as string);
+  if ((await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [member])).rowCount === 0) {
+    throw new Error(`login ${member} does not exist: create it first (CREATE ROLE ${member} LOGIN PASSWORD '...')`);
+  }
   for (const role of KEYVAULT_ROLES) {
     const exists = (await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role.name])).rowCount! > 0;
     if (exists) {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { sha256Hex, verifySecret } from '@keyvault/crypto';
-import { acrossTenants, type ApiKeyScope, preparedQuery } from '@keyvault/db';
+import { type ApiKeyScope, scopedStatements } from '@keyvault/db';
 import { apiKeyIdOf } from './api-key-token';
 
 export interface VerifiedApiKey {
@@ -55,14 +55,9 @@ export class ApiKeyVerifier {
     const id = apiKeyIdOf(token);
     if (!id) return null;
     // the caller's tenant is what this read learns: it runs across tenants, by the key's id only
-    const rows = await acrossTenants(this.db, 'api key lookup', (m) =>
-      preparedQuery<{ tenant_id: string; scopes: ApiKeyScope[]; secret_hash: string }>(
-        m,
-        'kv_api_key_by_id',
-        'SELECT tenant_id, scopes, secret_hash FROM tenant_api_keys WHERE id = $1',
-        [id],
-      ),
-    );
+    const [rows] = await scopedStatements<{ tenant_id: string; scopes: ApiKeyScope[]; secret_hash: string }>(this.db, 'api key lookup', [
+      { name: 'kv_api_key_by_id', text: 'SELECT tenant_id, scopes, secret_hash FROM tenant_api_keys WHERE id = $1', values: [id] },
+    ]);
     const row = rows[0];
     if (!row) {
       this.remembered.delete(digest);

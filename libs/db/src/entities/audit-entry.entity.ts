@@ -38,6 +38,9 @@ export class AuditEntry {
   @Column({ type: 'text', name: 'conversation_id', nullable: true }) conversationId: string | null;
   /** the budget lease a paid call drew on (written before the call was forwarded) */
   @RefColumn({ name: 'lease_id', nullable: true }) leaseId: string | null;
+  /** the leases it drew on above its key's day (issue 19: lifetime, profile, tenant budgets) */
+  @Index('ix_audit_budget_leases', { synchronize: false })
+  @Column({ type: 'text', name: 'budget_lease_ids', array: true, nullable: true }) budgetLeaseIds: string[] | null;
   /** the worst case the call reserved: what it is settled at when its outcome is never known */
   @NanosColumn({ name: 'reserved_nanos', nullable: true, default: undefined }) reservedNanos: bigint | null;
   @CreateDateColumn({ type: 'timestamptz', name: 'created_at', primary: true, primaryKeyConstraintName: 'PK_audit_log' }) createdAt: Date;

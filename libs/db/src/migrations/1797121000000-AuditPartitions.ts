@@ -25,9 +25,12 @@ import { MigrationInterface, QueryRunner } from "typeorm";
  *   whatever its created_at and however long the maintenance job has not run.
  */
 const COLUMNS = `"id", "tenant_id", "vault_key_id", "credential_id", "provider_key_id", "vendor", "method", "path", "status",
-    "error_code", "cost_nanos", "duration_ms", "run_id", "conversation_id", "created_at", "lease_id", "reserved_nanos"`;
+    "error_code", "cost_nanos", "duration_ms", "run_id", "conversation_id", "created_at", "lease_id", "reserved_nanos",
+    "budget_lease_ids"`;
 
-const OLD_INDEXES = ['ix_audit_tenant', 'ix_audit_vault_key', 'ix_audit_run', 'ix_audit_conversation', 'ix_audit_status', 'ix_audit_lease'];
+const OLD_INDEXES = [
+    'ix_audit_tenant', 'ix_audit_vault_key', 'ix_audit_run', 'ix_audit_conversation', 'ix_audit_status', 'ix_audit_lease', 'ix_audit_budget_leases',
+];
 
 const INDEXES = [
     `CREATE INDEX "ix_audit_tenant" ON "audit_log" ("tenant_id", "id")`,
@@ -36,6 +39,7 @@ const INDEXES = [
     `CREATE INDEX "ix_audit_conversation" ON "audit_log" ("tenant_id", "conversation_id", "id") WHERE conversation_id IS NOT NULL`,
     `CREATE INDEX "ix_audit_status" ON "audit_log" ("tenant_id", "status", "id")`,
     `CREATE INDEX "ix_audit_lease" ON "audit_log" ("lease_id") WHERE lease_id IS NOT NULL`,
+    `CREATE INDEX "ix_audit_budget_leases" ON "audit_log" USING gin ("budget_lease_ids") WHERE budget_lease_ids IS NOT NULL`,
 ];
 
 const COPY_ACCESS = `
@@ -113,7 +117,8 @@ export class AuditPartitions1797121000000 implements MigrationInterface {
             "credential_id" text COLLATE "C", "provider_key_id" text COLLATE "C", "vendor" text NOT NULL, "method" text NOT NULL,
             "path" text NOT NULL, "status" integer NOT NULL, "error_code" text, "cost_nanos" bigint NOT NULL DEFAULT '0',
             "duration_ms" integer NOT NULL, "run_id" text, "conversation_id" text,
-            "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), "lease_id" text COLLATE "C", "reserved_nanos" bigint
+            "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), "lease_id" text COLLATE "C", "reserved_nanos" bigint,
+            "budget_lease_ids" text array
         ) PARTITION BY RANGE ("created_at")`);
         await queryRunner.query(COPY_ACCESS);
         await queryRunner.query(`REVOKE ALL ON FUNCTION keyvault_copy_table_access(regclass, regclass) FROM PUBLIC`);
