@@ -49,8 +49,10 @@ export const BUDGET_TABLES: LedgerTables = {
   periodType: 'text',
   callOfLease: 'a.budget_lease_ids @> ARRAY[d.id::text]',
   callOfAnyLease: 'a.budget_lease_ids && (SELECT array_agg(id::text) FROM d)',
-  // a period is a day (YYYY-MM-DD) or a month (YYYY-MM)
-  callsSince: `((to_date(left(d.period || '-01', 10), 'YYYY-MM-DD') - 1)::timestamp AT TIME ZONE 'UTC')`,
+  // a period is a day (YYYY-MM-DD), a month (YYYY-MM), or a key's whole life ('total': no bound)
+  callsSince: `(CASE WHEN d.period ~ '^[0-9]{4}-[0-9]{2}(-[0-9]{2})?$'
+                     THEN (to_date(left(d.period || '-01', 10), 'YYYY-MM-DD') - 1)::timestamp AT TIME ZONE 'UTC'
+                     ELSE '-infinity'::timestamptz END)`,
   // only profiles fire cap webhooks (credential.cap_threshold / cap_reached)
   capOf: `(SELECT CASE WHEN length(u.period) = 10 THEN c.daily_cap_nanos ELSE c.monthly_cap_nanos END
              FROM credential_profiles c WHERE c.id = u.subject_id)::text`,
