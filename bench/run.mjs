@@ -220,6 +220,30 @@ async function firstBytes(port, headers, body, concurrency) {
   return { n: times.length, p50: at(0.5), p99: at(0.99), non2xx };
 }
 
+/** The Postgres backends serving the bench's database (the proxies' and the api's connections). */
+async function pgBackends(db) {
+  const { rows } = await db.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+  return rows.map((r) => r.pid);
+}
+
+/**
+ * Runs one measurement and adds the CPU it cost per call: the path's own process (`procUs`),
+ * the bench database's Postgres backends (`pgUs`) and the whole machine (`machineUs`, which
+ * other users of a shared machine inflate). CPU per call holds up better than req/s when the
+ * machine is busy with others' work.
+ */
+async function withCpu(proc, db, work) {
+  const pids = new Set(await pgBackends(db));
+  const pg0 = new Map([...pids].map((p) => [p, cpuMs(p)]));
+  const proc0 = cpuMs(proc.pid);
+  const machine0 = machineMs();
+  const r = await work();
+  const calls = Math.max(1, r.rps * SECONDS);
+  let pgMs = 0;
+  for (const p of await pgBackends(db)) pgMs += cpuMs(p) - (pg0.get(p) ?? 0);
+  return { ...r, procUs: ((cpuMs(proc.pid) - proc0) * 1000) / calls, pgUs: (pgMs * 1000) / calls, machineUs: ((machineMs() - machine0) * 1000) / calls };
+}
+
 /** The proxy's own counters (from /metrics), summed per series and label set. */
 async function scrape(port) {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -265,7 +289,7 @@ async function main() {
   const results = { rows: [], perCall: null, issuance: null, revocation: null, caps: null, streams: null, streamsH2: null, capture: null };
   try {
     start(join(shared, 'bench/upstream-stub.mjs'), [String(ports.stub)]);
-    start(join(shared, 'bench/bare-proxy.mjs'), [String(ports.bare), String(ports.stub)]);
+    const bareProcess = start(join(shared, 'bench/bare-proxy.mjs'), [String(ports.bare), String(ports.stub)]);
     const apiMain = join(root, 'dist/apps/api/apps/api/src/main.js');
     const apiProcess = start(apiMain, [], { ...env, API_PORT: String(ports.api), API_WORKERS: '1' }, 'api');
     await waitFor(`http://127.0.0.1:${ports.api}/readyz`, (r) => r.ok);
@@ -279,8 +303,9 @@ async function main() {
     await waitFor(`http://127.0.0.1:${ports.proxy2}/readyz`, (r) => r.ok);
     // the same proxy without the record before forwarding (KEYVAULT_BENCH_NO_CALL_RECORD, bench
     // only): measured beside the others to show what the durable record costs
+    let noRecordProcess = null;
     if (ONLY.has('proxy')) {
-      start(proxy, [], { ...env, PROXY_PORT: String(ports.proxyNoRecord), KEYVAULT_INSTANCE_ID: 'bench-3', KEYVAULT_BENCH_NO_CALL_RECORD: 'true' });
+      noRecordProcess = start(proxy, [], { ...env, PROXY_PORT: String(ports.proxyNoRecord), KEYVAULT_INSTANCE_ID: 'bench-3', KEYVAULT_BENCH_NO_CALL_RECORD: 'true' });
       await waitFor(`http://127.0.0.1:${ports.proxyNoRecord}/readyz`, (r) => r.ok);
     }
 
@@ -305,13 +330,17 @@ async function main() {
         const acc = { bare: [], keyvault: [], noRecord: [] };
         for (let round = 0; round < ROUNDS; round++) {
           const run = (port, headers) => (connections === 1 ? sequential(port, headers) : loadAt(port, connections, headers));
-          acc.bare.push(await run(ports.bare, {}));
-          const measure = () => run(ports.proxy, kvHeaders);
+          acc.bare.push(await withCpu(bareProcess, db, () => run(ports.bare, {})));
+          const measure = () => withCpu(proxyProcess, db, () => run(ports.proxy, kvHeaders));
           acc.keyvault.push(await (connections === 50 && round === 0 ? profiled(proxyProcess, measure) : measure()));
-          acc.noRecord.push(await run(ports.proxyNoRecord, kvHeaders));
-          log(`c=${connections} round ${round + 1}: bare ${fmt(acc.bare.at(-1).rps, 0)} req/s, keyvault ${fmt(acc.keyvault.at(-1).rps, 0)} req/s, keyvault without the record ${fmt(acc.noRecord.at(-1).rps, 0)} req/s`);
+          acc.noRecord.push(await withCpu(noRecordProcess, db, () => run(ports.proxyNoRecord, kvHeaders)));
+          const line = (x) => `${fmt(x.rps, 0)} req/s (p99 ${fmt(x.p99, 2)} ms; CPU µs per call ${fmt(x.procUs, 0)} + pg ${fmt(x.pgUs, 0)}, machine ${fmt(x.machineUs, 0)})`;
+          log(`c=${connections} round ${round + 1}: bare ${line(acc.bare.at(-1))}, keyvault ${line(acc.keyvault.at(-1))}, keyvault without the record ${line(acc.noRecord.at(-1))}; load ${loadavg()[0].toFixed(2)}`);
         }
-        const summary = (xs) => ({ rps: avg(xs, 'rps'), p50: avg(xs, 'p50'), p99: avg(xs, 'p99'), non2xx: sum(xs, 'non2xx') });
+        const summary = (xs) => ({
+          rps: avg(xs, 'rps'), p50: avg(xs, 'p50'), p99: avg(xs, 'p99'), non2xx: sum(xs, 'non2xx'),
+          procUs: avg(xs, 'procUs'), pgUs: avg(xs, 'pgUs'), machineUs: avg(xs, 'machineUs'),
+        });
         results.rows.push({ connections, bare: summary(acc.bare), keyvault: summary(acc.keyvault), noRecord: summary(acc.noRecord) });
       }
       // what the measured calls cost proxy 1 in database statements, by what they were for
@@ -635,12 +664,13 @@ function write({ rows, perCall, issuance, revocation, caps, streams, streamsH2, 
     '',
   ];
   if (rows.length) {
-    lines.push('| connections | path | req/s | p50 ms | p99 ms | non-2xx |', '|---|---|---|---|---|---|');
+    lines.push('| connections | path | req/s | p50 ms | p99 ms | non-2xx | CPU µs per call: proxy process / Postgres / whole machine |', '|---|---|---|---|---|---|---|');
+    const cpu = (x) => `${fmt(x.procUs, 0)} / ${fmt(x.pgUs, 0)} / ${fmt(x.machineUs, 0)}`;
     for (const r of rows) {
       const digits = r.connections === 1 ? 2 : 1;
-      lines.push(`| ${r.connections} | bare passthrough | ${fmt(r.bare.rps, 0)} | ${fmt(r.bare.p50, digits)} | ${fmt(r.bare.p99, digits)} | ${r.bare.non2xx} |`);
-      lines.push(`| ${r.connections} | keyvault proxy | ${fmt(r.keyvault.rps, 0)} | ${fmt(r.keyvault.p50, digits)} | ${fmt(r.keyvault.p99, digits)} | ${r.keyvault.non2xx} |`);
-      if (r.noRecord) lines.push(`| ${r.connections} | keyvault proxy, no record before forwarding (bench only) | ${fmt(r.noRecord.rps, 0)} | ${fmt(r.noRecord.p50, digits)} | ${fmt(r.noRecord.p99, digits)} | ${r.noRecord.non2xx} |`);
+      lines.push(`| ${r.connections} | bare passthrough | ${fmt(r.bare.rps, 0)} | ${fmt(r.bare.p50, digits)} | ${fmt(r.bare.p99, digits)} | ${r.bare.non2xx} | ${cpu(r.bare)} |`);
+      lines.push(`| ${r.connections} | keyvault proxy | ${fmt(r.keyvault.rps, 0)} | ${fmt(r.keyvault.p50, digits)} | ${fmt(r.keyvault.p99, digits)} | ${r.keyvault.non2xx} | ${cpu(r.keyvault)} |`);
+      if (r.noRecord) lines.push(`| ${r.connections} | keyvault proxy, no record before forwarding (bench only) | ${fmt(r.noRecord.rps, 0)} | ${fmt(r.noRecord.p50, digits)} | ${fmt(r.noRecord.p99, digits)} | ${r.noRecord.non2xx} | ${cpu(r.noRecord)} |`);
     }
     lines.push('');
   }
@@ -682,8 +712,8 @@ function write({ rows, perCall, issuance, revocation, caps, streams, streamsH2, 
   }
   lines.push('| measure | value | target |', '|---|---|---|');
   const at = (c) => rows.find((r) => r.connections === c);
-  if (at(50)) lines.push(`| throughput keyvault / bare at 50 connections | ${fmt(at(50).keyvault.rps / at(50).bare.rps, 2)} (non-2xx ${at(50).keyvault.non2xx}) | ≥ 0.60, no non-2xx |`);
-  if (at(1)) lines.push(`| added p99 at 1 connection | ${fmt(at(1).keyvault.p99 - at(1).bare.p99, 2)} ms | ≤ 3 ms |`);
+  if (at(50)) lines.push(`| throughput keyvault / bare at 50 connections | ${fmt(at(50).keyvault.rps / at(50).bare.rps, 2)} (non-2xx ${at(50).keyvault.non2xx}) | ≥ 0.85 (issue 17), no non-2xx |`);
+  if (at(1)) lines.push(`| added p99 at 1 connection | ${fmt(at(1).keyvault.p99 - at(1).bare.p99, 2)} ms | ≤ 1 ms (issue 17) |`);
   if (at(50)?.noRecord) lines.push(`| the record's cost at 50 connections: throughput ratio to bare without it − with it | ${fmt((at(50).noRecord.rps - at(50).keyvault.rps) / at(50).bare.rps, 3)} | ≤ 0.05 |`);
   if (at(1)?.noRecord) lines.push(`| the record's added p99 at 1 connection | ${fmt(at(1).keyvault.p99 - at(1).noRecord.p99, 2)} ms | ≤ 1 ms |`);
   if (issuance) {

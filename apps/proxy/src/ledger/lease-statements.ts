@@ -20,11 +20,6 @@ export interface LedgerTables {
   callOfLease: string;
   /** SQL true for the audit rows `a` of the calls that drew on any lease of `d` */
   callOfAnyLease: string;
-  /**
-   * SQL for a time no call of the lease `d` was recorded before (a day before its period began):
-   * bounds the lookup of its calls to the audit partitions of its period, not every day's
-   */
-  callsSince: string;
   /** SQL for the cap of the reconciled spend row `u` (for the webhook events), as text; null when none */
   capOf: string;
 }
@@ -37,7 +32,6 @@ export const KEY_DAY_TABLES: LedgerTables = {
   periodType: 'date',
   callOfLease: 'a.lease_id = d.id',
   callOfAnyLease: 'a.lease_id IN (SELECT id FROM d)',
-  callsSince: `((d.day - 1)::timestamp AT TIME ZONE 'UTC')`,
   capOf: '(SELECT k.daily_cap_nanos FROM vault_keys k WHERE k.id = u.subject_id)::text',
 };
 
@@ -49,10 +43,6 @@ export const BUDGET_TABLES: LedgerTables = {
   periodType: 'text',
   callOfLease: 'a.budget_lease_ids @> ARRAY[d.id::text]',
   callOfAnyLease: 'a.budget_lease_ids && (SELECT array_agg(id::text) FROM d)',
-  // a period is a day (YYYY-MM-DD), a month (YYYY-MM), or a key's whole life ('total': no bound)
-  callsSince: `(CASE WHEN d.period ~ '^[0-9]{4}-[0-9]{2}(-[0-9]{2})?$'
-                     THEN (to_date(left(d.period || '-01', 10), 'YYYY-MM-DD') - 1)::timestamp AT TIME ZONE 'UTC'
-                     ELSE '-infinity'::timestamptz END)`,
   // only profiles fire cap webhooks (credential.cap_threshold / cap_reached)
   capOf: `(SELECT CASE WHEN length(u.period) = 10 THEN c.daily_cap_nanos ELSE c.monthly_cap_nanos END
              FROM credential_profiles c WHERE c.id = u.subject_id)::text`,
@@ -188,22 +178,25 @@ const settleLeases = (t: LedgerTables) => `
  * (a call's worst case stays drawn on its lease until its outcome row is written), but for calls
  * that cost more than they reserved, which are booked whole. The rows of calls whose outcome is
  * unknown are marked `interrupted` at their worst case, so the key's spend still equals the sum
- * of its rows. Answers the bookings, for the webhook events. The calls are looked for from the
- * day before the lease's period began (callsSince): the audit table is partitioned by day, and
- * the partitions of older days are not read.
+ * of its rows. Answers the bookings, for the webhook events. A lease's calls were recorded after
+ * it was granted: its creation (less a day for the proxies' clocks) and now (plus a day) bound
+ * the lookup, so that only those days' audit partitions are read, not every one of them.
  */
 const reconcileLeases = (t: LedgerTables) => `
   WITH d AS (
     DELETE FROM ${t.leases} WHERE expires_at < now() OR instance_id = $1
-    RETURNING id, ${t.subject}, ${t.period}, amount_nanos, booked_nanos
+    RETURNING id, ${t.subject}, ${t.period}, amount_nanos, booked_nanos, created_at
   ), calls AS MATERIALIZED (
     SELECT d.${t.subject}, d.${t.period}, d.amount_nanos,
            GREATEST(0, COALESCE((SELECT sum(CASE WHEN a.status = 0 AND a.error_code IS NULL THEN a.reserved_nanos ELSE a.cost_nanos END)
-                                   FROM audit_log a WHERE ${t.callOfLease} AND a.created_at >= ${t.callsSince}), 0) - d.booked_nanos)::bigint AS spent
+                                   FROM audit_log a WHERE ${t.callOfLease}
+                                    AND a.created_at >= d.created_at - interval '1 day' AND a.created_at < now() + interval '1 day'), 0)
+                      - d.booked_nanos)::bigint AS spent
       FROM d
   ), i AS (
     UPDATE audit_log a SET error_code = 'interrupted', cost_nanos = a.reserved_nanos
-     WHERE ${t.callOfAnyLease} AND a.status = 0 AND a.error_code IS NULL AND a.created_at >= (SELECT min(${t.callsSince}) FROM d)
+     WHERE ${t.callOfAnyLease} AND a.status = 0 AND a.error_code IS NULL
+       AND a.created_at >= (SELECT min(created_at) FROM d) - interval '1 day' AND a.created_at < now() + interval '1 day'
   ), a AS MATERIALIZED (
     SELECT ${t.subject}, ${t.period}, sum(spent)::bigint AS spent, sum(amount_nanos)::bigint AS freed FROM calls GROUP BY ${t.subject}, ${t.period}
   ), locked AS MATERIALIZED (

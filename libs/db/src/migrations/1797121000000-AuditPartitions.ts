@@ -25,12 +25,9 @@ import { MigrationInterface, QueryRunner } from "typeorm";
  *   whatever its created_at and however long the maintenance job has not run.
  */
 const COLUMNS = `"id", "tenant_id", "vault_key_id", "credential_id", "provider_key_id", "vendor", "method", "path", "status",
-    "error_code", "cost_nanos", "duration_ms", "run_id", "conversation_id", "created_at", "lease_id", "reserved_nanos",
-    "budget_lease_ids"`;
+    "error_code", "cost_nanos", "duration_ms", "run_id", "conversation_id", "created_at", "lease_id", "reserved_nanos", "budget_lease_ids"`;
 
-const OLD_INDEXES = [
-    'ix_audit_tenant', 'ix_audit_vault_key', 'ix_audit_run', 'ix_audit_conversation', 'ix_audit_status', 'ix_audit_lease', 'ix_audit_budget_leases',
-];
+const OLD_INDEXES = ['ix_audit_tenant', 'ix_audit_vault_key', 'ix_audit_run', 'ix_audit_conversation', 'ix_audit_status', 'ix_audit_lease', 'ix_audit_budget_leases'];
 
 const INDEXES = [
     `CREATE INDEX "ix_audit_tenant" ON "audit_log" ("tenant_id", "id")`,
