@@ -12,8 +12,11 @@
 //
 //   BENCH_SECONDS  length of one measurement (default 8)
 //   BENCH_ROUNDS   alternating bare/keyvault rounds per connection count (default 2)
-//   BENCH_ONLY     comma-separated phases to run: proxy, issuance, revocation, caps, streams (default
-//                  all); `npm run bench -- --scenario streams` does the same from the command line
+//   BENCH_ONLY     comma-separated phases to run: proxy, issuance, revocation, caps, streams,
+//                  streams-h2, capture (default all); `npm run bench -- --scenario streams` does the
+//                  same from the command line. capture: the client's time to first byte through one
+//                  proxy instance with a key capturing nothing and one capturing bodies, alternating
+//                  (its section of RESULTS.md is replaced alone when it runs alone)
 //   BENCH_STREAMS, BENCH_STREAM_CHUNKS, BENCH_STREAM_GAP_MS, BENCH_STREAM_RAMP_MS  the streams
 //                  scenario: N concurrent SSE streams (default 2000) of C chunks (20) G ms apart
 //                  (100), started over R ms (1000), through Keyvault (two instances, full policy)
@@ -41,7 +44,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const scenarioArg = process.argv.indexOf('--scenario');
 const ONLY = new Set(
-  (scenarioArg >= 0 ? process.argv[scenarioArg + 1] ?? '' : process.env.BENCH_ONLY ?? 'proxy,issuance,revocation,caps,streams,streams-h2').split(',').map((s) => s.trim()),
+  (scenarioArg >= 0 ? process.argv[scenarioArg + 1] ?? '' : process.env.BENCH_ONLY ?? 'proxy,issuance,revocation,caps,streams,streams-h2,capture').split(',').map((s) => s.trim()),
 );
 const STREAMS = {
   n: Number(process.env.BENCH_STREAMS ?? 2000),
@@ -181,6 +184,42 @@ async function sequential(port, headers) {
   return { rps: latencies.length / SECONDS, p50: at(0.5), p99: at(0.99), non2xx };
 }
 
+/**
+ * The client's time to the first byte of the response body, per call: `concurrency` clients
+ * each calling one after another for SECONDS, timed with hrtime from the request's end.
+ */
+async function firstBytes(port, headers, body, concurrency) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const times = [];
+  let non2xx = 0;
+  const until = performance.now() + SECONDS * 1000;
+  const one = () =>
+    new Promise((resolve) => {
+      let t0 = 0;
+      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: CHAT_PATH, agent, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+        let first = null;
+        res.on('data', () => (first ??= performance.now() - t0));
+        res.on('end', () => resolve({ status: res.statusCode, first }));
+      });
+      req.on('error', () => resolve({ status: 0, first: null }));
+      t0 = performance.now();
+      req.end(body);
+    });
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < until) {
+        const r = await one();
+        if (r.status === 200 && r.first !== null) times.push(r.first);
+        else non2xx++;
+      }
+    }),
+  );
+  agent.destroy();
+  times.sort((a, b) => a - b);
+  const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
+  return { n: times.length, p50: at(0.5), p99: at(0.99), non2xx };
+}
+
 /** The Postgres backends serving the bench's database (the proxies' and the api's connections). */
 async function pgBackends(db) {
   const { rows } = await db.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
@@ -247,7 +286,7 @@ async function main() {
     LOG_LEVEL: 'warn',
     DATABASE_POOL_SIZE: '20',
   };
-  const results = { rows: [], perCall: null, issuance: null, revocation: null, caps: null, streams: null, streamsH2: null };
+  const results = { rows: [], perCall: null, issuance: null, revocation: null, caps: null, streams: null, streamsH2: null, capture: null };
   try {
     start(join(shared, 'bench/upstream-stub.mjs'), [String(ports.stub)]);
     const bareProcess = start(join(shared, 'bench/bare-proxy.mjs'), [String(ports.bare), String(ports.stub)]);
@@ -276,8 +315,8 @@ async function main() {
     await api('POST', '/credentials', { name: 'bench_openai', vendor: 'openai', keys: ['sk-real-bench-key-0001'] }, tenantKey);
     await api('POST', '/credentials', { name: 'bench_stripe', vendor: 'stripe', keys: ['sk_test_real_bench_0001'] }, tenantKey);
     // duplicate_window 0: the bench's identical bodies are distinct calls, not duplicates of one
-    const issue = (cap, label, vendor = 'openai', allowed = ['POST /v1/chat/completions']) =>
-      api('POST', '/vault/keys', { vendor, daily_usd_cap: cap, allowed_endpoints: allowed, expires_in: '2h', label, duplicate_window: '0' }, tenantKey);
+    const issue = (cap, label, vendor = 'openai', allowed = ['POST /v1/chat/completions'], extra = {}) =>
+      api('POST', '/vault/keys', { vendor, daily_usd_cap: cap, allowed_endpoints: allowed, expires_in: '2h', label, duplicate_window: '0', ...extra }, tenantKey);
 
     if (ONLY.has('proxy')) {
       const hot = await issue(1_000_000, 'bench-hot');
@@ -461,6 +500,41 @@ async function main() {
       log(`caps: stripe ${results.caps.stripe.passed} passed, llm ${results.caps.llm.passed} passed`);
     }
 
+    if (ONLY.has('capture')) {
+      // Issue 21: capturing a call (redaction, sealing, the insert) happens after the response,
+      // off the request path. Two keys on the same instance, one capturing nothing, one capturing
+      // bodies, alternating round by round, so drift on a shared machine hits both alike.
+      const none = await issue(1_000_000, 'bench-capture-none');
+      const bodies = await issue(1_000_000, 'bench-capture-bodies', 'openai', ['POST /v1/chat/completions'], { capture: 'bodies' });
+      const sse = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 16, stream: true, messages: [{ role: 'user', content: 'Say meow' }] });
+      const capturedBefore = Number((await db.query('SELECT count(*) AS n FROM audit_captures')).rows[0].n);
+      results.capture = [];
+      for (const [name, body, connections] of [
+        ['JSON, 1 connection', CHAT, 1],
+        ['JSON, 20 connections', CHAT, 20],
+        ['SSE, 20 connections', sse, 20],
+      ]) {
+        const acc = { none: [], bodies: [] };
+        const run = (key) => firstBytes(ports.proxy, { authorization: `Bearer ${key.vault_key}` }, body, connections);
+        await run(none); // warm-up
+        const warm = await run(bodies);
+        acc.warmBodies = warm.n + warm.non2xx;
+        for (let round = 0; round < ROUNDS; round++) {
+          acc.none.push(await run(none));
+          acc.bodies.push(await run(bodies));
+          log(`capture ${name} round ${round + 1}: first byte p50 none ${fmt(acc.none.at(-1).p50, 2)} ms, bodies ${fmt(acc.bodies.at(-1).p50, 2)} ms`);
+        }
+        const summary = (xs) => ({ n: sum(xs, 'n'), p50: avg(xs, 'p50'), p99: avg(xs, 'p99'), non2xx: sum(xs, 'non2xx') });
+        results.capture.push({ name, none: summary(acc.none), bodies: summary(acc.bodies), warmBodies: acc.warmBodies });
+      }
+      // the captures were written: every bodies call has one (give the writer a moment to flush)
+      await sleep(1000);
+      const captured = Number((await db.query('SELECT count(*) AS n FROM audit_captures')).rows[0].n) - capturedBefore;
+      results.capture.captured = captured;
+      // warm-up calls included: they were captured too
+      results.capture.bodiesCalls = results.capture.reduce((n, r) => n + r.warmBodies + r.bodies.n + r.bodies.non2xx, 0);
+    }
+
     if (ONLY.has('streams')) {
       // Fresh processes on their own slow stub, so each path's RSS and CPU are its own.
       start(join(root, 'bench/stream-stub.mjs'), [String(ports.streamStub), String(STREAMS.chunks), String(STREAMS.gapMs)]);
@@ -545,7 +619,42 @@ async function main() {
   write(results, loadBefore, loadavg());
 }
 
-function write({ rows, perCall, issuance, revocation, caps, streams, streamsH2 }, loadBefore, loadAfter) {
+const CAPTURE_SECTION = ['<!-- capture: BENCH_ONLY=capture -->', '<!-- /capture -->'];
+
+/** The capture scenario's section of RESULTS.md, between its markers. */
+function captureSection(capture, loadBefore, loadAfter) {
+  const lines = [
+    CAPTURE_SECTION[0],
+    '## Capture and the first byte',
+    '',
+    `Run ${new Date().toISOString()}; load average ${loadBefore.map((l) => l.toFixed(2)).join(' / ')} before, ${loadAfter.map((l) => l.toFixed(2)).join(' / ')} after. One proxy instance, two vault keys of one tenant: \`capture: none\` and \`capture: bodies\`, measured alternately, ${ROUNDS} rounds of ${SECONDS} s each; the client's time from sending the request to the first byte of the response body (hrtime). Reproduce: \`BENCH_ONLY=capture npm run bench\`.`,
+    '',
+    '| calls | capture none p50 / p99 ms | capture bodies p50 / p99 ms | ratio bodies / none p50 / p99 | calls measured (none / bodies) | non-2xx |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const r of capture) {
+    lines.push(
+      `| ${r.name} | ${fmt(r.none.p50, 2)} / ${fmt(r.none.p99, 2)} | ${fmt(r.bodies.p50, 2)} / ${fmt(r.bodies.p99, 2)} | ${fmt(r.bodies.p50 / r.none.p50, 2)} / ${fmt(r.bodies.p99 / r.none.p99, 2)} | ${r.none.n} / ${r.bodies.n} | ${r.none.non2xx + r.bodies.non2xx} |`,
+    );
+  }
+  lines.push('', `Captures stored for the \`bodies\` key's calls: ${capture.captured} of ${capture.bodiesCalls}.`, CAPTURE_SECTION[1]);
+  return lines.join('\n');
+}
+
+function write({ rows, perCall, issuance, revocation, caps, streams, streamsH2, capture }, loadBefore, loadAfter) {
+  const file = join(root, 'bench/RESULTS.md');
+  const previous = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const from = previous.indexOf(CAPTURE_SECTION[0]);
+  const to = previous.indexOf(CAPTURE_SECTION[1]);
+  const oldSection = from >= 0 && to > from ? previous.slice(from, to + CAPTURE_SECTION[1].length) : null;
+  const section = capture ? captureSection(capture, loadBefore, loadAfter) : oldSection;
+  if (capture && !rows.length && !issuance && !revocation && !caps && !streams && !streamsH2) {
+    // the capture scenario alone: its section is replaced (or added), the rest of the file kept
+    const text = oldSection ? previous.replace(oldSection, section) : `${previous.trimEnd()}\n\n${section}\n`;
+    writeFileSync(file, text);
+    process.stdout.write(`${section}\n`);
+    return;
+  }
   const lines = [
     '# Benchmark results',
     '',
@@ -638,7 +747,8 @@ function write({ rows, perCall, issuance, revocation, caps, streams, streamsH2 }
     lines.push(`| CPU per stream keyvault / bare | ${fmt(k.cpuSPer1000 / b.cpuSPer1000, 2)} | ≤ 1.5 |`);
   }
   lines.push('');
-  writeFileSync(join(root, 'bench/RESULTS.md'), lines.join('\n'));
+  if (section) lines.push(section, '');
+  writeFileSync(file, lines.join('\n'));
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

@@ -20,6 +20,7 @@ const entry = {
   api: join(root, 'dist/apps/api/apps/api/src/main.js'),
   proxy: join(root, 'dist/apps/proxy/apps/proxy/src/main.js'),
   migrate: join(root, 'dist/apps/api/libs/db/src/migrate.js'),
+  roles: join(root, 'dist/apps/api/libs/db/src/roles.js'),
 };
 
 const say = (line) => process.stdout.write(`[keyvault] ${line}\n`);
@@ -100,24 +101,29 @@ async function main() {
     env.DATABASE_URL = embedded.url;
   }
 
-  const migrate = run(entry.migrate, env, 'migrate', { quiet: true });
-  children.push(migrate);
-  const code = await new Promise((r) => migrate.on('exit', r));
-  if (stopping) return;
-  if (code !== 0) {
-    const last = migrate.output.trim().split('\n').at(-1) ?? '';
-    throw new Error(`migrations failed (exit ${code})${last ? `: ${last}` : ''}`);
+  // The embedded cluster is ours: create the roles the apps switch to (npm run db:roles, which a
+  // DATABASE_URL deployment runs once itself), then migrate as the login that owns the tables.
+  for (const step of embedded ? ['roles', 'migrate'] : ['migrate']) {
+    const child = run(entry[step], env, step, { quiet: true });
+    children.push(child);
+    const code = await new Promise((r) => child.on('exit', r));
+    children.pop();
+    if (stopping) return;
+    if (code !== 0) {
+      const last = child.output.trim().split('\n').at(-1) ?? '';
+      throw new Error(`${step === 'roles' ? 'creating the database roles' : 'migrations'} failed (exit ${code})${last ? `: ${last}` : ''}`);
+    }
   }
 
   children.push(run(entry.api, env, 'api'), run(entry.proxy, env, 'proxy'));
-  for (const c of children.slice(1)) c.on('exit', (code) => !stopping && (say(`${c.name} exited (${code})`), stop(code || 1)));
+  for (const c of children) c.on('exit', (code) => !stopping && (say(`${c.name} exited (${code})`), stop(code || 1)));
 
   const apiPort = env.API_PORT ?? '3000';
   const proxyPort = env.PROXY_PORT ?? '8080';
   const host = env.HOST ?? '127.0.0.1';
   const shown = host === '0.0.0.0' ? '127.0.0.1' : host;
-  await waitHealthy(`http://${shown}:${apiPort}/healthz`, children[1]);
-  await waitHealthy(`http://${shown}:${proxyPort}/healthz`, children[2]);
+  await waitHealthy(`http://${shown}:${apiPort}/healthz`, children[0]);
+  await waitHealthy(`http://${shown}:${proxyPort}/healthz`, children[1]);
   if (stopping) return;
   const api = `http://${shown}:${apiPort}`;
   say(`api    ${api}   (docs ${api}/docs, console ${api}/console)`);

@@ -46,7 +46,11 @@ describe("the proxy's database role has the least it needs", () => {
     expect((await proxyDb.query('SELECT current_user AS u')).rows[0].u).toBe('keyvault_proxy');
   });
 
-  it('reads keys, credentials and tenants of every tenant (any tenant may call)', async () => {
+  it('reads keys, credentials and tenants of every tenant (any tenant may call), under forced row-level security', async () => {
+    const { rows: forced } = await proxyDb.query(
+      `SELECT relname FROM pg_class WHERE relname IN ('vault_keys', 'credential_keys', 'audit_log', 'vault_key_spend') AND relforcerowsecurity ORDER BY 1`,
+    );
+    expect(forced.map((r) => r.relname)).toEqual(['audit_log', 'credential_keys', 'vault_key_spend', 'vault_keys']);
     const { rows } = await proxyDb.query(
       'SELECT v.id FROM vault_keys v JOIN tenants t ON t.id = v.tenant_id JOIN credential_keys k ON k.credential_id = v.credential_id WHERE v.id = $1',
       [vaultKeyId],
@@ -62,7 +66,7 @@ describe("the proxy's database role has the least it needs", () => {
     ]);
     await proxyDb.query(`DELETE FROM spend_reservations WHERE id = 'sr_role'`);
     await proxyDb.query(
-      `INSERT INTO audit_log (id, tenant_id, vault_key_id, vendor, method, path, status, duration_ms) VALUES ('aud_role', $1, $2, 'openai', 'POST', '/v1/x', 200, 1) ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO audit_log (id, tenant_id, vault_key_id, vendor, method, path, status, duration_ms) VALUES ('aud_role', $1, $2, 'openai', 'POST', '/v1/x', 200, 1) ON CONFLICT DO NOTHING`,
       [tenantId, vaultKeyId],
     );
   });

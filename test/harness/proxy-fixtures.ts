@@ -20,10 +20,10 @@ export interface ProxyFixtures {
   addKey(tenantId: string, credentialId: string, key: string): Promise<string>;
   /** DELETE /credentials/{id}/keys/{key_id} */
   retireKey(tenantId: string, credentialId: string, keyId: string): Promise<void>;
-  /** POST /vault/keys */
+  /** POST /vault/keys (`capUsd` null: no daily cap, for keys with a `total_usd_cap` in `extra`) */
   vaultKey(
     tenantId: string,
-    p: { vendor: string; credentialId: string; capUsd: number; allowed: string[]; expiresIn?: string; label?: string; extra?: Record<string, unknown> },
+    p: { vendor: string; credentialId: string; capUsd: number | null; allowed: string[]; expiresIn?: string; label?: string; extra?: Record<string, unknown> },
   ): Promise<{ id: string; token: string }>;
   /** the api's active signing key */
   signingKey(): Promise<SigningKeyPair>;
@@ -75,7 +75,7 @@ export async function proxyFixtures(api: ApiHarness): Promise<ProxyFixtures> {
         'POST /vault/keys',
         await inTenant(tenantId)
           .post('/vault/keys')
-          .send({ vendor: p.vendor, credential: p.credentialId, daily_usd_cap: p.capUsd, allowed_endpoints: p.allowed, expires_in: p.expiresIn ?? '1h', ...(p.label ? { label: p.label } : {}), ...p.extra }),
+          .send({ vendor: p.vendor, credential: p.credentialId, ...(p.capUsd === null ? {} : { daily_usd_cap: p.capUsd }), allowed_endpoints: p.allowed, expires_in: p.expiresIn ?? '1h', ...(p.label ? { label: p.label } : {}), ...p.extra }),
       );
       return { id: body.id as string, token: body.vault_key as string };
     },

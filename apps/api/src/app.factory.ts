@@ -4,9 +4,8 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { parse as parseQuery } from 'qs';
-import { DataSource } from 'typeorm';
 import type { ApiConfig } from '@keyvault/config';
-import { runMigrations } from '@keyvault/db';
+import { dataSourceOptions, runMigrations } from '@keyvault/db';
 import { answerClientError, KeyvaultError, KeyvaultExceptionFilter, keyvaultValidationPipe } from '@keyvault/errors';
 import { FrameworkQuietLogger, mountOpenApi } from '@keyvault/observability';
 import { AppModule } from './app.module';
@@ -20,6 +19,9 @@ const BODY_LIMIT_BYTES = 1024 * 1024;
 
 /** Builds the api (used by main.ts and by the tests, so both run the same wiring). */
 export async function createApiApp(config: ApiConfig): Promise<INestApplication> {
+  // Before the app connects: migrations run as the login (the tables' owner), and the role the
+  // app's connections switch to (KEYVAULT_API_DB_ROLE) exists only once they have run.
+  await runMigrations(dataSourceOptions({ url: config.DATABASE_URL, applicationName: 'keyvault-migrate' }));
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     clientErrorHandler: answerClientError,
@@ -58,7 +60,6 @@ export async function createApiApp(config: ApiConfig): Promise<INestApplication>
   app.useGlobalFilters(new KeyvaultExceptionFilter());
   mountOpenApi(app, 'Keyvault API', API_DESCRIPTION);
   app.enableShutdownHooks();
-  await runMigrations(app.get(DataSource));
   await app.init();
   // Fastify serves only once ready: without it, getHttpServer() (what supertest is given) would not answer
   await app.getHttpAdapter().getInstance().ready();

@@ -29,7 +29,7 @@ export class AppModule {
       global: true,
       imports: [
         LoggerModule.forRoot({ ...loggerParams(config.LOG_LEVEL, 'keyvault-api', config.LOG_FILE), exclude: OPS_ROUTES }),
-        DatabaseModule.forRoot({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'keyvault-api' }),
+        DatabaseModule.forRoot({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'keyvault-api', role: config.KEYVAULT_API_DB_ROLE }),
         MetricsModule,
         HealthModule,
         AuthModule,

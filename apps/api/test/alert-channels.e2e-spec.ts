@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enqueueSpendEvents } from '@keyvault/db';
+import { enqueueSpendEvents, withTenant } from '@keyvault/db';
 import { startApi, type ApiHarness } from '../../../test/harness/api';
 import { mimePart, startSmtpSink } from './support/smtp-sink';
 import { slackText, startSlackStub } from './support/slack-stub';
@@ -46,7 +46,7 @@ describe('alert channels: Slack and email', () => {
   const deliveries = async (hookId: string): Promise<Delivery[]> => (await admin().get(`/webhooks/${hookId}/deliveries`).expect(200)).body.data;
   /** The key's spend for a day moves across 80% of its $100 cap, as the proxy's settlement does. */
   const spend = (day: string, before: bigint, after: bigint) =>
-    api.app.get(DataSource).transaction((m) => enqueueSpendEvents(m, { tenantId: tenant, vaultKeyId, day, before, after, cap: CAP }));
+    withTenant(api.app.get(DataSource), tenant, (m) => enqueueSpendEvents(m, { tenantId: tenant, vaultKeyId, day, before, after, cap: CAP }));
 
   beforeAll(async () => {
     smtp = await startSmtpSink();

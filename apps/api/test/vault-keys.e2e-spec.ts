@@ -53,7 +53,7 @@ describe('vault keys', () => {
       createdSecrets.add(key.vault_key);
       expect(Object.keys(key)).toEqual([
         'id', 'object', 'vault_key', 'vendor', 'credential', 'credential_name', 'daily_usd_cap',
-        'max_usd_per_call', 'allowed_models', 'duplicate_window', 'max_calls_per_minute', 'max_tokens_per_minute',
+        'total_usd_cap', 'total_spent_usd', 'total_reserved_usd', 'max_usd_per_call', 'allowed_models', 'duplicate_window', 'max_calls_per_minute', 'max_tokens_per_minute', 'allowed_inputs',
         'allowed_endpoints', 'allowed_headers', 'expires_at', 'label', 'metadata', 'capture', 'status', 'spent_today_usd', 'reserved_usd', 'created_at', 'revoked_at',
         'key_group', 'fallback_to_shared',
       ]);
@@ -541,7 +541,8 @@ describe('vault keys', () => {
       expect(Object.keys(doc.paths)).toEqual(
         expect.arrayContaining(['/vault/keys', '/vault/keys/revoke', '/vault/keys/{id}', '/vault/keys/{id}/revoke', '/signing-keys', '/signing-keys/rotate']),
       );
-      expect(doc.components.schemas.CreateVaultKeyDto.required).toEqual(['vendor', 'daily_usd_cap', 'allowed_endpoints', 'expires_in']);
+      // daily_usd_cap or total_usd_cap (or both): checked by the service (400 cap_required)
+      expect(doc.components.schemas.CreateVaultKeyDto.required).toEqual(['vendor', 'allowed_endpoints', 'expires_in']);
     });
 
     it('no API key is a 401', async () => {

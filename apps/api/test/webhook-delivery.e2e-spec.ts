@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dataSourceOptions, enqueueSpendEvents, enqueueWebhookEvent, type WebhookEventType } from '@keyvault/db';
+import { dataSourceOptions, enqueueSpendEvents, enqueueWebhookEvent, withTenant, type WebhookEventType } from '@keyvault/db';
 import { queryDb } from '@keyvault/testing';
 import { startApi, type ApiHarness } from '../../../test/harness/api';
 import { bootApi } from './support/boot-api';
@@ -64,7 +64,7 @@ describe('webhook delivery', () => {
   const receivers: Receiver[] = [];
 
   const enqueue = (type: WebhookEventType, payload: Record<string, unknown>, dedupeKey?: string) =>
-    api.app.get(DataSource).transaction((m) => enqueueWebhookEvent(m, { tenantId: tenant, type, payload, dedupeKey }));
+    withTenant(api.app.get(DataSource), tenant, (m) => enqueueWebhookEvent(m, { tenantId: tenant, type, payload, dedupeKey }));
 
   beforeAll(async () => {
     api = await startApi(FAST);
@@ -143,7 +143,7 @@ describe('webhook delivery', () => {
     receivers.push(rx);
     const hook = await client.webhook(rx.url, ['vault_key.revoked']);
     setSecret(hook.secret);
-    await api.app.get(DataSource).transaction(async (m) => {
+    await withTenant(api.app.get(DataSource), tenant, async (m) => {
       await enqueueWebhookEvent(m, { tenantId: tenant, type: 'vault_key.revoked', payload: revokedPayload('vk_old'), dedupeKey: 'revoked:vk_old' });
       await m.query(`UPDATE webhook_deliveries SET created_at = now() - interval '2 days' WHERE webhook_id = $1`, [hook.id]);
     });
@@ -227,7 +227,7 @@ describe('webhook delivery', () => {
 
   it('gives up what is still owed to a webhook when it is deleted', async () => {
     const hook = await client.webhook('http://127.0.0.1:9/never', ['vault_key.revoked']);
-    await api.app.get(DataSource).transaction(async (m) => {
+    await withTenant(api.app.get(DataSource), tenant, async (m) => {
       await enqueueWebhookEvent(m, { tenantId: tenant, type: 'vault_key.revoked', payload: revokedPayload('vk_del'), dedupeKey: 'revoked:vk_del' });
       // not due for an hour, so the worker leaves it alone until the delete
       await m.query(`UPDATE webhook_deliveries SET next_attempt_at = now() + interval '1 hour' WHERE webhook_id = $1`, [hook.id]);

@@ -41,6 +41,25 @@ export function intOption(flag: string, min: number, max: number) {
   };
 }
 
+/**
+ * Parses a budget cap in USD (above 0, at most 9 decimals); with `none` allowed, `none` (which
+ * removes the cap: null on the wire, see capValue) is kept as is, since commander turns a null
+ * from a parser into ''.
+ */
+export function usdCapOption(flag: string, noneAllowed = false) {
+  return (value: string): number | 'none' => {
+    if (noneAllowed && value === 'none') return 'none';
+    const n = Number(value);
+    if (!/^\d+(\.\d{1,9})?$/.test(value) || !(n > 0)) {
+      throw new UsageError(`${flag} must be an amount in USD above 0 with at most 9 decimals${noneAllowed ? ", or 'none'" : ''}, got '${value}'`);
+    }
+    return n;
+  };
+}
+
+/** A cap flag's value on the wire: `none` removes it (null). */
+export const capValue = (v: number | 'none'): number | null => (v === 'none' ? null : v);
+
 /** Collects a repeatable flag into a list. */
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 

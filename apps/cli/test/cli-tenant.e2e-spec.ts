@@ -47,7 +47,7 @@ describe('keyvault CLI inside a tenant', () => {
       expect(res.stdout).not.toContain(PROVIDER_KEY);
 
       const list = await runCli(['credentials', 'list'], tenant);
-      expect(list.stdout.split('\n')[0].split(/\s{2,}/)).toEqual(['ID', 'NAME', 'VENDOR', 'STRATEGY', 'DEFAULT', 'KEYS']);
+      expect(list.stdout.split('\n')[0].split(/\s{2,}/)).toEqual(['ID', 'NAME', 'VENDOR', 'STRATEGY', 'DEFAULT', 'KEYS', 'TODAY', 'THIS MONTH']);
       expect(list.stdout).toMatch(/client_a_openai\s+openai\s+round_robin\s+yes/);
       expect(list.stdout).not.toContain(PROVIDER_KEY);
     });
@@ -64,6 +64,21 @@ describe('keyvault CLI inside a tenant', () => {
         (await runCli(['credentials', 'retire-key', 'client_a_openai', added.keys[0].id, '--json'], tenant)).stdout,
       );
       expect(retired.keys.find((k) => k.id === added.keys[0].id)?.status).toBe('retired');
+    });
+
+    it("sets and removes the profile's budgets (issue 19), and shows them with the period's spend", async () => {
+      const set = await runCli(['credentials', 'set-caps', 'client_a_openai', '--daily-usd-cap', '10', '--monthly-usd-cap', '250.5', '--json'], tenant);
+      expect(set.code).toBe(0);
+      expect(json(set.stdout)).toMatchObject({ daily_usd_cap: 10, monthly_usd_cap: 250.5, spent_today_usd: 0, spent_this_month_usd: 0 });
+      const shown = await runCli(['credentials', 'show', 'client_a_openai'], tenant);
+      expect(shown.stdout).toMatch(/^daily_usd_cap\s+10$/m);
+      const removed = json(await runCli(['credentials', 'set-caps', 'client_a_openai', '--daily-usd-cap', 'none', '--json'], tenant).then((r) => r.stdout));
+      expect(removed).toMatchObject({ daily_usd_cap: null, monthly_usd_cap: 250.5 });
+      const bad = await runCli(['credentials', 'set-caps', 'client_a_openai', '--monthly-usd-cap', '-3'], tenant);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--monthly-usd-cap');
+      // leave the profile uncapped for the tests below
+      await runCli(['credentials', 'set-caps', 'client_a_openai', '--monthly-usd-cap', 'none'], tenant);
     });
 
     it('the admin acts inside the tenant with --tenant', async () => {
@@ -103,6 +118,20 @@ describe('keyvault CLI inside a tenant', () => {
 
       const byMeta = json<{ id: string }[]>((await runCli(['vault-keys', 'list', '--json', '--metadata', 'conversation_id=chat_1'], tenant)).stdout);
       expect(byMeta.map((k) => k.id)).toEqual([id]);
+    });
+
+    it('issues a key with a lifetime cap, with or without a daily one (--total-usd-cap), and refuses one with neither', async () => {
+      const both = await issue(['--json', '--total-usd-cap', '50']);
+      expect(both.code).toBe(0);
+      expect(json(both.stdout)).toMatchObject({ daily_usd_cap: 5, total_usd_cap: 50, total_spent_usd: 0 });
+      const only = await runCli(
+        ['vault-keys', 'issue', '--vendor', 'openai', '--credential', 'client_a_openai', '--total-usd-cap', '20', '--allow', 'POST /v1/chat/completions', '--expires-in', '2h', '--json'],
+        tenant,
+      );
+      expect(json(only.stdout)).toMatchObject({ daily_usd_cap: null, total_usd_cap: 20 });
+      const neither = await runCli(['vault-keys', 'issue', '--vendor', 'openai', '--allow', 'POST /v1/chat/completions', '--expires-in', '2h'], tenant);
+      expect(neither.code).toBe(2);
+      expect(neither.stderr).toContain('--total-usd-cap');
     });
 
     it('issues a key with guardrails (--max-usd-per-call, --allow-model) and shows them', async () => {

@@ -32,13 +32,27 @@ describe('keyvault CLI against a running api', () => {
       const table = await runCli(['tenants', 'list'], env);
       expect(table.code).toBe(0);
       const [header, ...rows] = table.stdout.trimEnd().split('\n');
-      expect(header.split(/\s{2,}/)).toEqual(['ID', 'NAME', 'SLUG', 'STATUS', 'MAX TTL', 'CREATED']);
+      expect(header.split(/\s{2,}/)).toEqual(['ID', 'NAME', 'SLUG', 'STATUS', 'MAX TTL', 'THIS MONTH', 'CREATED']);
       expect(rows.some((r) => r.includes('client-a'))).toBe(true);
 
       const list = await runCli(['tenants', 'list', '--json', '--limit', '1'], env);
       const data = json<{ name: string }[]>(list.stdout);
       expect(data).toHaveLength(1);
       expect(list.stdout).not.toContain('more:'); // hints are for people, never in JSON output
+    });
+
+    it("sets and removes a tenant's monthly cap (issue 19), and shows the month's spend", async () => {
+      const created = await runCli(['tenants', 'create', 'Capped', '--monthly-usd-cap', '5000', '--json'], env);
+      expect(created.stderr).toBe('');
+      const { id } = json<{ id: string }>(created.stdout);
+      const shown = await runCli(['tenants', 'show', id, '--json'], env);
+      expect(shown.stderr).toBe('');
+      expect(json(shown.stdout)).toMatchObject({ monthly_usd_cap: 5000, spent_this_month_usd: 0 });
+      expect(json((await runCli(['tenants', 'set-cap', id, '--monthly-usd-cap', '120.25', '--json'], env)).stdout)).toMatchObject({ monthly_usd_cap: 120.25 });
+      const removed = await runCli(['tenants', 'set-cap', id, '--monthly-usd-cap', 'none', '--json'], env);
+      expect(removed.stderr).toBe('');
+      expect(json(removed.stdout)).toMatchObject({ monthly_usd_cap: null });
+      expect((await runCli(['tenants', 'set-cap', id, '--monthly-usd-cap', 'lots'], env)).code).toBe(2);
     });
 
     it('disables and enables a tenant', async () => {

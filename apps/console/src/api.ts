@@ -93,12 +93,13 @@ export async function request<T>(
 export interface Api {
   get<T>(path: string, query?: Query): Promise<T>;
   post<T>(path: string, body?: unknown): Promise<T>;
+  patch<T>(path: string, body: unknown): Promise<T>;
   del<T>(path: string): Promise<T>;
 }
 
 export function apiFor(session: Session, onUnauthorized: (e: ApiError) => void): Api {
   const creds = { token: session.token, tenant: session.kind === 'admin' ? session.tenant : null };
-  const call = async <T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> => {
+  const call = async <T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> => {
     try {
       return await request<T>(creds, method, path, body);
     } catch (e) {
@@ -110,6 +111,7 @@ export function apiFor(session: Session, onUnauthorized: (e: ApiError) => void):
   return {
     get: (path, query) => call('GET', withQuery(path, query)),
     post: (path, body) => call('POST', path, body ?? {}),
+    patch: (path, body) => call('PATCH', path, body),
     del: (path) => call('DELETE', path),
   };
 }

@@ -26,7 +26,12 @@ export interface VaultKey {
   credential_name: string | null;
   status: VaultKeyStatus;
   expires_at: string;
-  daily_usd_cap: number;
+  /** null: the key has only a lifetime cap */
+  daily_usd_cap: number | null;
+  // lifetime cap (issue 19)
+  total_usd_cap?: number | null;
+  total_spent_usd?: number;
+  total_reserved_usd?: number;
   // guardrails (issue 19)
   max_usd_per_call?: number | null;
   allowed_models?: string[] | null;
@@ -34,6 +39,8 @@ export interface VaultKey {
   duplicate_window?: string;
   max_calls_per_minute?: number | null;
   max_tokens_per_minute?: number | null;
+  /** issue 18: images, files, server_tools a call may carry; null: all */
+  allowed_inputs?: string[] | null;
   /** what finished calls cost today (UTC) */
   spent_today_usd: number;
   /** what calls in flight and proxy leases hold against the cap, not spent */
@@ -90,9 +97,16 @@ export interface CredentialProfile {
   base_url: string | null;
   default: boolean;
   keys: ProviderKey[];
+  // budgets (issue 19): what all the profile's vault keys may spend together; null: no cap
+  daily_usd_cap?: number | null;
+  monthly_usd_cap?: number | null;
+  spent_today_usd?: number;
+  reserved_today_usd?: number;
+  spent_this_month_usd?: number;
+  reserved_this_month_usd?: number;
 }
 
-export const WEBHOOK_EVENTS = ['vault_key.cap_threshold', 'vault_key.cap_reached', 'vault_key.revoked'] as const;
+export const WEBHOOK_EVENTS = ['vault_key.cap_threshold', 'vault_key.cap_reached', 'vault_key.revoked', 'credential.cap_threshold', 'credential.cap_reached'] as const;
 
 export const WEBHOOK_KINDS = ['signed', 'slack', 'email'] as const;
 export type WebhookKind = (typeof WEBHOOK_KINDS)[number];

@@ -11,7 +11,7 @@ import { AuditWriter } from './audit/audit-writer';
 import { CaptureWriter } from './audit/capture-writer';
 import { SigningKeys } from './auth/signing-keys';
 import { ForwardHandler } from './forward/forward.handler';
-import { SpendLedger } from './ledger/spend-ledger';
+import { Budgets } from './ledger/budgets';
 import { ProxyModule } from './proxy.module';
 import { ProxyStore } from './store/proxy-store';
 import { UpstreamClient } from './upstream/upstream-client';
@@ -47,7 +47,7 @@ export async function createProxyApp(config: ProxyConfig): Promise<ProxyServer> 
   await store.startListening();
   await app.get(SigningKeys).reload();
   // what an earlier life of this instance id left is reconciled before any call draws anew
-  const ledger = app.get(SpendLedger);
+  const ledger = app.get(Budgets);
   await ledger.start();
 
   const ops = app.getHttpAdapter().getInstance() as (req: IncomingMessage, res: ServerResponse) => void;

@@ -16,6 +16,8 @@ import { VaultKeyAuth } from './auth/vault-key-auth';
 import { CredentialsService } from './credentials/credentials.service';
 import { ForwardHandler } from './forward/forward.handler';
 import { GuardrailChecks } from './guardrails/guardrails';
+import { BudgetLedger } from './ledger/budget-ledger';
+import { Budgets } from './ledger/budgets';
 import { SpendLedger } from './ledger/spend-ledger';
 import { PROXY_CONFIG } from './proxy.config';
 import { ProxyMetrics } from './proxy-metrics';
@@ -60,7 +62,7 @@ export class ProxyModule {
         VaultKeyAuth,
         CredentialsService,
         VendorAdapters,
-        SpendLedger,
+        SpendLedger, BudgetLedger, Budgets,
         AuditWriter, CallRecorder,
         CaptureWriter,
         UpstreamClient,

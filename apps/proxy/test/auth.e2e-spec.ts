@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { aad, exportPrivateKey, exportPublicKey, generateSigningKeyPair, MasterKeyring, newId, VAULT_KEY_ALG } from '@keyvault/crypto';
-import { revokeVaultKeys } from '@keyvault/db';
+import { revokeVaultKeys, withTenant } from '@keyvault/db';
 import { startOpenAiStub, type OpenAiStub } from '@keyvault/testing';
 import { startApi, type ApiHarness } from '../../../test/harness/api';
 import { startProxy, type ProxyHarness } from '../../../test/harness/proxy';
@@ -130,7 +130,7 @@ describe('proxy authentication', () => {
     expect((await chat(a, auth)).status).toBe(200);
     expect((await chat(b, auth)).status).toBe(200);
     const notices = vi.spyOn(VaultKeyAuth.prototype as unknown as { invalidate(p: string): void }, 'invalidate');
-    await api.app.get(DataSource).transaction((m) => revokeVaultKeys(m, tenantId, { ids: [vk.id] }, 'test'));
+    await withTenant(api.app.get(DataSource), tenantId, (m) => revokeVaultKeys(m, tenantId, { ids: [vk.id] }, 'test'));
     // the line that must hold: no call once an instance has seen the revocation's notice, which
     // commits with it and arrives over loopback within moments (on a loaded machine, after the api answered)
     await eventually(async () => notices.mock.calls.filter(([p]) => p.includes(vk.id)).length >= 2 || undefined, 'the notice on both instances');

@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secondsUntilUtcMidnight } from '@keyvault/policy';
 import { startOpenAiStub, startStripeStub, type OpenAiStub, type StubServer } from '@keyvault/testing';
@@ -10,6 +10,8 @@ import { rawRequest } from '../../../test/harness/raw-http';
 import { eventually } from '../../../test/harness/wait';
 
 const CHAT = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] });
+/** CHAT's worst case: every body byte an input token at $0.15/M, 8 output tokens at $0.60/M */
+const CHAT_WORST_NANOS = BigInt(Buffer.byteLength(CHAT)) * 150n + 8n * 600n;
 
 async function closedPort(): Promise<number> {
   const s = createServer();
@@ -133,7 +135,7 @@ describe('proxy refusals and upstream failures', () => {
     expect(big.status).toBe(429);
   });
 
-  it('answers 504 upstream_timeout when the upstream hangs, and books the worst case (the request went out)', async () => {
+  it('answers 504 upstream_timeout when the upstream hangs, and books exactly the worst case (the request went out)', async () => {
     const vk = await openaiKey();
     openai.fail('*', { kind: 'hang' });
     try {
@@ -144,10 +146,10 @@ describe('proxy refusals and upstream failures', () => {
       openai.clearFailures();
     }
     const after = await eventually(async () => ((await spend(vk.id))?.reserved_nanos === '0' ? spend(vk.id) : undefined), 'settle');
-    expect(BigInt(after.spent_nanos)).toBeGreaterThan(0n);
+    expect(BigInt(after.spent_nanos)).toBe(CHAT_WORST_NANOS);
   });
 
-  it('answers 502 upstream_unreachable when the upstream drops the connection, and books the worst case (the request went out)', async () => {
+  it('answers 502 upstream_unreachable when the upstream drops the connection, and books exactly the worst case (the request went out)', async () => {
     const vk = await openaiKey();
     openai.fail('*', { kind: 'reset' });
     try {
@@ -158,7 +160,40 @@ describe('proxy refusals and upstream failures', () => {
       openai.clearFailures();
     }
     const after = await eventually(async () => ((await spend(vk.id))?.reserved_nanos === '0' ? spend(vk.id) : undefined), 'settle');
-    expect(BigInt(after.spent_nanos)).toBeGreaterThan(0n);
+    expect(BigInt(after.spent_nanos)).toBe(CHAT_WORST_NANOS);
+  });
+
+  it('gives LLM vendors their own, longer time to first byte: a chat slower than the short limit is answered, a Stripe call as slow times out', async () => {
+    // a Stripe upstream that accepts and never answers
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const slow = await startProxy(api.db.url, api.config.KEYVAULT_MASTER_KEY, {
+      KEYVAULT_UPSTREAM_OPENAI: openai.url,
+      KEYVAULT_UPSTREAM_STRIPE: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+      KEYVAULT_UPSTREAM_TIMEOUT_MS: '300',
+      KEYVAULT_UPSTREAM_LLM_TIMEOUT_MS: '120000',
+    });
+    try {
+      const llm = await openaiKey();
+      const pay = await stripeKey();
+      openai.clear();
+      openai.hold('headers');
+      const chat = rawRequest(slow.port, 'POST', '/openai/v1/chat/completions', { authorization: `Bearer ${llm.token}`, 'content-type': 'application/json' }, CHAT);
+      await eventually(async () => openai.seen().length === 1 || undefined, 'the chat to reach the stub');
+      // started after the chat and timed out at the short limit: the chat has waited longer than that by now
+      const stripeCall = await rawRequest(slow.port, 'POST', '/v1/payment_intents', { authorization: `Bearer ${pay.token}`, 'content-type': 'application/x-www-form-urlencoded' }, 'amount=100&currency=usd');
+      expect(stripeCall.status).toBe(504);
+      expect(errorOf(stripeCall.body).code).toBe('upstream_timeout');
+      openai.release();
+      expect((await chat).status).toBe(200);
+    } finally {
+      openai.hold(null);
+      openai.release();
+      await slow.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
   });
 
   it('answers 502 upstream_unreachable when the upstream refuses connections', async () => {

@@ -170,4 +170,33 @@ describe('budget leases when the proxy process dies or stops', () => {
       await survivor.close();
     }
   });
+
+  it('settles the budgets above the key (lifetime, profile, tenant) from the same calls: every level books what the key books', async () => {
+    const tenant = await fx.tenant('Crash budgets');
+    const cred = (await fx.credential(tenant, { vendor: 'openai', keys: ['sk-real-crash-budgets'] })).id;
+    await api.admin().patch(`/credentials/${cred}`).set('Keyvault-Tenant', tenant).send({ daily_usd_cap: 1, monthly_usd_cap: 2 }).expect(200);
+    await api.admin().patch(`/tenants/${tenant}`).send({ monthly_usd_cap: 3 }).expect(200);
+    const vk = await fx.vaultKey(tenant, { vendor: 'openai', credentialId: cred, capUsd: 1, allowed: ['POST /v1/chat/completions'], extra: { total_usd_cap: 1 } });
+    const first = await spawn({ KEYVAULT_INSTANCE_ID: 'crash-budgets' });
+    await killUnderLoad(first, vk.token);
+    const heldAbove = Number((await fx.query<{ sum: string | null }>(`SELECT sum(amount_nanos) AS sum FROM budget_reservations WHERE instance_id = 'crash-budgets'`))[0].sum ?? 0);
+    expect(heldAbove).toBeGreaterThan(0);
+
+    const second = await spawn({ KEYVAULT_INSTANCE_ID: 'crash-budgets' });
+    try {
+      const day = await spend(vk.id);
+      expect(day.reserved).toBe(0);
+      expect(day.spent).toBe(await audited(vk.id));
+      const levels = await fx.query<{ subject_id: string; period: string; spent: string; reserved: string }>(
+        `SELECT subject_id, period, spent_nanos::text AS spent, reserved_nanos::text AS reserved FROM budget_spend WHERE subject_id = ANY($1) ORDER BY subject_id, period`,
+        [[vk.id, cred, tenant]],
+      );
+      // the key's life, the profile's day and month, the tenant's month: each books what the key's day books
+      expect(levels).toHaveLength(4);
+      for (const l of levels) expect({ ...l, spent: Number(l.spent), reserved: Number(l.reserved) }).toMatchObject({ spent: day.spent, reserved: 0 });
+      expect((await fx.query(`SELECT 1 FROM budget_reservations WHERE instance_id = 'crash-budgets'`)).length).toBe(0);
+    } finally {
+      expect(await second.stop('SIGTERM')).toBe(0);
+    }
+  });
 });

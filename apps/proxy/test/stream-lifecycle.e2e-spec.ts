@@ -15,7 +15,9 @@ const IDLE_MS = 1_500;
  * A stream's life at the edges, each observed at the upstream stub: no total timeout, an idle
  * upstream ended with an SSE error event, a client hang-up aborting the upstream at once, and a
  * slow reader pausing the upstream instead of being buffered for. What each is booked at: the
- * usage read when it covers everything sent, else the worst case (the request went out).
+ * usage read when it covers everything sent; else, for a stream the proxy cut (idle, hang-up),
+ * the prompt's worst case plus the streamed text's bytes as output tokens (stream-cut.e2e-spec.ts
+ * checks that rule to the nano-dollar with both SDKs); else the worst case (the request went out).
  */
 describe('a stream from start to end', () => {
   let api: ApiHarness;
@@ -60,6 +62,9 @@ describe('a stream from start to end', () => {
     );
   const auditRow = async (id: string) =>
     (await eventually(() => fx.query<Record<string, unknown>>('SELECT status, error_code, cost_nanos FROM audit_log WHERE vault_key_id = $1 AND status <> 0', [id]).then((r) => r.length > 0 && r), 'the audit row', 30_000))[0];
+  const reservedFor = async (id: string) => BigInt((await fx.query<{ reserved_nanos: string }>('SELECT reserved_nanos FROM audit_log WHERE vault_key_id = $1', [id]))[0].reserved_nanos);
+  /** a cut stream of gpt-4o-mini whose one delta carried 'xxxx': its worst case less the 12 of its 16 output tokens never streamed ($0.60 per million) */
+  const cutCost = async (id: string) => (await reservedFor(id)) - 12n * 600n;
   const plan = (p: Partial<SseStreamStub['plan']>) => {
     stub.plan = { chunks: 3, gapMs: 20, chunkChars: 4, barrier: 0, stall: 'never', ...p };
     stub.reset();
@@ -75,7 +80,7 @@ describe('a stream from start to end', () => {
     expect(await settled(vk.id)).toBe(USAGE_NANOS);
   });
 
-  it('ends a stream whose upstream goes silent with an SSE error event, closes the upstream and books the worst case', { timeout: 120_000 }, async () => {
+  it('ends a stream whose upstream goes silent with an SSE error event, closes the upstream and books what was streamed', { timeout: 120_000 }, async () => {
     const vk = await vaultKey();
     plan({ stall: 'first-chunk' });
     const stream = await client(vk.token).chat.completions.create(ask);
@@ -87,9 +92,9 @@ describe('a stream from start to end', () => {
     expect(failure).toBeInstanceOf(OpenAI.APIError);
     expect((failure as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({ type: 'api_error', code: 'upstream_timeout' });
     await eventually(async () => stub.closedEarly() === 1, 'the stub to see its stream closed', 30_000);
-    // usage never came: the reserved worst case is booked
+    // usage never came: the prompt's worst case and the 4 bytes streamed as output tokens
     const spent = await settled(vk.id);
-    expect(spent).toBeGreaterThan(USAGE_NANOS);
+    expect(spent).toBe(await cutCost(vk.id));
     expect(await auditRow(vk.id)).toEqual({ status: 200, error_code: 'upstream_timeout', cost_nanos: String(spent) });
   });
 
@@ -121,7 +126,7 @@ describe('a stream from start to end', () => {
     expect(await auditRow(vk.id)).toEqual({ status: 200, error_code: 'upstream_timeout', cost_nanos: String(spent) });
   });
 
-  it('aborts the upstream at once when the client hangs up mid-stream, and books the worst case', { timeout: 120_000 }, async () => {
+  it('aborts the upstream at once when the client hangs up mid-stream, and books what was streamed', { timeout: 120_000 }, async () => {
     const vk = await vaultKey();
     plan({ stall: 'first-chunk' });
     const stream = await client(vk.token).chat.completions.create(ask);
@@ -131,7 +136,7 @@ describe('a stream from start to end', () => {
     }
     await eventually(async () => stub.closedEarly() === 1, 'the stub to see the hang-up', 30_000);
     const spent = await settled(vk.id);
-    expect(spent).toBeGreaterThan(USAGE_NANOS);
+    expect(spent).toBe(await cutCost(vk.id));
     expect(await auditRow(vk.id)).toEqual({ status: 200, error_code: 'client_closed', cost_nanos: String(spent) });
   });
 

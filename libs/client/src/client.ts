@@ -7,6 +7,7 @@ import type {
   AuditListParams,
   CreateApiKeyParams,
   CreateCredentialParams,
+  UpdateCredentialParams,
   CreatedApiKey,
   CreatedGatewayKey,
   CreateTenantParams,
@@ -109,6 +110,9 @@ export function createKeyvaultClient(options: KeyvaultClientOptions) {
       get: (id: string): Promise<Credential> => unwrap(http.GET('/credentials/{id}', { params: { path: { id } } })),
       create: (body: CreateCredentialParams, o?: CreateOptions): Promise<Credential> =>
         unwrap(http.POST('/credentials', { body, headers: idempotency(o) })),
+      /** name, strategy, base_url, default, and the profile's budgets (daily_usd_cap, monthly_usd_cap; null removes one) */
+      update: (id: string, body: UpdateCredentialParams): Promise<Credential> =>
+        unwrap(http.PATCH('/credentials/{id}', { params: { path: { id } }, body })),
       /** `group`: only vault keys naming this key_group use the key (absent: a shared key). */
       addKey: (id: string, key: string, o?: CreateOptions & { group?: string }): Promise<Credential> =>
         unwrap(

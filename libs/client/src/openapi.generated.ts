@@ -559,6 +559,11 @@ export interface components {
              * @example 30d
              */
             max_vault_key_ttl?: string;
+            /**
+             * @description USD the tenant's vault keys may spend together per calendar month (UTC), across every proxy instance; a call that would pass it is refused (429 tenant_cap_exceeded, Retry-After: seconds to the month's end). null (or absent): none; PATCH with null removes it
+             * @example 5000
+             */
+            monthly_usd_cap?: number | null;
         };
         TenantView: {
             /** @example ten_01jd8x0000000000000000000 */
@@ -571,6 +576,26 @@ export interface components {
             status: "active" | "disabled";
             /** @example 30d */
             max_vault_key_ttl: string;
+            /**
+             * @description USD the tenant's keys may spend together per calendar month (UTC); null: no cap
+             * @example 5000
+             */
+            monthly_usd_cap: number | null;
+            /**
+             * @description The calendar month (UTC) the spend below is for
+             * @example 2026-12
+             */
+            month: string;
+            /**
+             * @description What the tenant's finished calls cost this month, USD (up to 9 decimals)
+             * @example 1234.5
+             */
+            spent_this_month_usd: number;
+            /**
+             * @description USD held against monthly_usd_cap now and not spent (calls in flight, proxy leases); spent_this_month_usd + reserved_this_month_usd never passes monthly_usd_cap
+             * @example 0.3
+             */
+            reserved_this_month_usd: number;
             created_at: string;
             updated_at: string;
         };
@@ -588,6 +613,11 @@ export interface components {
              * @example 30d
              */
             max_vault_key_ttl?: string;
+            /**
+             * @description USD the tenant's vault keys may spend together per calendar month (UTC), across every proxy instance; a call that would pass it is refused (429 tenant_cap_exceeded, Retry-After: seconds to the month's end). null (or absent): none; PATCH with null removes it
+             * @example 5000
+             */
+            monthly_usd_cap?: number | null;
         };
         CreateApiKeyDto: {
             /** @example chat backend */
@@ -631,6 +661,16 @@ export interface components {
             base_url?: string;
             /** @description The vendor's default profile for vault keys that name none. The vendor's first profile becomes default when absent. */
             default?: boolean;
+            /**
+             * @description USD the profile's vault keys may spend together per UTC day, across every proxy instance; a call that would pass it is refused (429 profile_cap_exceeded, Retry-After: seconds to UTC midnight). null: none
+             * @example 10
+             */
+            daily_usd_cap?: number | null;
+            /**
+             * @description USD the profile's vault keys may spend together per calendar month (UTC); a call that would pass it is refused (429 profile_cap_exceeded, Retry-After: seconds to the month's end). null: none
+             * @example 250
+             */
+            monthly_usd_cap?: number | null;
         };
         CredentialKeyView: {
             /** @example ck_01jd8x0000000000000000000 */
@@ -665,6 +705,46 @@ export interface components {
             default: boolean;
             /** @description In failover order; retired keys stay listed as retired. */
             keys: components["schemas"]["CredentialKeyView"][];
+            /**
+             * @description USD the profile's vault keys may spend together per UTC day; null: no cap
+             * @example 10
+             */
+            daily_usd_cap: number | null;
+            /**
+             * @description USD the profile's vault keys may spend together per calendar month (UTC); null: no cap
+             * @example 250
+             */
+            monthly_usd_cap: number | null;
+            /**
+             * @description The UTC day the *_today_usd fields are for
+             * @example 2026-12-07
+             */
+            day: string;
+            /**
+             * @description What the profile's finished calls cost today (UTC), USD (up to 9 decimals)
+             * @example 3.2
+             */
+            spent_today_usd: number;
+            /**
+             * @description USD held against daily_usd_cap now and not spent (calls in flight, proxy leases); spent + reserved never passes the cap
+             * @example 0.3
+             */
+            reserved_today_usd: number;
+            /**
+             * @description The calendar month (UTC) the *_this_month_usd fields are for
+             * @example 2026-12
+             */
+            month: string;
+            /**
+             * @description What the profile's finished calls cost this month (UTC), USD
+             * @example 120.75
+             */
+            spent_this_month_usd: number;
+            /**
+             * @description USD held against monthly_usd_cap now and not spent
+             * @example 0.3
+             */
+            reserved_this_month_usd: number;
             created_at: string;
             updated_at: string;
         };
@@ -677,6 +757,16 @@ export interface components {
             base_url?: string | null;
             /** @description true makes this the vendor default (unsetting the previous one); false unsets it. */
             default?: boolean;
+            /**
+             * @description USD the profile's vault keys may spend together per UTC day, across every proxy instance; a call that would pass it is refused (429 profile_cap_exceeded, Retry-After: seconds to UTC midnight). null: none; null removes it
+             * @example 10
+             */
+            daily_usd_cap?: number | null;
+            /**
+             * @description USD the profile's vault keys may spend together per calendar month (UTC); a call that would pass it is refused (429 profile_cap_exceeded, Retry-After: seconds to the month's end). null: none; null removes it
+             * @example 250
+             */
+            monthly_usd_cap?: number | null;
         };
         AddCredentialKeyDto: {
             /** @description One more real provider key (8 to 4096 characters, no whitespace). Add the new key, then retire the old one: rotation without downtime. */
@@ -744,10 +834,15 @@ export interface components {
              */
             credential?: string;
             /**
-             * @description USD per UTC day, above 0, at most 1000000, at most 9 decimals
+             * @description USD per UTC day, above 0, at most 1000000, at most 9 decimals. Required unless total_usd_cap is set (400 cap_required when neither is)
              * @example 100
              */
-            daily_usd_cap: number;
+            daily_usd_cap?: number;
+            /**
+             * @description USD over the key's whole life, across every day, beside daily_usd_cap (either or both; 400 cap_required when neither is set). A call that would pass it is refused (429 total_cap_exceeded, no Retry-After: it never resets)
+             * @example 500
+             */
+            total_usd_cap?: number;
             /**
              * @description USD: a call whose known cost (Stripe amount, Twilio message, Resend email) or LLM worst case is above it is refused (403 per_call_limit_exceeded) before anything is sent
              * @example 100
@@ -761,6 +856,13 @@ export interface components {
              *     ]
              */
             allowed_models?: string[];
+            /**
+             * @description LLM vendors only: the inputs a body's bytes do not bound that calls may carry: `images`, `files` (documents, PDFs), `server_tools` (tools the vendor runs, e.g. web search). Each reserves the price list's worst case. A call carrying another kind is refused (403 input_not_allowed). `[]` refuses all three; absent: all three
+             * @example [
+             *       "images"
+             *     ]
+             */
+            allowed_inputs?: ("images" | "files" | "server_tools")[];
             /**
              * @description Within this window a second money-moving call with the same method, path and body is a duplicate: Stripe answers the first object (the proxy sends the first call's Idempotency-Key), Twilio and Resend duplicates are refused (409 duplicate_request). `0` turns it off; at most 24h. Default: 10m for stripe, twilio and resend, 0 for the rest
              * @example 10m
@@ -837,10 +939,25 @@ export interface components {
             credential: string;
             credential_name?: string | null;
             /**
-             * @description USD per UTC day (up to 9 decimals)
+             * @description USD per UTC day (up to 9 decimals); null: no daily cap (the key has a total_usd_cap)
              * @example 100
              */
-            daily_usd_cap: number;
+            daily_usd_cap: number | null;
+            /**
+             * @description USD over the key's whole life; null: no lifetime cap
+             * @example 500
+             */
+            total_usd_cap: number | null;
+            /**
+             * @description What finished calls cost over the key's whole life, USD (up to 9 decimals)
+             * @example 42.5
+             */
+            total_spent_usd: number;
+            /**
+             * @description USD held against total_usd_cap now and not spent (calls in flight, proxy leases); total_spent_usd + total_reserved_usd never passes total_usd_cap
+             * @example 0.05
+             */
+            total_reserved_usd: number;
             /**
              * @description USD: the largest call (known cost or LLM worst case) admitted; null: no limit
              * @example 100
@@ -868,6 +985,13 @@ export interface components {
              * @example 200000
              */
             max_tokens_per_minute: number | null;
+            /**
+             * @description LLM inputs the body's bytes do not bound that calls may carry (images, files, server_tools); null: all
+             * @example [
+             *       "images"
+             *     ]
+             */
+            allowed_inputs: ("images" | "files" | "server_tools")[] | null;
             /**
              * @example [
              *       "POST /v1/payment_intents"
@@ -947,10 +1071,25 @@ export interface components {
             credential: string;
             credential_name?: string | null;
             /**
-             * @description USD per UTC day (up to 9 decimals)
+             * @description USD per UTC day (up to 9 decimals); null: no daily cap (the key has a total_usd_cap)
              * @example 100
              */
-            daily_usd_cap: number;
+            daily_usd_cap: number | null;
+            /**
+             * @description USD over the key's whole life; null: no lifetime cap
+             * @example 500
+             */
+            total_usd_cap: number | null;
+            /**
+             * @description What finished calls cost over the key's whole life, USD (up to 9 decimals)
+             * @example 42.5
+             */
+            total_spent_usd: number;
+            /**
+             * @description USD held against total_usd_cap now and not spent (calls in flight, proxy leases); total_spent_usd + total_reserved_usd never passes total_usd_cap
+             * @example 0.05
+             */
+            total_reserved_usd: number;
             /**
              * @description USD: the largest call (known cost or LLM worst case) admitted; null: no limit
              * @example 100
@@ -978,6 +1117,13 @@ export interface components {
              * @example 200000
              */
             max_tokens_per_minute: number | null;
+            /**
+             * @description LLM inputs the body's bytes do not bound that calls may carry (images, files, server_tools); null: all
+             * @example [
+             *       "images"
+             *     ]
+             */
+            allowed_inputs: ("images" | "files" | "server_tools")[] | null;
             /**
              * @example [
              *       "POST /v1/payment_intents"
@@ -1087,7 +1233,7 @@ export interface components {
              *     ]
              */
             to?: string[];
-            events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked")[];
+            events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked" | "credential.cap_threshold" | "credential.cap_reached")[];
             /**
              * @description vault_key.cap_threshold fires when a key spends this share of its daily cap
              * @default 80
@@ -1105,7 +1251,7 @@ export interface components {
             url: string | null;
             /** @description recipients (email webhooks only) */
             to: string[] | null;
-            events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked")[];
+            events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked" | "credential.cap_threshold" | "credential.cap_reached")[];
             threshold_pct: number;
             created_at: string;
             /** @description Signing secret (whsec_...) of a signed webhook. Shown only in this response. */
@@ -1122,7 +1268,7 @@ export interface components {
             url: string | null;
             /** @description recipients (email webhooks only) */
             to: string[] | null;
-            events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked")[];
+            events: ("vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked" | "credential.cap_threshold" | "credential.cap_reached")[];
             threshold_pct: number;
             created_at: string;
         };
@@ -1145,7 +1291,7 @@ export interface components {
             /** @description The event id, also sent as Keyvault-Event-Id */
             event_id: string;
             /** @enum {string|null} */
-            event_type: "vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked" | null;
+            event_type: "vault_key.cap_threshold" | "vault_key.cap_reached" | "vault_key.revoked" | "credential.cap_threshold" | "credential.cap_reached" | null;
             /** @enum {string} */
             status: "pending" | "succeeded" | "failed";
             /** @description true while an attempt is in flight */

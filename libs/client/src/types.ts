@@ -16,6 +16,7 @@ export type ApiKey = Omit<CreatedApiKey, 'api_key'>;
 export type CreateApiKeyParams = Schemas['CreateApiKeyDto'];
 export type Credential = Schemas['CredentialView'];
 export type CreateCredentialParams = Schemas['CreateCredentialDto'];
+export type UpdateCredentialParams = Schemas['UpdateCredentialDto'];
 export type VaultKey = Schemas['VaultKeyView'];
 export type IssuedVaultKey = Schemas['IssuedVaultKeyView'];
 export type IssueVaultKeyParams = Schemas['CreateVaultKeyDto'];

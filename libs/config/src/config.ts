@@ -70,6 +70,12 @@ const apiSchema = z.object({
     })
     .transform((v) => (v === 'auto' ? Math.min(64, availableParallelism()) : Number(v))),
   KEYVAULT_ADMIN_TOKEN: z.string().min(32, { message: 'must be at least 32 characters' }),
+  /**
+   * The role the api's connections switch to once migrations have run as the login (docs/database-roles.md):
+   * it owns nothing, and row-level security confines it to the tenant a transaction names (withTenant).
+   * Empty: serve as the login as it is (a deployment whose api logs in as such a role).
+   */
+  KEYVAULT_API_DB_ROLE: z.string().regex(/^([a-z_][a-z0-9_]*)?$/, { message: 'must be a plain role name, or empty' }).default('keyvault_api'),
   KEYVAULT_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** How often the retention task prunes audit rows and finished webhook deliveries. */
   KEYVAULT_AUDIT_PRUNE_INTERVAL_MS: z.coerce.number().int().min(10).max(86_400_000).default(3_600_000),
@@ -129,6 +135,12 @@ const proxySchema = z.object({
   KEYVAULT_CAPTURE_MAX_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
   /** For the benchmark's side-by-side run only: forward calls without writing their record first (docs/budget-leases.md). */
   KEYVAULT_BENCH_NO_CALL_RECORD: bool,
+  /**
+   * Tests only: shifts the clock the proxy books budget periods by (UTC day, calendar month), so
+   * a test can run one instance in the last hours of a month and another in the next. Never set
+   * it in a deployment: two instances on different clocks book one period's spend in two.
+   */
+  KEYVAULT_TEST_CLOCK_OFFSET_MS: z.coerce.number().int().default(0),
   /**
    * The role every proxy connection switches to (migration ProxyRole: read keys and credentials,
    * write spend and audit, nothing else). Empty: connect as the login as it is (a deployment whose

@@ -52,6 +52,18 @@ export function randomChars(n: number): string {
   return out;
 }
 
+/** The millisecond an id of `kind` was minted for (newId's `now`), or null when it is not such an id. */
+export function idTime(kind: IdKind, id: string): number | null {
+  if (!hasPrefix(kind, id)) return null;
+  let t = 0;
+  for (const ch of id.slice(ID_PREFIXES[kind].length, ID_PREFIXES[kind].length + 10)) {
+    const v = ALPHABET.indexOf(ch);
+    if (v < 0) return null;
+    t = t * 32 + v;
+  }
+  return t;
+}
+
 export function hasPrefix(kind: IdKind, id: string): boolean {
   return id.startsWith(ID_PREFIXES[kind]) && /^[a-z_]+[0-9a-z]{26}$/.test(id);
 }

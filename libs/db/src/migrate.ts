@@ -6,15 +6,18 @@ const MIGRATION_LOCK = 4_815_162_342;
 
 /**
  * Applies pending migrations under a Postgres advisory lock, so two api instances starting
- * together do not race; the second waits, then finds nothing to do.
+ * together do not race; the second waits, then finds nothing to do. They run as the login
+ * itself (the tables' owner), never as a role the apps switch to for serving
+ * (KEYVAULT_API_DB_ROLE, KEYVAULT_PROXY_DB_ROLE): that role owns nothing and may not exist
+ * before the first migration creates it.
  */
-export async function runMigrations(dataSource: DataSource): Promise<string[]> {
+export async function runMigrations(source: DataSource | DataSourceOptions): Promise<string[]> {
   // Its own connections without the request-path query timeout: building an index on a table
   // of millions of rows takes longer than any request should.
-  const options = dataSource.options as DataSourceOptions & { extra?: Record<string, unknown> };
+  const options = (source instanceof DataSource ? source.options : source) as DataSourceOptions & { extra?: Record<string, unknown> };
   const migrator = await new DataSource({
     ...options,
-    extra: { ...options.extra, max: 2, query_timeout: undefined },
+    extra: { ...options.extra, max: 2, query_timeout: undefined, options: undefined },
   } as DataSourceOptions).initialize();
   const runner = migrator.createQueryRunner();
   try {

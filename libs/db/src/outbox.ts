@@ -83,3 +83,45 @@ export async function enqueueSpendEvents(
     });
   }
 }
+
+/**
+ * After a credential profile's spend for one period (its UTC day `YYYY-MM-DD`, or its calendar
+ * month `YYYY-MM`) moved from `before` to `after` nano-dollars (inside the same transaction):
+ * credential.cap_threshold for every subscribed threshold crossed, credential.cap_reached when
+ * the cap is hit, each at most once per profile, period and level (issue 19). The same marks as
+ * a vault key's (enqueueSpendEvents).
+ */
+export async function enqueueCredentialCapEvents(
+  manager: EntityManager,
+  s: { tenantId: string; credentialId: string; level: 'credential_daily' | 'credential_monthly'; period: string; before: bigint; after: bigint; cap: bigint },
+): Promise<void> {
+  if (s.after <= s.before || s.cap <= 0n) return;
+  const thresholds: { threshold_pct: number }[] = await manager.query(
+    `SELECT DISTINCT threshold_pct FROM webhooks
+      WHERE tenant_id = $1 AND deleted_at IS NULL AND 'credential.cap_threshold' = ANY(events)
+      ORDER BY threshold_pct`,
+    [s.tenantId],
+  );
+  const cap = s.level === 'credential_daily' ? 'daily_usd_cap' : 'monthly_usd_cap';
+  const base = { credential_id: s.credentialId, cap, period: s.period, cap_nanos: s.cap.toString(), spent_nanos: s.after.toString() };
+  for (const { threshold_pct } of thresholds) {
+    const mark = (s.cap * BigInt(threshold_pct)) / 100n;
+    if (s.before < mark && s.after >= mark) {
+      await enqueueWebhookEvent(manager, {
+        tenantId: s.tenantId,
+        type: 'credential.cap_threshold',
+        payload: { ...base, threshold_pct },
+        dedupeKey: `credential_cap_threshold:${s.credentialId}:${s.period}:${threshold_pct}`,
+        thresholdPct: threshold_pct,
+      });
+    }
+  }
+  if (s.before < s.cap && s.after >= s.cap) {
+    await enqueueWebhookEvent(manager, {
+      tenantId: s.tenantId,
+      type: 'credential.cap_reached',
+      payload: base,
+      dedupeKey: `credential_cap_reached:${s.credentialId}:${s.period}`,
+    });
+  }
+}

@@ -45,6 +45,8 @@ export const ERROR_CODES = {
   // gateway keys and key groups (issue 20)
   vault_key_id_conflict: invalid(400),
   unknown_key_group: invalid(422),
+  // a vault key needs daily_usd_cap, total_usd_cap, or both (issue 19)
+  cap_required: invalid(400),
 
   // Callers of the api
   invalid_api_key: { status: 401, type: 'authentication_error' },
@@ -65,9 +67,14 @@ export const ERROR_CODES = {
   // guardrails (issue 19)
   per_call_limit_exceeded: { status: 403, type: 'permission_error' },
   model_not_allowed: { status: 403, type: 'permission_error' },
+  // issue 18: an image, file or server tool in an LLM call on a key whose allowed_inputs leave it out
+  input_not_allowed: { status: 403, type: 'permission_error' },
   duplicate_request: invalid(409),
   rate_limited: { status: 429, type: 'rate_limit_error' },
   total_cap_exceeded: { status: 429, type: 'rate_limit_error' },
+  // budgets above the key (issue 19)
+  profile_cap_exceeded: { status: 429, type: 'rate_limit_error' },
+  tenant_cap_exceeded: { status: 429, type: 'rate_limit_error' },
   too_many_failed_authentications: { status: 429, type: 'rate_limit_error' },
 
   // Upstream and our own availability

@@ -114,3 +114,20 @@ export const MIN_LEASE_CALLS = 4n;
  * per-call grants on whichever instance has them.
  */
 export const LEASE_PREFETCH_DIVISOR = 4n;
+
+/**
+ * What a grow statement grants (GROW_LEASE in apps/proxy/src/ledger/lease-statements.ts, which
+ * computes the same in SQL on the locked spend row), from the room `cap - spent - reserved`:
+ * nothing when the call that waits longest does not fit (`min`); what is left when the calls
+ * waiting do not all fit (`need`); else what they need plus a prefetch towards `want` of at most
+ * a `divisor`-th of the room beyond them, in whole calls of `unit`.
+ */
+export function leaseGrant(room: bigint, g: { min: bigint; need: bigint; want: bigint; unit: bigint }, divisor = LEASE_PREFETCH_DIVISOR): bigint {
+  if (room < 0n) room = 0n;
+  if (room < g.min) return 0n;
+  if (room < g.need) return room;
+  let extra = (room - g.need) / divisor;
+  if (g.want - g.need < extra) extra = g.want - g.need;
+  if (extra < 0n) extra = 0n;
+  return g.need + extra - (extra % g.unit);
+}

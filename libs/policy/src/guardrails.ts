@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { parseDuration } from './duration';
+import type { InputKind } from './unbounded-inputs';
 
 /**
  * Guardrails for autonomous agents (issue 19): limits a vault key carries beside its daily cap.
@@ -17,6 +18,8 @@ export interface Guardrails {
   maxCallsPerMinute: number | null;
   /** LLM tokens (worst case when admitted, settled to usage) in any 60 s window (null: no limit) */
   maxTokensPerMinute: number | null;
+  /** LLM inputs the body's bytes do not bound that calls may carry (null: every kind the price list prices) */
+  allowedInputs?: readonly InputKind[] | null;
 }
 
 export const NO_GUARDRAILS: Guardrails = { maxCallNanos: null, allowedModels: null, duplicateWindowSeconds: 0, maxCallsPerMinute: null, maxTokensPerMinute: null };

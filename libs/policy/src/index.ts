@@ -8,3 +8,6 @@ export * from './sms-segments';
 export * from './budget-lease';
 export * from './capture-redaction';
 export * from './guardrails';
+export * from './budgets';
+export * from './unbounded-inputs';
+export * from './stream-cut';

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { compileEndpointRules, matchEndpoint, type EndpointRule } from './endpoint-rules';
 import { scaledDecimal, usdToNanos } from './money';
+import type { ServerToolRules, UnboundedInputPrices } from './unbounded-inputs';
 
 /**
  * What calls cost, from the shipped `prices.json` merged with the deployment's
@@ -37,8 +38,28 @@ const modelPrice = z.object({
   cache_write_usd_per_mtok: usdPerMTok.optional(),
   cache_write_1h_usd_per_mtok: usdPerMTok.optional(),
   cache_read_usd_per_mtok: usdPerMTok.optional(),
+  /** reasoning tokens are billed as output but never streamed (a cut stream is then booked at its worst case) */
+  hidden_reasoning: z.boolean().optional(),
 });
-const llmVendor = z.object({ models: z.record(z.string(), modelPrice), free_endpoints: rules.default([]) });
+/**
+ * Worst cases of the inputs a body's bytes do not bound (unbounded-inputs.ts): USD per image,
+ * per file or document, per server-tool use; null refuses calls that carry that kind as unpriced.
+ */
+const unboundedInputs = z.object({
+  image: usd.nullable().default(null),
+  file: usd.nullable().default(null),
+  server_tool_use: usd.nullable().default(null),
+});
+const llmVendor = z.object({
+  models: z.record(z.string(), modelPrice),
+  free_endpoints: rules.default([]),
+  worst_case_usd: unboundedInputs.default({ image: null, file: null, server_tool_use: null }),
+  /** server tools by type glob: uses reserved when a tool sets no max_uses, or null (it must set one) */
+  server_tools: z.record(z.string(), z.number().int().positive().nullable()).default({}),
+  /** what the final usage's server_tool_use counts cost each (Anthropic: web_search_requests) */
+  server_tool_usage_usd: z.record(z.string(), usd).default({}),
+  note: z.string().optional(),
+});
 
 const priceFile = z.object({
   openai: llmVendor,
@@ -84,6 +105,16 @@ export interface ModelPrice {
   cacheWriteNanosPerToken: bigint;
   cacheWrite1hNanosPerToken: bigint;
   cacheReadNanosPerToken: bigint;
+  /** reasoning tokens are billed but not streamed */
+  hiddenReasoning: boolean;
+}
+
+/** A vendor's prices for what a body's bytes do not bound (see unbounded-inputs.ts). */
+export interface UnboundedInputRules {
+  prices: UnboundedInputPrices;
+  serverTools: ServerToolRules;
+  /** nano-dollars per count of the final usage's `server_tool_use` (e.g. `web_search_requests`) */
+  serverToolUsageNanos: ReadonlyMap<string, bigint>;
 }
 
 /** Tokens of one call by kind, as the vendor's `usage` reports them. */
@@ -101,6 +132,7 @@ const perToken = (usdPerMTok: number): bigint => scaledDecimal(usdPerMTok, 3)!;
 
 export class PriceBook {
   private readonly models = new Map<string, ModelPrice>();
+  private readonly unbounded = new Map<LlmVendor, UnboundedInputRules>();
   private readonly free = new Map<string, EndpointRule[]>();
   /** nano-dollars per minor unit (cent) of each currency */
   private readonly currencies = new Map<string, bigint>();
@@ -125,8 +157,16 @@ export class PriceBook {
           cacheWriteNanosPerToken: cacheWrite,
           cacheWrite1hNanosPerToken: p.cache_write_1h_usd_per_mtok === undefined ? cacheWrite : perToken(p.cache_write_1h_usd_per_mtok),
           cacheReadNanosPerToken: p.cache_read_usd_per_mtok === undefined ? input : perToken(p.cache_read_usd_per_mtok),
+          hiddenReasoning: p.hidden_reasoning === true,
         });
       }
+      const w = file[vendor].worst_case_usd;
+      const nanos = (v: number | null) => (v === null ? null : usdToNanos(v)!);
+      this.unbounded.set(vendor, {
+        prices: { imageNanos: nanos(w.image), fileNanos: nanos(w.file), serverToolUseNanos: nanos(w.server_tool_use) },
+        serverTools: file[vendor].server_tools,
+        serverToolUsageNanos: new Map(Object.entries(file[vendor].server_tool_usage_usd).map(([k, v]) => [k, usdToNanos(v)!])),
+      });
     }
     for (const vendor of ['openai', 'anthropic', 'openai_compatible', 'twilio', 'resend', 'stripe'] as const) {
       this.free.set(vendor, compileEndpointRules(file[vendor].free_endpoints));
@@ -190,6 +230,11 @@ export class PriceBook {
       BigInt(t.cacheWrite1h ?? 0) * price.cacheWrite1hNanosPerToken +
       BigInt(t.cacheRead ?? 0) * price.cacheReadNanosPerToken
     );
+  }
+
+  /** A vendor's worst cases for images, files and server tools, and its server tools' usage fees. */
+  unboundedInputs(vendor: LlmVendor): UnboundedInputRules {
+    return this.unbounded.get(vendor)!;
   }
 
   /** Endpoints that cost nothing (model lists, token counting, reads). */

@@ -1,4 +1,4 @@
-import { ID_PREFIXES, newId } from '@keyvault/crypto';
+import { ID_PREFIXES, idTime, newId } from '@keyvault/crypto';
 
 /** The filters GET /audit and GET /audit/export share. */
 export interface AuditFilters {
@@ -36,6 +36,23 @@ export interface AuditRow {
 }
 
 const MAX_ID_TIME_MS = 2 ** 48 - 1;
+
+/** One row by id (`$1` tenant, `$2` id), anywhere in the table. */
+export const AUDIT_BY_ID = `SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE tenant_id = $1 AND id = $2`;
+/** The same, in the partitions of created_at from `$3` to `$4` only (auditIdWindow). */
+export const AUDIT_BY_ID_NEAR = `${AUDIT_BY_ID} AND created_at >= $3 AND created_at < $4`;
+/** How far a row's created_at may lie from its id's time and still be found by AUDIT_BY_ID_NEAR. */
+const ID_CLOCK_SLACK_MS = 86_400_000;
+
+/**
+ * The created_at window an audit id's row lies in, for a lookup that reads two or three day
+ * partitions instead of all of them: the proxy mints a row's id and its created_at from one
+ * clock reading. Null when `id` is no audit id.
+ */
+export function auditIdWindow(id: string): [Date, Date] | null {
+  const minted = idTime('audit', id);
+  return minted === null ? null : [new Date(minted - ID_CLOCK_SLACK_MS), new Date(minted + ID_CLOCK_SLACK_MS)];
+}
 
 /**
  * The smallest audit id of a given millisecond: the prefix and the 10 time characters of the id

@@ -4,15 +4,15 @@ import { pipeline, type Readable } from 'node:stream';
 import { Pool, type PoolClient } from 'pg';
 import QueryStream from 'pg-query-stream';
 import { Counter } from 'prom-client';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { ApiConfig } from '@keyvault/config';
 import { aad, MasterKeyring, open, unwrapTenantDataKey } from '@keyvault/crypto';
-import { Tenant, withTenant } from '@keyvault/db';
+import { API_ROLE, connectionStartupOptions, Tenant, TENANT_SETTING, withTenant } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
 import { MetricsRegistry } from '@keyvault/observability';
 import { API_CONFIG } from '../config.providers';
 import { exportEncoder } from './audit-export.format';
-import { AUDIT_COLUMNS, auditWhere, type AuditFilters, type AuditRow } from './audit-query';
+import { AUDIT_BY_ID, AUDIT_BY_ID_NEAR, AUDIT_COLUMNS, auditIdWindow, auditWhere, type AuditFilters, type AuditRow } from './audit-query';
 import type { ExportFormat } from './dto/audit-filters.dto';
 
 /**
@@ -61,11 +61,11 @@ export class AuditService implements OnModuleDestroy {
    */
   async get(tenantId: string, id: string): Promise<{ row: AuditRow; capture: unknown }> {
     return withTenant(this.db, tenantId, async (m) => {
-      const [row]: AuditRow[] = await m.query(`SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+      const row = await this.findOne(m, tenantId, id);
       if (!row) throw notFound('audit entry', id);
       const [sealed]: { sealed: Buffer }[] = await m.query('SELECT sealed FROM audit_captures WHERE tenant_id = $1 AND audit_id = $2', [tenantId, id]);
       if (!sealed) return { row, capture: null };
-      const tenant = await this.db.getRepository(Tenant).findOneByOrFail({ id: tenantId });
+      const tenant = await m.getRepository(Tenant).findOneByOrFail({ id: tenantId });
       const dataKey = unwrapTenantDataKey(this.keyring, tenant);
       try {
         return { row, capture: JSON.parse(open(dataKey, sealed.sealed, aad.auditCapture(tenantId, id)).toString('utf8')) };
@@ -73,6 +73,21 @@ export class AuditService implements OnModuleDestroy {
         dataKey.fill(0);
       }
     });
+  }
+
+  /**
+   * The table is partitioned by day of created_at and an id is unique only with it: the row is
+   * looked for in the partitions around the day its id was minted (the proxy mints both from the
+   * same clock reading), then, only when not there, in all of them (a row written long after its
+   * id was minted, or an id that names nothing).
+   */
+  private async findOne(m: EntityManager, tenantId: string, id: string): Promise<AuditRow | undefined> {
+    const window = auditIdWindow(id);
+    if (!window) return undefined;
+    const [near]: AuditRow[] = await m.query(AUDIT_BY_ID_NEAR, [tenantId, id, ...window]);
+    if (near) return near;
+    const [anywhere]: AuditRow[] = await m.query(AUDIT_BY_ID, [tenantId, id]);
+    return anywhere;
   }
 
   /**
@@ -97,6 +112,15 @@ export class AuditService implements OnModuleDestroy {
       throw err;
     }
     const { where, params } = auditWhere(tenantId, filters);
+    try {
+      // confined to the tenant as withTenant confines: the cursor reads inside this transaction
+      await client.query('BEGIN READ ONLY');
+      await client.query(`SELECT set_config($1, $2, true), set_config('role', $3, true)`, [TENANT_SETTING, tenantId, API_ROLE]);
+    } catch (err) {
+      this.activeExports--;
+      client.release(err as Error);
+      throw err;
+    }
     const rows = client.query(
       new QueryStream(`SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE ${where} ORDER BY id DESC`, params, { batchSize: EXPORT_BATCH_ROWS }),
     );
@@ -104,7 +128,8 @@ export class AuditService implements OnModuleDestroy {
       this.activeExports--;
       this.exports.delete(body);
       // A cursor cut off mid-way may leave the session in an unknown state: drop that connection.
-      client.release(err ?? undefined);
+      if (err) client.release(err);
+      else client.query('COMMIT').then(() => client.release(), (e: Error) => client.release(e));
     });
     this.exports.add(body);
     return body;
@@ -121,6 +146,7 @@ export class AuditService implements OnModuleDestroy {
         connectionString: this.config.DATABASE_URL,
         max: EXPORT_CONCURRENCY,
         application_name: 'keyvault-api-export',
+        options: connectionStartupOptions(this.config.KEYVAULT_API_DB_ROLE),
         connectionTimeoutMillis: 3000,
         keepAlive: true,
       });

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { sha256Hex, verifySecret } from '@keyvault/crypto';
-import { type ApiKeyScope, preparedQuery } from '@keyvault/db';
+import { type ApiKeyScope, scopedStatements } from '@keyvault/db';
 import { apiKeyIdOf } from './api-key-token';
 
 export interface VerifiedApiKey {
@@ -54,12 +54,10 @@ export class ApiKeyVerifier {
   private async readAndVerify(token: string, digest: string): Promise<VerifiedApiKey | null> {
     const id = apiKeyIdOf(token);
     if (!id) return null;
-    const rows = await preparedQuery<{ tenant_id: string; scopes: ApiKeyScope[]; secret_hash: string }>(
-      this.db,
-      'kv_api_key_by_id',
-      'SELECT tenant_id, scopes, secret_hash FROM tenant_api_keys WHERE id = $1',
-      [id],
-    );
+    // the caller's tenant is what this read learns: it runs across tenants, by the key's id only
+    const [rows] = await scopedStatements<{ tenant_id: string; scopes: ApiKeyScope[]; secret_hash: string }>(this.db, 'api key lookup', [
+      { name: 'kv_api_key_by_id', text: 'SELECT tenant_id, scopes, secret_hash FROM tenant_api_keys WHERE id = $1', values: [id] },
+    ]);
     const row = rows[0];
     if (!row) {
       this.remembered.delete(digest);

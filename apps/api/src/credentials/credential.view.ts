@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { VENDORS } from '@keyvault/config';
+import { nanosToUsd } from '@keyvault/policy';
 import { iso } from '../common/iso';
 import type { CredentialKeySummary, CredentialWithKeys } from './credentials.service';
 import { STRATEGIES } from './dto/create-credential.dto';
@@ -28,10 +29,22 @@ export class CredentialView {
   @ApiPropertyOptional({ nullable: true, type: String }) base_url: string | null;
   @ApiProperty() default: boolean;
   @ApiProperty({ type: [CredentialKeyView], description: 'In failover order; retired keys stay listed as retired.' }) keys: CredentialKeyView[];
+  // budgets above the vault keys (issue 19)
+  @ApiProperty({ nullable: true, type: Number, example: 10, description: "USD the profile's vault keys may spend together per UTC day; null: no cap" })
+  daily_usd_cap: number | null;
+  @ApiProperty({ nullable: true, type: Number, example: 250, description: "USD the profile's vault keys may spend together per calendar month (UTC); null: no cap" })
+  monthly_usd_cap: number | null;
+  @ApiProperty({ example: '2026-12-07', description: 'The UTC day the *_today_usd fields are for' }) day: string;
+  @ApiProperty({ example: 3.2, description: "What the profile's finished calls cost today (UTC), USD (up to 9 decimals)" }) spent_today_usd: number;
+  @ApiProperty({ example: 0.3, description: 'USD held against daily_usd_cap now and not spent (calls in flight, proxy leases); spent + reserved never passes the cap' })
+  reserved_today_usd: number;
+  @ApiProperty({ example: '2026-12', description: 'The calendar month (UTC) the *_this_month_usd fields are for' }) month: string;
+  @ApiProperty({ example: 120.75, description: "What the profile's finished calls cost this month (UTC), USD" }) spent_this_month_usd: number;
+  @ApiProperty({ example: 0.3, description: 'USD held against monthly_usd_cap now and not spent' }) reserved_this_month_usd: number;
   @ApiProperty() created_at: string;
   @ApiProperty() updated_at: string;
 
-  static of({ profile: p, keys }: CredentialWithKeys): CredentialView {
+  static of({ profile: p, keys, spend }: CredentialWithKeys): CredentialView {
     return {
       id: p.id,
       object: 'credential',
@@ -41,6 +54,14 @@ export class CredentialView {
       base_url: p.baseUrl,
       default: p.isDefault,
       keys: keys.map(CredentialKeyView.of),
+      daily_usd_cap: p.dailyCapNanos === null ? null : nanosToUsd(p.dailyCapNanos),
+      monthly_usd_cap: p.monthlyCapNanos === null ? null : nanosToUsd(p.monthlyCapNanos),
+      day: spend.day.period,
+      spent_today_usd: nanosToUsd(spend.day.spentNanos),
+      reserved_today_usd: nanosToUsd(spend.day.reservedNanos),
+      month: spend.month.period,
+      spent_this_month_usd: nanosToUsd(spend.month.spentNanos),
+      reserved_this_month_usd: nanosToUsd(spend.month.reservedNanos),
       created_at: p.createdAt.toISOString(),
       updated_at: p.updatedAt.toISOString(),
     };

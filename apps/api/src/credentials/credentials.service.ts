@@ -5,6 +5,8 @@ import type { ApiConfig, Vendor } from '@keyvault/config';
 import { MasterKeyring, newId, sealProviderKey, type Secret } from '@keyvault/crypto';
 import { CredentialKey, CredentialProfile, pageByCursor, revokeVaultKeys, withTenant } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
+import { usdToNanos } from '@keyvault/policy';
+import { credentialSpend, seedBudget, type CredentialSpend } from '../budgets/budget-spend';
 import { API_CONFIG } from '../config.providers';
 import { withTenantDataKey } from '../tenant-keys/tenant-data-key';
 import { checkBaseUrl } from './base-url';
@@ -17,6 +19,8 @@ export type CredentialKeySummary = Pick<CredentialKey, 'id' | 'credentialId' | '
 export interface CredentialWithKeys {
   profile: CredentialProfile;
   keys: CredentialKeySummary[];
+  /** its budgets' spend now (issue 19) */
+  spend: CredentialSpend;
 }
 
 const CREDENTIAL_ID = /^cred_[0-9a-z]{26}$/;
@@ -39,7 +43,7 @@ export class CredentialsService {
     const baseUrl = await this.baseUrlFor(dto.vendor, dto.base_url);
     const id = newId('credential');
     return this.nameMustBeFree(dto.name, () =>
-      this.db.transaction((m) =>
+      withTenant(this.db, tenantId, (m) =>
         withTenantDataKey(m, this.keyring, tenantId, async (dataKey, version) => {
           await lockVendorDefault(m, tenantId, dto.vendor);
           // "The vendor's first profile becomes its default": any profile created while the
@@ -55,6 +59,8 @@ export class CredentialsService {
             baseUrl,
             isDefault,
             deletedAt: null,
+            dailyCapNanos: capNanos(dto.daily_usd_cap) ?? null,
+            monthlyCapNanos: capNanos(dto.monthly_usd_cap) ?? null,
           });
           await insertKeys(m, { tenantId, credentialId: id, dataKey, version, firstPosition: 0 }, dto.keys);
           await notifyCredentials(m, { credential_id: id });
@@ -75,24 +81,26 @@ export class CredentialsService {
       if (q.vendor) qb.andWhere('c.vendor = :vendor', { vendor: q.vendor });
       const { rows, has_more } = await pageByCursor(qb, 'c', q);
       const keys = await keysOf(m, tenantId, rows.map((p) => p.id));
-      return { rows: rows.map((profile) => ({ profile, keys: keys.filter((k) => k.credentialId === profile.id) })), has_more };
+      const spend = await credentialSpend(m, tenantId, rows.map((p) => p.id));
+      return { rows: rows.map((profile) => ({ profile, keys: keys.filter((k) => k.credentialId === profile.id), spend: spend.get(profile.id)! })), has_more };
     });
   }
 
   async get(tenantId: string, idOrName: string): Promise<CredentialWithKeys> {
     return withTenant(this.db, tenantId, async (m) => {
       const profile = await findProfile(m, tenantId, idOrName);
-      return { profile, keys: await keysOf(m, tenantId, [profile.id]) };
+      const spend = await credentialSpend(m, tenantId, [profile.id]);
+      return { profile, keys: await keysOf(m, tenantId, [profile.id]), spend: spend.get(profile.id)! };
     });
   }
 
   async update(tenantId: string, idOrName: string, dto: UpdateCredentialDto): Promise<CredentialWithKeys> {
     // The vendor never changes, so it can be read before the transaction; the URL check may
     // wait on DNS and must not hold row locks meanwhile.
-    const before = await findProfile(this.db.manager, tenantId, idOrName);
+    const before = await withTenant(this.db, tenantId, (m) => findProfile(m, tenantId, idOrName));
     const baseUrl = dto.base_url === undefined ? undefined : await this.baseUrlFor(before.vendor as Vendor, dto.base_url);
     return this.nameMustBeFree(dto.name, () =>
-      this.db.transaction(async (m) => {
+      withTenant(this.db, tenantId, async (m) => {
         if (dto.default !== undefined) await lockVendorDefault(m, tenantId, before.vendor);
         const p = await findProfile(m, tenantId, before.id, { lock: true });
         if (dto.name !== undefined) p.name = dto.name;
@@ -100,6 +108,13 @@ export class CredentialsService {
         if (baseUrl !== undefined) p.baseUrl = baseUrl;
         if (dto.default === true && !p.isDefault) await unsetDefault(m, tenantId, p.vendor);
         if (dto.default !== undefined) p.isDefault = dto.default;
+        // budgets (issue 19): a cap newly set counts its period so far
+        const daily = capNanos(dto.daily_usd_cap);
+        const monthly = capNanos(dto.monthly_usd_cap);
+        if (daily !== undefined && daily !== null && p.dailyCapNanos === null) await seedBudget(m, { tenantId, subjectId: p.id, level: 'credential_daily' });
+        if (monthly !== undefined && monthly !== null && p.monthlyCapNanos === null) await seedBudget(m, { tenantId, subjectId: p.id, level: 'credential_monthly' });
+        if (daily !== undefined) p.dailyCapNanos = daily;
+        if (monthly !== undefined) p.monthlyCapNanos = monthly;
         await m.getRepository(CredentialProfile).save(p);
         await notifyCredentials(m, { credential_id: p.id });
         return load(m, tenantId, p.id);
@@ -109,7 +124,7 @@ export class CredentialsService {
 
   /** Adds one provider key; with `retireKey` this rotates a key without downtime. */
   async addKey(tenantId: string, idOrName: string, key: Secret, group: string | null = null): Promise<CredentialWithKeys> {
-    return this.db.transaction((m) =>
+    return withTenant(this.db, tenantId, (m) =>
       withTenantDataKey(m, this.keyring, tenantId, async (dataKey, version) => {
         const p = await findProfile(m, tenantId, idOrName, { lock: true });
         const keys = await keysOf(m, tenantId, [p.id]);
@@ -127,12 +142,12 @@ export class CredentialsService {
 
   /** Retires a key: the proxy stops using it at once. The last active key cannot go. */
   async retireKey(tenantId: string, idOrName: string, keyId: string): Promise<CredentialWithKeys> {
-    return this.db.transaction(async (m) => {
+    return withTenant(this.db, tenantId, async (m) => {
       const p = await findProfile(m, tenantId, idOrName, { lock: true });
       const keys = await keysOf(m, tenantId, [p.id]);
       const key = keys.find((k) => k.id === keyId);
       if (!key) throw notFound('credential key', keyId, 'key_id');
-      if (key.status === 'retired') return { profile: p, keys };
+      if (key.status === 'retired') return load(m, tenantId, p.id);
       if (keys.filter((k) => k.status === 'active').length === 1) {
         throw new KeyvaultError('credential_key_last', 'This is the last active key of the credential: add another before retiring it.', 'key_id');
       }
@@ -149,7 +164,7 @@ export class CredentialsService {
    * transaction.
    */
   async remove(tenantId: string, idOrName: string, revokeTheirVaultKeys: boolean): Promise<{ id: string; revoked: number }> {
-    return this.db.transaction(async (m) => {
+    return withTenant(this.db, tenantId, async (m) => {
       const p = await findProfile(m, tenantId, idOrName, { lock: true });
       let revoked = 0;
       if (revokeTheirVaultKeys) {
@@ -202,6 +217,9 @@ function assertDistinct(keys: Secret[]): void {
   }
 }
 
+/** A cap from the JSON edge: undefined (unchanged), null (none), or nano-dollars. */
+const capNanos = (usd: number | null | undefined): bigint | null | undefined => (usd == null ? usd : usdToNanos(usd)!);
+
 /** By id when it is shaped like one, else by name; deleted profiles and other tenants' are 404. */
 async function findProfile(m: EntityManager, tenantId: string, idOrName: string, { lock = false } = {}): Promise<CredentialProfile> {
   const match = CREDENTIAL_ID.test(idOrName) ? { id: idOrName } : { name: idOrName };
@@ -215,7 +233,8 @@ async function findProfile(m: EntityManager, tenantId: string, idOrName: string,
 
 async function load(m: EntityManager, tenantId: string, id: string): Promise<CredentialWithKeys> {
   const profile = await m.getRepository(CredentialProfile).findOneByOrFail({ id, tenantId });
-  return { profile, keys: await keysOf(m, tenantId, [id]) };
+  const spend = await credentialSpend(m, tenantId, [id]);
+  return { profile, keys: await keysOf(m, tenantId, [id]), spend: spend.get(id)! };
 }
 
 function keysOf(m: EntityManager, tenantId: string, credentialIds: string[]): Promise<CredentialKeySummary[]> {

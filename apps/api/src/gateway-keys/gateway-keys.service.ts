@@ -14,14 +14,15 @@ export class GatewayKeysService {
   async create(tenantId: string, dto: CreateGatewayKeyDto): Promise<{ key: GatewayKey; token: string }> {
     const id = newId('gatewayKey');
     const token = mintGatewayKeyToken(id);
-    const key = await this.db.getRepository(GatewayKey).save({
+    const secretHash = await hashSecret(token);
+    const key = await withTenant(this.db, tenantId, (m) => m.getRepository(GatewayKey).save({
       id,
       tenantId,
       name: dto.name,
-      secretHash: await hashSecret(token),
+      secretHash,
       last4: token.slice(-4),
       revokedAt: null,
-    });
+    }));
     return { key, token };
   }
 
@@ -43,7 +44,7 @@ export class GatewayKeysService {
    * delivered at commit), so the next call with it is refused everywhere. Revoking twice is a no-op.
    */
   async revoke(tenantId: string, id: string): Promise<GatewayKey> {
-    await this.db.transaction(async (m) => {
+    await withTenant(this.db, tenantId, async (m) => {
       const [rows]: [{ id: string }[], number] = await m.query(
         'UPDATE gateway_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 AND tenant_id = $2 RETURNING id',
         [id, tenantId],

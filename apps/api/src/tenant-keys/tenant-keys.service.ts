@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { aad, MasterKeyring, newTenantDataKey, open, seal, unwrapTenantDataKey } from '@keyvault/crypto';
+import { withTenant } from '@keyvault/db';
 import { notFound } from '@keyvault/errors';
 import { notifyCredentials } from '../credentials/credentials-notice';
 
@@ -31,7 +32,7 @@ export class TenantKeysService {
   ) {}
 
   async rotateDataKey(tenantId: string): Promise<DataKeyRotation> {
-    return this.db.transaction(async (m) => {
+    return withTenant(this.db, tenantId, async (m) => {
       // FOR UPDATE waits for every transaction that is sealing under the current key (they hold
       // the row FOR SHARE) and keeps new ones out until the switch is committed.
       const rows: { id: string; data_key_wrapped: Buffer; data_key_master_key_id: string; data_key_version: number }[] = await m.query(

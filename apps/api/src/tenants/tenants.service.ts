@@ -2,9 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryFailedError } from 'typeorm';
 import { MasterKeyring, newId, newTenantDataKey } from '@keyvault/crypto';
-import { CHANNELS, pageByCursor, Tenant } from '@keyvault/db';
+import { CHANNELS, pageByCursor, Tenant, withTenant } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
-import { parseDuration } from '@keyvault/policy';
+import { parseDuration, usdToNanos } from '@keyvault/policy';
+import { seedBudget, tenantSpend, type PeriodSpend } from '../budgets/budget-spend';
 import type { CreateTenantDto } from './dto/create-tenant.dto';
 import type { UpdateTenantDto } from './dto/update-tenant.dto';
 
@@ -31,6 +32,7 @@ export class TenantsService {
       dataKeyWrapped: wrapped,
       dataKeyMasterKeyId: masterKeyId,
       dataKeyVersion: 1,
+      monthlyCapNanos: dto.monthly_usd_cap == null ? null : usdToNanos(dto.monthly_usd_cap)!,
     });
     return this.saveUniqueSlug(tenant);
   }
@@ -50,7 +52,28 @@ export class TenantsService {
     if (dto.name !== undefined) tenant.name = dto.name;
     if (dto.slug !== undefined) tenant.slug = dto.slug;
     if (dto.max_vault_key_ttl !== undefined) tenant.maxVaultKeyTtlSeconds = parseDuration(dto.max_vault_key_ttl)!;
-    return this.saveUniqueSlug(tenant);
+    if (dto.monthly_usd_cap === undefined) return this.saveUniqueSlug(tenant);
+    const newlyCapped = tenant.monthlyCapNanos === null && dto.monthly_usd_cap !== null;
+    tenant.monthlyCapNanos = dto.monthly_usd_cap === null ? null : usdToNanos(dto.monthly_usd_cap)!;
+    // as the tenant: the seed reads its keys' spend and writes its budget row, both under its row security
+    return withTenant(this.db, id, async (m) => {
+      const saved = await this.saveUniqueSlug(tenant, m);
+      // a cap set mid-month counts the month so far
+      if (newlyCapped) await seedBudget(m, { tenantId: id, subjectId: id, level: 'tenant_monthly' });
+      // every proxy instance reloads the tenant's keys, and with them the cap, at this commit
+      await m.query('SELECT pg_notify($1, $2)', [CHANNELS.vaultKeys, JSON.stringify({ tenant_id: id })]);
+      return saved;
+    });
+  }
+
+  /** The current month's spend of each tenant, for the views: read as each tenant, one after the other. */
+  async spend(ids: string[]): Promise<Map<string, PeriodSpend>> {
+    const all = new Map<string, PeriodSpend>();
+    for (const id of ids) {
+      const one = await withTenant(this.db, id, (m) => tenantSpend(m, [id]));
+      all.set(id, one.get(id)!);
+    }
+    return all;
   }
 
   /**
@@ -67,9 +90,9 @@ export class TenantsService {
     });
   }
 
-  private async saveUniqueSlug(tenant: Tenant): Promise<Tenant> {
+  private async saveUniqueSlug(tenant: Tenant, m = this.db.manager): Promise<Tenant> {
     try {
-      return await this.db.getRepository(Tenant).save(tenant);
+      return await m.getRepository(Tenant).save(tenant);
     } catch (err) {
       if (err instanceof QueryFailedError && (err as { code?: string } & QueryFailedError).code === '23505') {
         throw new KeyvaultError('slug_taken', `A tenant with slug '${tenant.slug}' already exists.`, 'slug');

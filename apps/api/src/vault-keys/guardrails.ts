@@ -1,5 +1,5 @@
 import { KeyvaultError } from '@keyvault/errors';
-import { defaultDuplicateWindowSeconds, formatDuration, isModelGlob, MONEY_VENDORS, parseDuplicateWindow, usdToNanos } from '@keyvault/policy';
+import { defaultDuplicateWindowSeconds, formatDuration, isModelGlob, MONEY_VENDORS, parseDuplicateWindow, usdToNanos, type InputKind } from '@keyvault/policy';
 import type { CreateVaultKeyDto } from './dto/create-vault-key.dto';
 
 /** The guardrail columns of a vault key being issued (issue 19). */
@@ -9,6 +9,7 @@ export interface IssuedGuardrails {
   duplicateWindowSeconds: number;
   maxCallsPerMinute: number | null;
   maxTokensPerMinute: number | null;
+  allowedInputs: InputKind[] | null;
 }
 
 /** Reads and checks the guardrail fields of an issue request; the first bad one is reported by name. */
@@ -19,6 +20,7 @@ export function issuedGuardrails(dto: CreateVaultKeyDto): IssuedGuardrails {
     duplicateWindowSeconds: duplicateWindow(dto),
     maxCallsPerMinute: dto.max_calls_per_minute ?? null,
     maxTokensPerMinute: maxTokensPerMinute(dto),
+    allowedInputs: allowedInputs(dto),
   };
 }
 
@@ -55,4 +57,12 @@ function allowedModels(dto: CreateVaultKeyDto): string[] | null {
     }
   });
   return dto.allowed_models;
+}
+
+function allowedInputs(dto: CreateVaultKeyDto): InputKind[] | null {
+  if (dto.allowed_inputs === undefined) return null;
+  if (MONEY_VENDORS.includes(dto.vendor)) {
+    throw new KeyvaultError('parameter_invalid', `allowed_inputs applies to LLM vendors, not ${dto.vendor}.`, 'allowed_inputs');
+  }
+  return [...new Set(dto.allowed_inputs)];
 }

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { VENDORS } from '@keyvault/config';
 import { CAPTURE_LEVELS, type CaptureLevel } from '@keyvault/db';
-import { nanosToUsd } from '@keyvault/policy';
+import { INPUT_KINDS, nanosToUsd } from '@keyvault/policy';
 import { iso } from '../common/iso';
 import { duplicateWindowText } from './guardrails';
 import { VAULT_KEY_STATUSES, type VaultKeyStatus } from './dto/list-vault-keys-query.dto';
@@ -12,13 +12,21 @@ export interface VaultKeyRecord {
   vendor: string;
   credentialId: string;
   credentialName: string | null;
-  dailyCapNanos: bigint;
+  /** null when the key has only a lifetime cap */
+  dailyCapNanos: bigint | null;
+  // lifetime cap (issue 19)
+  totalCapNanos: bigint | null;
+  /** what finished calls cost over the key's whole life, and what is held against it now */
+  totalSpentNanos: bigint;
+  totalReservedNanos: bigint;
   // guardrails (issue 19)
   maxCallNanos: bigint | null;
   allowedModels: string[] | null;
   duplicateWindowSeconds: number;
   maxCallsPerMinute: number | null;
   maxTokensPerMinute: number | null;
+  /** issue 18: images, files, server tools (null: all) */
+  allowedInputs: string[] | null;
   allowedEndpoints: string[];
   // issue 22: header allowlist
   allowedHeaders: string[];
@@ -44,7 +52,17 @@ export class VaultKeyView {
   @ApiProperty({ enum: VENDORS }) vendor: string;
   @ApiProperty({ example: 'cred_01jd8x0000000000000000000', description: 'The credential profile id' }) credential: string;
   @ApiPropertyOptional({ nullable: true, type: String }) credential_name: string | null;
-  @ApiProperty({ example: 100, description: 'USD per UTC day (up to 9 decimals)' }) daily_usd_cap: number;
+  @ApiProperty({ nullable: true, type: Number, example: 100, description: 'USD per UTC day (up to 9 decimals); null: no daily cap (the key has a total_usd_cap)' })
+  daily_usd_cap: number | null;
+  @ApiProperty({ nullable: true, type: Number, example: 500, description: "USD over the key's whole life; null: no lifetime cap" })
+  total_usd_cap: number | null;
+  @ApiProperty({ example: 42.5, description: "What finished calls cost over the key's whole life, USD (up to 9 decimals)" })
+  total_spent_usd: number;
+  @ApiProperty({
+    example: 0.05,
+    description: 'USD held against total_usd_cap now and not spent (calls in flight, proxy leases); total_spent_usd + total_reserved_usd never passes total_usd_cap',
+  })
+  total_reserved_usd: number;
   // guardrails (issue 19)
   @ApiProperty({ nullable: true, type: Number, example: 100, description: 'USD: the largest call (known cost or LLM worst case) admitted; null: no limit' })
   max_usd_per_call: number | null;
@@ -56,6 +74,14 @@ export class VaultKeyView {
   max_calls_per_minute: number | null;
   @ApiProperty({ nullable: true, type: Number, example: 200000, description: 'LLM tokens admitted in any 60 s window; null: no limit' })
   max_tokens_per_minute: number | null;
+  @ApiProperty({
+    nullable: true,
+    type: [String],
+    enum: INPUT_KINDS,
+    example: ['images'],
+    description: "LLM inputs the body's bytes do not bound that calls may carry (images, files, server_tools); null: all",
+  })
+  allowed_inputs: string[] | null;
   @ApiProperty({ type: [String], example: ['POST /v1/payment_intents'] }) allowed_endpoints: string[];
   // issue 22: header allowlist
   @ApiProperty({ type: [String], example: [], description: "Header names let through beyond the vendor's allowlist (lowercase)" }) allowed_headers: string[];
@@ -86,12 +112,16 @@ export class VaultKeyView {
       vendor: k.vendor,
       credential: k.credentialId,
       credential_name: k.credentialName,
-      daily_usd_cap: nanosToUsd(k.dailyCapNanos),
+      daily_usd_cap: k.dailyCapNanos === null ? null : nanosToUsd(k.dailyCapNanos),
+      total_usd_cap: k.totalCapNanos === null ? null : nanosToUsd(k.totalCapNanos),
+      total_spent_usd: nanosToUsd(k.totalSpentNanos),
+      total_reserved_usd: nanosToUsd(k.totalReservedNanos),
       max_usd_per_call: k.maxCallNanos === null ? null : nanosToUsd(k.maxCallNanos),
       allowed_models: k.allowedModels,
       duplicate_window: duplicateWindowText(k.duplicateWindowSeconds),
       max_calls_per_minute: k.maxCallsPerMinute,
       max_tokens_per_minute: k.maxTokensPerMinute,
+      allowed_inputs: k.allowedInputs,
       allowed_endpoints: k.allowedEndpoints,
       allowed_headers: k.allowedHeaders,
       expires_at: k.expiresAt.toISOString(),

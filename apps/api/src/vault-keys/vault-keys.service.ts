@@ -2,9 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { newId, signVaultKey } from '@keyvault/crypto';
-import { preparedQuery, revokeVaultKeys, withTenant, type CaptureLevel } from '@keyvault/db';
+import { revokeVaultKeys, scopedStatements, withTenant, type CaptureLevel } from '@keyvault/db';
 import { KeyvaultError, notFound } from '@keyvault/errors';
-import { formatDuration, parseDuration, parseEndpointRule, usdToNanos } from '@keyvault/policy';
+import { formatDuration, LIFETIME_PERIOD, missingKeyCap, parseDuration, parseEndpointRule, usdToNanos } from '@keyvault/policy';
 import { ApiKeyVerifier } from '../auth/api-key-verifier.service';
 import { SigningKeysService } from '../signing-keys/signing-keys.service';
 import type { CreateVaultKeyDto } from './dto/create-vault-key.dto';
@@ -30,23 +30,36 @@ const SELECT_RECORDS = `
          k.max_call_nanos, k.allowed_models, k.duplicate_window_seconds, k.max_calls_per_minute, k.max_tokens_per_minute,
          k.expires_at, k.label, k.metadata, k.revoked_at, k.created_at, ${STATUS_SQL} AS status,
          k.key_group, k.fallback_to_shared,
-         k.capture,
-         COALESCE(s.spent_nanos, 0) AS spent_today_nanos, COALESCE(s.reserved_nanos, 0) AS reserved_nanos
+         k.capture, k.allowed_inputs,
+         COALESCE(s.spent_nanos, 0) AS spent_today_nanos, COALESCE(s.reserved_nanos, 0) AS reserved_nanos,
+         k.total_cap_nanos,
+         -- a key with a lifetime cap has its life's ledger; any other, the sum of its days
+         CASE WHEN k.total_cap_nanos IS NULL
+              THEN (SELECT COALESCE(sum(d.spent_nanos), 0) FROM vault_key_spend d WHERE d.vault_key_id = k.id)
+              ELSE COALESCE(b.spent_nanos, 0) END AS total_spent_nanos,
+         CASE WHEN k.total_cap_nanos IS NULL
+              THEN (SELECT COALESCE(sum(d.reserved_nanos), 0) FROM vault_key_spend d WHERE d.vault_key_id = k.id)
+              ELSE COALESCE(b.reserved_nanos, 0) END AS total_reserved_nanos
     FROM vault_keys k
     LEFT JOIN credential_profiles c ON c.id = k.credential_id
-    LEFT JOIN vault_key_spend s ON s.vault_key_id = k.id AND s.day = (now() AT TIME ZONE 'UTC')::date`;
+    LEFT JOIN vault_key_spend s ON s.vault_key_id = k.id AND s.day = (now() AT TIME ZONE 'UTC')::date
+    LEFT JOIN budget_spend b ON b.subject_id = k.id AND b.period = '${LIFETIME_PERIOD}'`;
 
 interface RecordRow {
   id: string;
   vendor: string;
   credential_id: string;
   credential_name: string | null;
-  daily_cap_nanos: string;
+  daily_cap_nanos: string | null;
+  total_cap_nanos: string | null;
+  total_spent_nanos: string;
+  total_reserved_nanos: string;
   max_call_nanos: string | null;
   allowed_models: string[] | null;
   duplicate_window_seconds: number;
   max_calls_per_minute: number | null;
   max_tokens_per_minute: number | null;
+  allowed_inputs: string[] | null;
   allowed_endpoints: string[];
   allowed_headers: string[];
   expires_at: Date;
@@ -69,7 +82,8 @@ interface RecordRow {
  * credential name or id (null: the default), $4 vendor, $5 TTL seconds, $6..$11 the row's
  * policy, $12 the calling tenant API key (null: the admin token), $13–$14 the guardrails,
  * $15 key_group (null: the shared keys; else the profile must hold an active key of that group),
- * $16 fallback_to_shared, $17 duplicate_window seconds, $18 max_calls_per_minute, $19 capture, $20 max_tokens_per_minute.
+ * $16 fallback_to_shared, $17 duplicate_window seconds, $18 max_calls_per_minute, $19 capture, $20 max_tokens_per_minute,
+ * $21 allowed_inputs, $22 total_cap_nanos ($6, the daily cap, may be null beside it).
  */
 const ISSUE_SQL = `
   WITH ctx AS (
@@ -89,10 +103,10 @@ const ISSUE_SQL = `
   ), inserted AS (
     INSERT INTO vault_keys (id, tenant_id, credential_id, vendor, daily_cap_nanos, allowed_endpoints, expires_at, label, metadata, created_at,
                             max_call_nanos, allowed_models, duplicate_window_seconds, key_group, fallback_to_shared, max_calls_per_minute,
-                            capture, max_tokens_per_minute)
+                            capture, max_tokens_per_minute, allowed_inputs, total_cap_nanos)
     SELECT $1, $2, ctx.credential_id, $4, $6::bigint, $7::text[], $8::timestamptz, $9::text, $10::jsonb, $11::timestamptz,
            $13::bigint, $14::text[], $17::int, $15::text, $16::boolean, $18::int,
-           $19::text, $20::int FROM ctx
+           $19::text, $20::int, $21::text[], $22::bigint FROM ctx
      WHERE ctx.api_key_live AND ctx.status = 'active' AND $5::int <= ctx.max_ttl_seconds AND ctx.credential_vendor = $4
        AND ctx.key_group_known
     RETURNING 1
@@ -129,6 +143,10 @@ export class VaultKeysService {
    */
   async issue(tenantId: string, dto: CreateVaultKeyDto, apiKeyId: string | null): Promise<{ key: VaultKeyRecord; token: string }> {
     checkEndpointRules(dto.allowed_endpoints);
+    const dailyCapNanos = dto.daily_usd_cap === undefined ? null : usdToNanos(dto.daily_usd_cap)!;
+    const totalCapNanos = dto.total_usd_cap === undefined ? null : usdToNanos(dto.total_usd_cap)!;
+    const noCap = missingKeyCap(dailyCapNanos, totalCapNanos);
+    if (noCap) throw new KeyvaultError('cap_required', noCap, 'daily_usd_cap');
     const guardrails = issuedGuardrails(dto);
     const allowedHeaders = checkAllowedHeaders(dto.allowed_headers ?? []);
     const ttlSeconds = parseDuration(dto.expires_in)!;
@@ -138,7 +156,10 @@ export class VaultKeysService {
     const key: Omit<VaultKeyRecord, 'credentialId' | 'credentialName'> = {
       id: newId('vaultKey', now),
       vendor: dto.vendor,
-      dailyCapNanos: usdToNanos(dto.daily_usd_cap)!,
+      dailyCapNanos,
+      totalCapNanos,
+      totalSpentNanos: 0n,
+      totalReservedNanos: 0n,
       ...guardrails,
       allowedEndpoints: dto.allowed_endpoints,
       allowedHeaders,
@@ -158,13 +179,21 @@ export class VaultKeysService {
     if (key.fallbackToShared && key.keyGroup === null) {
       throw new KeyvaultError('parameter_invalid', 'fallback_to_shared needs a key_group to fall back from.', 'fallback_to_shared');
     }
-    const [ctx] = await preparedQuery<IssueRow>(this.db, 'kv_issue_vault_key', ISSUE_SQL, [
-      key.id, tenantId, dto.credential ?? null, key.vendor, ttlSeconds, key.dailyCapNanos.toString(),
-      key.allowedEndpoints, key.expiresAt, key.label, JSON.stringify(key.metadata), key.createdAt, apiKeyId,
-      guardrails.maxCallNanos?.toString() ?? null, guardrails.allowedModels,
-      key.keyGroup, key.fallbackToShared, guardrails.duplicateWindowSeconds, guardrails.maxCallsPerMinute,
-      key.capture, guardrails.maxTokensPerMinute,
-    ]);
+    const issue = {
+      name: 'kv_issue_vault_key',
+      text: ISSUE_SQL,
+      values: [
+        key.id, tenantId, dto.credential ?? null, key.vendor, ttlSeconds, key.dailyCapNanos?.toString() ?? null,
+        key.allowedEndpoints, key.expiresAt, key.label, JSON.stringify(key.metadata), key.createdAt, apiKeyId,
+        guardrails.maxCallNanos?.toString() ?? null, guardrails.allowedModels,
+        key.keyGroup, key.fallbackToShared, guardrails.duplicateWindowSeconds, guardrails.maxCallsPerMinute,
+        key.capture, guardrails.maxTokensPerMinute, guardrails.allowedInputs, key.totalCapNanos?.toString() ?? null,
+      ],
+    };
+    // issue 22: the rare key that allows more headers gets them in the same transaction, before
+    // the token exists (a key not inserted has no row to update)
+    const headers = { name: 'kv_vault_key_headers', text: 'UPDATE vault_keys SET allowed_headers = $2 WHERE id = $1 AND tenant_id = $3', values: [key.id, allowedHeaders, tenantId] };
+    const [[ctx]] = await scopedStatements<IssueRow>(this.db, { tenantId }, allowedHeaders.length > 0 ? [issue, headers] : [issue]);
     // a deleted tenant takes its API keys with it: for a key's caller both read as a deleted key
     if (apiKeyId !== null && !ctx?.api_key_live) {
       this.apiKeys.forget(apiKeyId);
@@ -172,11 +201,6 @@ export class VaultKeysService {
     }
     if (!ctx) throw notFound('tenant', tenantId);
     if (!ctx.inserted) throw refusal(ctx, dto, ttlSeconds);
-    // issue 22: a second statement only for the rare key that allows more headers; the token
-    // does not exist before it ran, and until then the key would only have allowed fewer
-    if (allowedHeaders.length > 0) {
-      await this.db.query('UPDATE vault_keys SET allowed_headers = $2 WHERE id = $1 AND tenant_id = $3', [key.id, allowedHeaders, tenantId]);
-    }
     const token = await signVaultKey(this.signingKeys.signer(), { sub: key.id, ten: tenantId, ven: key.vendor, exp, iat });
     return { key: { ...key, credentialId: ctx.credential_id!, credentialName: ctx.credential_name }, token };
   }
@@ -206,7 +230,7 @@ export class VaultKeysService {
 
   /** Idempotent: an already revoked key is answered as it is. */
   async revoke(tenantId: string, id: string): Promise<VaultKeyRecord> {
-    return this.db.transaction(async (m) => {
+    return withTenant(this.db, tenantId, async (m) => {
       await revokeVaultKeys(m, tenantId, { ids: [id] }, REVOKED_BY_ID);
       const [row] = await this.select(m, tenantId, ['k.id = $2'], [id], 1);
       if (!row) throw notFound('vault key', id);
@@ -220,7 +244,7 @@ export class VaultKeysService {
     if (dto.label === undefined && dto.credential === undefined && !metadata) {
       throw new KeyvaultError('parameter_missing', 'Name at least one of label, credential or metadata to choose the vault keys to revoke.');
     }
-    return this.db.transaction(async (m) => {
+    return withTenant(this.db, tenantId, async (m) => {
       const credentialId = dto.credential === undefined ? undefined : (await this.credentialRef(m, tenantId, dto.credential)).id;
       const ids = await revokeVaultKeys(m, tenantId, { label: dto.label, credentialId, metadata }, REVOKED_IN_BULK);
       return ids.length;
@@ -324,12 +348,16 @@ function toRecord(r: RecordRow): VaultKeyRecord {
     vendor: r.vendor,
     credentialId: r.credential_id,
     credentialName: r.credential_name,
-    dailyCapNanos: BigInt(r.daily_cap_nanos),
+    dailyCapNanos: r.daily_cap_nanos === null ? null : BigInt(r.daily_cap_nanos),
+    totalCapNanos: r.total_cap_nanos === null ? null : BigInt(r.total_cap_nanos),
+    totalSpentNanos: BigInt(r.total_spent_nanos),
+    totalReservedNanos: BigInt(r.total_reserved_nanos),
     maxCallNanos: r.max_call_nanos === null ? null : BigInt(r.max_call_nanos),
     allowedModels: r.allowed_models,
     duplicateWindowSeconds: r.duplicate_window_seconds,
     maxCallsPerMinute: r.max_calls_per_minute,
     maxTokensPerMinute: r.max_tokens_per_minute,
+    allowedInputs: r.allowed_inputs,
     allowedEndpoints: r.allowed_endpoints,
     allowedHeaders: r.allowed_headers,
     expiresAt: r.expires_at,

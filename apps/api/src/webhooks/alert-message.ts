@@ -44,6 +44,18 @@ export function alertMessage(a: AlertContext): AlertMessage {
     ['Tenant', a.tenantName],
   ];
   let title: string;
+  if (a.eventType === 'credential.cap_threshold' || a.eventType === 'credential.cap_reached') {
+    // a profile's budget (issue 19): its daily or monthly cap
+    const credentialId = String(p.credential_id ?? '');
+    const spent = String(p.spent_nanos ?? '0');
+    const cap = String(p.cap_nanos ?? '0');
+    const which = p.cap === 'monthly_usd_cap' ? 'monthly' : 'daily';
+    title =
+      a.eventType === 'credential.cap_reached'
+        ? `Keyvault: credential profile ${credentialId} reached its ${which} cap (${usd(cap)}); its keys' further calls are refused until ${String(p.period ?? '')} ends`
+        : `Keyvault: credential profile ${credentialId} spent ${percent(spent, cap)} of its ${which} cap (threshold ${String(p.threshold_pct)}%)`;
+    return { title, facts: [['Profile', credentialId], ['Tenant', a.tenantName], ['Spent', usd(spent)], [`${which === 'monthly' ? 'Monthly' : 'Daily'} cap`, usd(cap)], ['Period (UTC)', String(p.period ?? '')]], link: null };
+  }
   if (a.eventType === 'vault_key.revoked') {
     title = `Keyvault: vault key ${a.keyLabel ?? keyId} was revoked`;
     if (p.reason) facts.push(['Reason', String(p.reason)]);

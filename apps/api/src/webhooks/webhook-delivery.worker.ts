@@ -4,7 +4,7 @@ import { Counter } from 'prom-client';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { ApiConfig } from '@keyvault/config';
 import { aad, MasterKeyring, open, Secret, unwrapTenantDataKey } from '@keyvault/crypto';
-import type { WebhookEventType, WebhookKind } from '@keyvault/db';
+import { acrossTenants, type WebhookEventType, type WebhookKind } from '@keyvault/db';
 import { UnsafeUrlError } from '@keyvault/net';
 import { MetricsRegistry } from '@keyvault/observability';
 import { API_CONFIG } from '../config.providers';
@@ -129,7 +129,8 @@ export class WebhookDeliveryWorker implements OnModuleInit, OnModuleDestroy {
   }
 
   private async claim(): Promise<ClaimedDelivery[]> {
-    const [rows]: [ClaimedDelivery[], number] = await this.db.query(
+    // deliveries span tenants by nature: the claim, like the results, runs as keyvault_worker
+    const [rows]: [ClaimedDelivery[], number] = await acrossTenants(this.db, 'webhook delivery', (m) => m.query(
       `WITH due AS (
          SELECT d.id FROM webhook_deliveries d
            JOIN webhooks w ON w.id = d.webhook_id AND w.deleted_at IS NULL
@@ -149,7 +150,7 @@ export class WebhookDeliveryWorker implements OnModuleInit, OnModuleDestroy {
                  t.data_key_wrapped, t.data_key_master_key_id, t.data_key_version, t.name AS tenant_name,
                  (SELECT vk.label FROM vault_keys vk WHERE vk.id = e.payload->>'vault_key_id') AS key_label`,
       [BATCH, this.leaseMs],
-    );
+    ));
     return rows;
   }
 
@@ -209,7 +210,7 @@ export class WebhookDeliveryWorker implements OnModuleInit, OnModuleDestroy {
    * count): a worker that outlived its lease must not overwrite the next one's result.
    */
   private async record(d: ClaimedDelivery, o: Outcome): Promise<void> {
-    await this.db.transaction(async (m) => {
+    await acrossTenants(this.db, 'webhook delivery', async (m) => {
       await this.recordAttempt(m, d, o);
       if (o.ok) {
         await m.query(
@@ -247,7 +248,7 @@ export class WebhookDeliveryWorker implements OnModuleInit, OnModuleDestroy {
 
   /** An attempt cut short by shutdown is due again at once, for another instance to take. */
   private async handBack(d: ClaimedDelivery, reason: string, o: Outcome): Promise<void> {
-    await this.db.transaction(async (m) => {
+    await acrossTenants(this.db, 'webhook delivery', async (m) => {
       await this.recordAttempt(m, d, o);
       await m.query(
         `UPDATE webhook_deliveries SET next_attempt_at = now(), last_error = $3, leased_until = NULL, updated_at = now()

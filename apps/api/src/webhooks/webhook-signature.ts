@@ -20,9 +20,11 @@ export function signatureHeader(secret: Secret, body: string, unixSeconds: numbe
  * nano-dollars; the wire shows USD decimals, as everywhere else in the API.
  */
 export function eventBody(event: { id: string; type: string; created_at: Date; payload: Record<string, unknown> }): string {
-  const { daily_usd_cap_nanos, spent_nanos, ...rest } = event.payload;
+  const { daily_usd_cap_nanos, cap_nanos, spent_nanos, ...rest } = event.payload;
   const data: Record<string, unknown> = { ...rest };
   if (daily_usd_cap_nanos !== undefined) data.daily_usd_cap = nanosToUsd(String(daily_usd_cap_nanos));
-  if (spent_nanos !== undefined) data.spent_today_usd = nanosToUsd(String(spent_nanos));
+  // a profile's budget (credential.cap_*): `cap` names which one, `period` its day or month
+  if (cap_nanos !== undefined) data.cap_usd = nanosToUsd(String(cap_nanos));
+  if (spent_nanos !== undefined) data[cap_nanos !== undefined ? 'spent_usd' : 'spent_today_usd'] = nanosToUsd(String(spent_nanos));
   return JSON.stringify({ id: event.id, type: event.type, created_at: event.created_at.toISOString(), data });
 }

@@ -51,7 +51,7 @@ export class WebhooksService {
     } finally {
       dataKey.fill(0);
     }
-    const webhook = await this.db.getRepository(Webhook).save({
+    const webhook = await withTenant(this.db, tenantId, (m) => m.getRepository(Webhook).save({
       id,
       tenantId,
       kind,
@@ -62,7 +62,7 @@ export class WebhooksService {
       secretSealed: sealed,
       dataKeyVersion: tenant.dataKeyVersion,
       deletedAt: null,
-    });
+    }));
     return { webhook, secret };
   }
 
@@ -82,7 +82,7 @@ export class WebhooksService {
 
   /** Soft delete; deliveries still owed to it are given up in the same transaction. */
   async delete(tenantId: string, id: string): Promise<void> {
-    await this.db.transaction(async (m) => {
+    await withTenant(this.db, tenantId, async (m) => {
       const [rows]: [{ id: string }[], number] = await m.query(
         'UPDATE webhooks SET deleted_at = now() WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL RETURNING id',
         [id, tenantId],
@@ -130,14 +130,14 @@ export class WebhooksService {
    */
   async redeliver(tenantId: string, webhookId: string, deliveryId: string): Promise<{ row: DeliveryRow; attempts: AttemptRow[] }> {
     await this.get(tenantId, webhookId);
-    const [rows]: [{ id: string }[], number] = await this.db.query(
+    const [rows]: [{ id: string }[], number] = await withTenant(this.db, tenantId, (m) => m.query(
       `UPDATE webhook_deliveries
           SET status = 'pending', next_attempt_at = now(), updated_at = now(),
               attempt_limit = CASE WHEN status = 'pending' THEN attempt_limit ELSE attempts + 1 END
         WHERE id = $1 AND webhook_id = $2 AND tenant_id = $3 AND (leased_until IS NULL OR leased_until <= now())
         RETURNING id`,
       [deliveryId, webhookId, tenantId],
-    );
+    ));
     const found = await this.delivery(tenantId, webhookId, deliveryId);
     if (rows.length === 0) throw new KeyvaultError('delivery_in_progress', 'An attempt at this delivery is in flight; redeliver once it has ended.', 'delivery_id');
     return found;

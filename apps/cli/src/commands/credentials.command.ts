@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CreateCredentialParams, Credential } from '@keyvault/client';
-import { collect, contextFor, intOption, UsageError } from '../context';
+import { usdText } from '@keyvault/policy';
+import { capValue, collect, contextFor, intOption, usdCapOption, UsageError } from '../context';
 import type { Column } from '../output';
 import { readStdinLines } from '../stdin';
 
@@ -15,6 +16,9 @@ const COLUMNS: Column<Credential>[] = [
   { header: 'STRATEGY', value: (c) => c.strategy },
   { header: 'DEFAULT', value: (c) => (c.default ? 'yes' : '') },
   { header: 'KEYS', value: keySummary },
+  // budgets (issue 19): spend of the period, against its cap when there is one
+  { header: 'TODAY', value: (c) => `$${usdText(c.spent_today_usd)}${c.daily_usd_cap == null ? '' : ` / $${usdText(c.daily_usd_cap)}`}` },
+  { header: 'THIS MONTH', value: (c) => `$${usdText(c.spent_this_month_usd)}${c.monthly_usd_cap == null ? '' : ` / $${usdText(c.monthly_usd_cap)}`}` },
 ];
 
 /** Provider keys from --key flags and, with the stdin flag, from stdin (which keeps them out of ps and history). */
@@ -51,6 +55,8 @@ export function registerCredentials(program: Command): void {
     .option('--strategy <strategy>', 'round_robin (default) or failover')
     .option('--base-url <url>', 'openai_compatible: the provider\'s https base URL')
     .option('--default', "the tenant's default profile for this vendor")
+    .option('--daily-usd-cap <usd>', "what all the profile's vault keys may spend together per UTC day", usdCapOption('--daily-usd-cap'))
+    .option('--monthly-usd-cap <usd>', "what all the profile's vault keys may spend together per calendar month (UTC)", usdCapOption('--monthly-usd-cap'))
     .option('--idempotency-key <key>', 'retry-safe: the same key returns the first result')
     .action(async (name: string, o: CreateOptions, cmd: Command) => {
       const { client, out } = contextFor(cmd);
@@ -61,10 +67,38 @@ export function registerCredentials(program: Command): void {
         ...(o.strategy ? { strategy: o.strategy as CreateCredentialParams['strategy'] } : {}),
         ...(o.baseUrl ? { base_url: o.baseUrl } : {}),
         ...(o.default ? { default: true } : {}),
+        ...(o.dailyUsdCap != null ? { daily_usd_cap: o.dailyUsdCap } : {}),
+        ...(o.monthlyUsdCap != null ? { monthly_usd_cap: o.monthlyUsdCap } : {}),
       };
       // the api validates vendor and strategy and names the field at fault
       const created = await client.credentials.create(body, { idempotencyKey: o.idempotencyKey });
       out.record(created, readable(created));
+    });
+
+  credentials
+    .command('show')
+    .description("show a profile, with what its vault keys spent today and this month against its caps")
+    .argument('<credential>', 'profile id (cred_...) or name')
+    .action(async (credential: string, _o: object, cmd: Command) => {
+      const { client, out } = contextFor(cmd);
+      const c = await client.credentials.get(credential);
+      out.record(c, readable(c));
+    });
+
+  credentials
+    .command('set-caps')
+    .description("set or remove the profile's budgets: what all its vault keys may spend together (refused with 429 profile_cap_exceeded beyond)")
+    .argument('<credential>', 'profile id (cred_...) or name')
+    .option('--daily-usd-cap <usd>', "per UTC day, e.g. 10; 'none' removes it", usdCapOption('--daily-usd-cap', true))
+    .option('--monthly-usd-cap <usd>', "per calendar month (UTC), e.g. 250; 'none' removes it", usdCapOption('--monthly-usd-cap', true))
+    .action(async (credential: string, o: { dailyUsdCap?: number | 'none'; monthlyUsdCap?: number | 'none' }, cmd: Command) => {
+      if (o.dailyUsdCap === undefined && o.monthlyUsdCap === undefined) throw new UsageError('give --daily-usd-cap, --monthly-usd-cap, or both');
+      const { client, out } = contextFor(cmd);
+      const c = await client.credentials.update(credential, {
+        ...(o.dailyUsdCap !== undefined ? { daily_usd_cap: capValue(o.dailyUsdCap) } : {}),
+        ...(o.monthlyUsdCap !== undefined ? { monthly_usd_cap: capValue(o.monthlyUsdCap) } : {}),
+      });
+      out.record(c, readable(c));
     });
 
   credentials
@@ -101,5 +135,7 @@ interface CreateOptions {
   strategy?: string;
   baseUrl?: string;
   default?: boolean;
+  dailyUsdCap?: number;
+  monthlyUsdCap?: number;
   idempotencyKey?: string;
 }

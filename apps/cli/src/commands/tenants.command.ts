@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Tenant } from '@keyvault/client';
-import { contextFor, intOption } from '../context';
+import { usdText } from '@keyvault/policy';
+import { capValue, contextFor, intOption, usdCapOption } from '../context';
 import type { Column } from '../output';
 
 const COLUMNS: Column<Tenant>[] = [
@@ -9,6 +10,7 @@ const COLUMNS: Column<Tenant>[] = [
   { header: 'SLUG', value: (t) => t.slug },
   { header: 'STATUS', value: (t) => t.status },
   { header: 'MAX TTL', value: (t) => t.max_vault_key_ttl },
+  { header: 'THIS MONTH', value: (t) => `$${usdText(t.spent_this_month_usd)}${t.monthly_usd_cap == null ? '' : ` / $${usdText(t.monthly_usd_cap)}`}` },
   { header: 'CREATED', value: (t) => t.created_at },
 ];
 
@@ -33,14 +35,34 @@ export function registerTenants(program: Command): void {
     .argument('<name>', 'display name, e.g. "Client A"')
     .option('--slug <slug>', 'lowercase letters, digits and dashes (derived from the name when absent)')
     .option('--max-vault-key-ttl <duration>', 'longest expires_in of its vault keys, e.g. 7d (default 30d)')
+    .option('--monthly-usd-cap <usd>', 'what all its vault keys may spend together per calendar month (UTC)', usdCapOption('--monthly-usd-cap'))
     .option('--idempotency-key <key>', 'retry-safe: the same key returns the first result')
-    .action(async (name: string, o: { slug?: string; maxVaultKeyTtl?: string; idempotencyKey?: string }, cmd: Command) => {
+    .action(async (name: string, o: { slug?: string; maxVaultKeyTtl?: string; monthlyUsdCap?: number; idempotencyKey?: string }, cmd: Command) => {
       const { client, out } = contextFor(cmd);
       const tenant = await client.tenants.create(
-        { name, slug: o.slug, max_vault_key_ttl: o.maxVaultKeyTtl },
+        { name, slug: o.slug, max_vault_key_ttl: o.maxVaultKeyTtl, ...(o.monthlyUsdCap != null ? { monthly_usd_cap: o.monthlyUsdCap } : {}) },
         { idempotencyKey: o.idempotencyKey },
       );
       out.record(tenant);
+    });
+
+  tenants
+    .command('show')
+    .description("show a tenant, with what its vault keys spent this month against its monthly cap")
+    .argument('<id>', 'tenant id (ten_...)')
+    .action(async (id: string, _o: object, cmd: Command) => {
+      const { client, out } = contextFor(cmd);
+      out.record(await client.tenants.get(id));
+    });
+
+  tenants
+    .command('set-cap')
+    .description('set or remove the monthly budget of all its vault keys together (refused with 429 tenant_cap_exceeded beyond)')
+    .argument('<id>', 'tenant id (ten_...)')
+    .requiredOption('--monthly-usd-cap <usd>', "per calendar month (UTC), e.g. 5000; 'none' removes it", usdCapOption('--monthly-usd-cap', true))
+    .action(async (id: string, o: { monthlyUsdCap: number | 'none' }, cmd: Command) => {
+      const { client, out } = contextFor(cmd);
+      out.record(await client.tenants.update(id, { monthly_usd_cap: capValue(o.monthlyUsdCap) }));
     });
 
   for (const [verb, description] of [

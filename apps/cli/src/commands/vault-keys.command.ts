@@ -10,7 +10,8 @@ const COLUMNS: Column<VaultKey>[] = [
   { header: 'CREDENTIAL', value: (k) => k.credential_name ?? k.credential },
   { header: 'LABEL', value: (k) => k.label },
   { header: 'STATUS', value: (k) => k.status },
-  { header: 'SPENT TODAY', value: (k) => `$${usdText(k.spent_today_usd)} / $${usdText(k.daily_usd_cap)}` },
+  { header: 'SPENT TODAY', value: (k) => `$${usdText(k.spent_today_usd)}${k.daily_usd_cap === null ? '' : ` / $${usdText(k.daily_usd_cap)}`}` },
+  { header: 'SPENT TOTAL', value: (k) => `$${usdText(k.total_spent_usd)}${k.total_usd_cap === null ? '' : ` / $${usdText(k.total_usd_cap)}`}` },
   { header: 'RESERVED', value: (k) => `$${usdText(k.reserved_usd)}` },
   { header: 'EXPIRES', value: (k) => k.expires_at },
   { header: 'METADATA', value: (k) => k.metadata },
@@ -30,13 +31,15 @@ const usd = usdOption('--daily-usd-cap');
 interface IssueOptions {
   vendor: string;
   credential?: string;
-  dailyUsdCap: number;
+  dailyUsdCap?: number;
   // guardrails (issue 19)
+  totalUsdCap?: number;
   maxUsdPerCall?: number;
   allowModel?: string[];
   duplicateWindow?: string;
   maxCallsPerMinute?: number;
   maxTokensPerMinute?: number;
+  allowInput?: string[];
   allow: string[];
   expiresIn: string;
   label?: string;
@@ -58,12 +61,14 @@ export function registerVaultKeys(program: Command): void {
     .description('issue a vault key; the key is shown once')
     .requiredOption('--vendor <vendor>', 'openai, anthropic, stripe, twilio, resend or openai_compatible')
     .option('--credential <credential>', "profile name or id (default: the tenant's default profile for the vendor)")
-    .requiredOption('--daily-usd-cap <usd>', 'what the key may spend per UTC day, e.g. 100', usd)
+    .option('--daily-usd-cap <usd>', 'what the key may spend per UTC day, e.g. 100 (this, --total-usd-cap, or both)', usd)
+    .option('--total-usd-cap <usd>', "what the key may spend over its whole life, e.g. 500 (this, --daily-usd-cap, or both)", usdOption('--total-usd-cap'))
     .option('--max-usd-per-call <usd>', 'refuse any call that may cost more, e.g. 100 (Stripe amount, LLM worst case)', usdOption('--max-usd-per-call'))
     .option('--allow-model <glob>', 'LLM vendors: an allowed model, e.g. "gpt-4o-mini" or "claude-3-5-haiku-*" (repeat for more)', collect)
     .option('--duplicate-window <duration>', 'a repeated money-moving call within it is a duplicate (default 10m for stripe, twilio, resend; 0: off)')
     .option('--max-calls-per-minute <n>', 'calls admitted in any 60 s window, across all proxy instances', intOption('--max-calls-per-minute', 1, 10_000))
     .option('--max-tokens-per-minute <n>', 'LLM vendors: tokens (worst case, settled to usage) in any 60 s window', intOption('--max-tokens-per-minute', 1, 100_000_000))
+    .option('--allow-input <kind>', 'LLM vendors: images, files or server_tools a call may carry (repeat for more; --allow-input none refuses all three; default: all)', collect)
     .requiredOption('--allow <endpoint>', 'an allowed endpoint, e.g. "POST /v1/chat/completions" (repeat for more)', collect)
     .requiredOption('--expires-in <duration>', "30m, 2h, 72h, 7d... (at most the tenant's max)")
     .option('--label <label>', 'a label to list or revoke keys by')
@@ -71,9 +76,11 @@ export function registerVaultKeys(program: Command): void {
     .option('--idempotency-key <key>', 'retry-safe: the same key returns the first result')
     .action(async (o: IssueOptions, cmd: Command) => {
       const { client, out } = contextFor(cmd);
+      if (o.dailyUsdCap === undefined && o.totalUsdCap === undefined) throw new UsageError('give --daily-usd-cap, --total-usd-cap, or both');
       const body: IssueVaultKeyParams = {
         vendor: o.vendor as IssueVaultKeyParams['vendor'],
-        daily_usd_cap: o.dailyUsdCap,
+        ...(o.dailyUsdCap !== undefined ? { daily_usd_cap: o.dailyUsdCap } : {}),
+        ...(o.totalUsdCap !== undefined ? { total_usd_cap: o.totalUsdCap } : {}),
         allowed_endpoints: o.allow,
         expires_in: o.expiresIn,
         ...(o.credential ? { credential: o.credential } : {}),
@@ -82,6 +89,7 @@ export function registerVaultKeys(program: Command): void {
         ...(o.duplicateWindow !== undefined ? { duplicate_window: o.duplicateWindow } : {}),
         ...(o.maxCallsPerMinute !== undefined ? { max_calls_per_minute: o.maxCallsPerMinute } : {}),
         ...(o.maxTokensPerMinute !== undefined ? { max_tokens_per_minute: o.maxTokensPerMinute } : {}),
+        ...(o.allowInput ? { allowed_inputs: o.allowInput.filter((k) => k !== 'none') as NonNullable<IssueVaultKeyParams['allowed_inputs']> } : {}),
         ...(o.label ? { label: o.label } : {}),
         ...(o.metadata ? { metadata: o.metadata } : {}),
       };

@@ -56,19 +56,20 @@ export function StatusBadge({ status }: { status: string }) {
  * What finished calls cost today against the cap, and, beside it, what calls in flight and proxy
  * leases hold (reserved: not spent, but not available either until it settles).
  */
-export function SpendBar({ spent, reserved, cap }: { spent: number; reserved: number; cap: number }) {
+/** Spend against one cap; `period` names it (the daily cap by default: "today", "this month", "in total"...). */
+export function SpendBar({ spent, reserved, cap, period = 'today (UTC)', capName = 'daily cap' }: { spent: number; reserved: number; cap: number; period?: string; capName?: string }) {
   const ratio = spendRatio(spent, cap);
   const held = Math.min(spendRatio(spent + reserved, cap) - ratio, 1 - ratio);
   const pct = Math.round(ratio * 100);
   return (
-    <div class="spend" title={`${pct}% of the daily cap spent today (UTC)${reserved > 0 ? `; ${formatUsd(reserved)} reserved by calls in flight` : ''}`}>
+    <div class="spend" title={`${pct}% of the ${capName} spent ${period}${reserved > 0 ? `; ${formatUsd(reserved)} reserved by calls in flight` : ''}`}>
       <div
         class={`spend-bar spend-${spendLevel(ratio)}`}
         role="progressbar"
         aria-valuemin={0}
         aria-valuemax={cap}
         aria-valuenow={spent}
-        aria-label="Spend today against the daily cap"
+        aria-label={`Spend ${period} against the ${capName}`}
       >
         <div class="spend-fill" style={{ width: `${ratio * 100}%` }} />
         {held > 0 && <div class="spend-held" style={{ width: `${held * 100}%` }} />}

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { Api, List } from '../api';
-import { Badge, ConfirmDialog, Empty, ErrorNotice, Flash, Id, PageHeader, StatusBadge } from '../components/ui';
-import { dateTime } from '../format';
+import { Badge, ConfirmDialog, Empty, ErrorNotice, Flash, Id, PageHeader, SpendBar, StatusBadge } from '../components/ui';
+import { dateTime, formatUsd } from '../format';
 import { useAction, useResource } from '../hooks';
 import type { CredentialProfile, ProviderKey } from '../types';
 
@@ -156,6 +156,7 @@ function ProfileCard(props: {
           </tbody>
         </table>
       )}
+      <Budgets profile={p} api={props.api} onChanged={props.onChanged} />
       <form class="inline-form" onSubmit={submit} autocomplete="off">
         <label class="field grow">
           <span class="sr-only">New provider key for {p.name}</span>
@@ -175,5 +176,61 @@ function ProfileCard(props: {
       </form>
       <ErrorNotice error={add.error} />
     </article>
+  );
+}
+
+/**
+ * The profile's budgets (issue 19): what all its vault keys spent today and this month, against
+ * its caps when it has them, and a form to set or remove them (an empty field removes one).
+ */
+function Budgets(props: { profile: CredentialProfile; api: Api; onChanged: (message: string) => Promise<void> }) {
+  const p = props.profile;
+  const [daily, setDaily] = useState(p.daily_usd_cap == null ? '' : String(p.daily_usd_cap));
+  const [monthly, setMonthly] = useState(p.monthly_usd_cap == null ? '' : String(p.monthly_usd_cap));
+  const save = useAction(async (body: { daily_usd_cap: number | null; monthly_usd_cap: number | null }) =>
+    props.api.patch<CredentialProfile>(`/credentials/${encodeURIComponent(p.id)}`, body),
+  );
+  const cap = (v: string) => (v.trim() === '' ? null : Number(v));
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    const res = await save.run({ daily_usd_cap: cap(daily), monthly_usd_cap: cap(monthly) });
+    if (res === undefined) return;
+    await props.onChanged(`Saved the budgets of ${p.name}.`);
+  }
+
+  return (
+    <div class="budgets" data-testid="profile-budgets">
+      <div class="budget">
+        <span class="sub muted">Today (UTC)</span>
+        {p.daily_usd_cap != null ? (
+          <SpendBar spent={p.spent_today_usd ?? 0} reserved={p.reserved_today_usd ?? 0} cap={p.daily_usd_cap} />
+        ) : (
+          <div class="sub">{formatUsd(p.spent_today_usd ?? 0)}, no daily cap</div>
+        )}
+      </div>
+      <div class="budget">
+        <span class="sub muted">This month (UTC)</span>
+        {p.monthly_usd_cap != null ? (
+          <SpendBar spent={p.spent_this_month_usd ?? 0} reserved={p.reserved_this_month_usd ?? 0} cap={p.monthly_usd_cap} period="this month (UTC)" capName="monthly cap" />
+        ) : (
+          <div class="sub">{formatUsd(p.spent_this_month_usd ?? 0)}, no monthly cap</div>
+        )}
+      </div>
+      <form class="inline-form" onSubmit={submit} autocomplete="off">
+        <label class="field">
+          <span>Daily cap (USD)</span>
+          <input type="number" min="0" step="any" name="daily_usd_cap" value={daily} placeholder="none" onInput={(e) => setDaily((e.target as HTMLInputElement).value)} />
+        </label>
+        <label class="field">
+          <span>Monthly cap (USD)</span>
+          <input type="number" min="0" step="any" name="monthly_usd_cap" value={monthly} placeholder="none" onInput={(e) => setMonthly((e.target as HTMLInputElement).value)} />
+        </label>
+        <button type="submit" class="btn" disabled={save.busy}>
+          {save.busy ? 'Saving…' : 'Save budgets'}
+        </button>
+      </form>
+      <ErrorNotice error={save.error} />
+    </div>
   );
 }

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Api, List } from '../api';
 import { ConfirmDialog, Empty, ErrorNotice, Flash, Id, PageHeader, SpendBar, StatusBadge } from '../components/ui';
-import { dateTime, relativeTime } from '../format';
+import { dateTime, formatUsd, relativeTime } from '../format';
 import { useAction, useResource } from '../hooks';
 import { href, navigate, onLinkClick } from '../router';
 import type { VaultKey } from '../types';
@@ -18,6 +18,7 @@ function Guardrails({ k }: { k: VaultKey }) {
   if (k.allowed_models) chips.push(`models: ${k.allowed_models.join(', ')}`);
   if (k.max_calls_per_minute != null) chips.push(`≤ ${k.max_calls_per_minute} calls/min`);
   if (k.max_tokens_per_minute != null) chips.push(`≤ ${k.max_tokens_per_minute} tokens/min`);
+  if (k.allowed_inputs) chips.push(k.allowed_inputs.length === 0 ? 'no images, files or server tools' : `inputs: ${k.allowed_inputs.join(', ')}`);
   if (k.duplicate_window && k.duplicate_window !== '0') chips.push(`duplicates refused within ${k.duplicate_window}`);
   if (chips.length === 0) return null;
   return (
@@ -200,7 +201,14 @@ export function VaultKeysPage({ api, query }: { api: Api; query: URLSearchParams
                       <div class="sub muted">{dateTime(k.expires_at)}</div>
                     </td>
                     <td class="col-spend">
-                      <SpendBar spent={k.spent_today_usd} reserved={k.reserved_usd} cap={k.daily_usd_cap} />
+                      {k.daily_usd_cap !== null ? (
+                        <SpendBar spent={k.spent_today_usd} reserved={k.reserved_usd} cap={k.daily_usd_cap} />
+                      ) : (
+                        <div class="sub muted">{formatUsd(k.spent_today_usd)} today, no daily cap</div>
+                      )}
+                      {k.total_usd_cap != null && (
+                        <SpendBar spent={k.total_spent_usd ?? 0} reserved={k.total_reserved_usd ?? 0} cap={k.total_usd_cap} period="over its life" capName="total cap" />
+                      )}
                       <Guardrails k={k} />
                     </td>
                     <td class="col-actions">

@@ -14,6 +14,8 @@ const EVENT_HINTS: Record<(typeof WEBHOOK_EVENTS)[number], string> = {
   'vault_key.cap_threshold': 'spend passed the threshold',
   'vault_key.cap_reached': 'daily cap reached',
   'vault_key.revoked': 'a key was revoked',
+  'credential.cap_threshold': "a profile's spend passed the threshold of its daily or monthly cap",
+  'credential.cap_reached': "a profile's daily or monthly cap reached",
 };
 
 export function WebhooksPage({ api }: { api: Api }) {

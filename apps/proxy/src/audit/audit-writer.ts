@@ -52,9 +52,11 @@ const MAX_RETRY_MS = 5_000;
  * the WAL flush): those are inserted whole by INSERT_OUTCOMES. Only the columns an outcome
  * changes are sent: parsing and unnesting the other nine cost Postgres and the proxy more than
  * the update itself for every call, for a row missing once in a blue moon. One array per
- * column: the statement text never changes (prepared once per connection).
+ * column: the statement text never changes (prepared once per connection). The audit table is
+ * partitioned by day of created_at: the batch's created_at range (redundant with the join) lets
+ * Postgres open only the day partitions the batch falls in, not a month of them.
  */
-const BOOK_OUTCOMES = `
+export const BOOK_OUTCOMES = `
   WITH r AS (
     SELECT id, provider_key_id, status, error_code, cost_nanos, duration_ms, to_timestamp(at_ms / 1000.0) AS created_at
       FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::int[], $7::float8[])
@@ -65,6 +67,7 @@ const BOOK_OUTCOMES = `
            provider_key_id = r.provider_key_id
       FROM r
      WHERE a.id = r.id AND a.created_at = r.created_at AND a.status = 0 AND a.error_code IS NULL
+       AND a.created_at BETWEEN (SELECT min(created_at) FROM r) AND (SELECT max(created_at) FROM r)
     RETURNING a.id
   )
   SELECT r.id FROM r
@@ -76,7 +79,7 @@ const BOOK_OUTCOMES = `
  * (BOOK_OUTCOMES). A row a late record INSERT committed in between is left as it is: its
  * outcome goes on it at the next batch (the row stays buffered until then, see `write`).
  */
-const INSERT_OUTCOMES = `
+export const INSERT_OUTCOMES = `
   INSERT INTO audit_log (id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,
                          error_code, cost_nanos, duration_ms, run_id, conversation_id, created_at)
   SELECT id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ProxyConfig } from '@keyvault/config';
 import { newId } from '@keyvault/crypto';
 import { KeyvaultError } from '@keyvault/errors';
-import { SpendLedger, type Reservation } from '../ledger/spend-ledger';
+import { Budgets, type CallHold } from '../ledger/budgets';
 import { PROXY_CONFIG } from '../proxy.config';
 import { ProxyMetrics } from '../proxy-metrics';
 import { ProxyStore } from '../store/proxy-store';
@@ -23,20 +23,22 @@ const MAX_INSERTS_OUT = 1;
  * The row a call starts as: in flight (status 0), with the lease it drew on and the worst case
  * it reserved, so a lease whose holder died is settled from its calls' rows (SpendLedger).
  */
-const INSERT_RECORDS = `
+export const INSERT_RECORDS = `
   INSERT INTO audit_log (id, tenant_id, vault_key_id, credential_id, vendor, method, path, status, cost_nanos, duration_ms,
-                         run_id, conversation_id, lease_id, reserved_nanos, created_at)
+                         run_id, conversation_id, lease_id, reserved_nanos, created_at, budget_lease_ids)
   SELECT id, tenant_id, vault_key_id, credential_id, vendor, method, path, 0, 0, 0,
-         run_id, conversation_id, lease_id, reserved_nanos, to_timestamp(at_ms / 1000.0)
+         run_id, conversation_id, lease_id, reserved_nanos, to_timestamp(at_ms / 1000.0),
+         CASE WHEN budget_leases = '' THEN NULL ELSE string_to_array(budget_leases, ',') END
     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                $10::text[], $11::bigint[], $12::float8[])
-         AS r(id, tenant_id, vault_key_id, credential_id, vendor, method, path, run_id, conversation_id, lease_id, reserved_nanos, at_ms)`;
+                $10::text[], $11::bigint[], $12::float8[], $13::text[])
+         AS r(id, tenant_id, vault_key_id, credential_id, vendor, method, path, run_id, conversation_id, lease_id, reserved_nanos, at_ms,
+              budget_leases)`;
 
 interface Pending {
   id: string;
   at: number;
   audit: AuditRecord;
-  reservation: Reservation;
+  reservation: CallHold;
   resolve(): void;
   reject(err: unknown): void;
 }
@@ -62,7 +64,7 @@ export class CallRecorder {
 
   constructor(
     private readonly store: ProxyStore,
-    private readonly ledger: SpendLedger,
+    private readonly ledger: Budgets,
     private readonly metrics: ProxyMetrics,
     @Inject(PROXY_CONFIG) config: ProxyConfig,
   ) {
@@ -70,7 +72,7 @@ export class CallRecorder {
   }
 
   /** Resolves once the call's record is committed; throws 503 vault_unavailable otherwise (forward nothing then). */
-  write(audit: AuditRecord, reservation: Reservation): Promise<void> {
+  write(audit: AuditRecord, reservation: CallHold): Promise<void> {
     if (!this.enabled) return Promise.resolve();
     const at = Date.now();
     // a guardrail may have named this call's audit id already (duplicate claims point at it)
@@ -111,10 +113,10 @@ export class CallRecorder {
   }
 
   private async insert(batch: Pending[]): Promise<void> {
-    const columns: unknown[][] = Array.from({ length: 12 }, () => new Array<unknown>(batch.length));
+    const columns: unknown[][] = Array.from({ length: 13 }, () => new Array<unknown>(batch.length));
     batch.forEach(({ id, at, audit: a, reservation: r }, i) => {
       const row = [id, a.tenantId, a.vaultKeyId, a.credentialId, a.vendor, a.method, a.path, a.runId, a.conversationId,
-        r.lease?.id ?? null, r.amountNanos.toString(), at];
+        r.leaseId, r.amountNanos.toString(), at, r.budgetLeaseIds?.join(',') ?? ''];
       for (let c = 0; c < row.length; c++) columns[c][i] = row[c];
     });
     try {

@@ -3,8 +3,9 @@ import { verifyVaultKey, type VaultKeyClaims } from '@keyvault/crypto';
 import { CHANNELS, type CaptureLevel, type VaultKeysNotice } from '@keyvault/db';
 import { KeyvaultError } from '@keyvault/errors';
 import { FailedAuthLimiter } from '@keyvault/net';
-import { compileEndpointRules, type EndpointRule, type Guardrails } from '@keyvault/policy';
+import { compileEndpointRules, type EndpointRule, type Guardrails, type InputKind } from '@keyvault/policy';
 import type { KeyPool } from '../credentials/key-rotation';
+import { NO_DAILY_CAP_NANOS } from '../ledger/spend-ledger';
 import { ProxyStore } from '../store/proxy-store';
 import { GatewayAuth, type GatewayCall } from './gateway-auth';
 import { SigningKeys } from './signing-keys';
@@ -15,7 +16,11 @@ export interface VaultKeyState {
   tenantId: string;
   credentialId: string;
   vendor: string;
+  /** the daily cap the ledger holds the key's day to (NO_DAILY_CAP_NANOS when it has only a lifetime cap) */
   capNanos: bigint;
+  /** budgets above its day (issue 19): its lifetime cap, its tenant's monthly cap; null: none */
+  totalCapNanos: bigint | null;
+  tenantMonthlyCapNanos: bigint | null;
   rules: EndpointRule[];
   /** the key's guardrails (issue 19) */
   guardrails: Guardrails;
@@ -186,11 +191,14 @@ export class VaultKeyAuth {
       tenant_id: string;
       credential_id: string;
       vendor: string;
-      daily_cap_nanos: string;
+      daily_cap_nanos: string | null;
+      total_cap_nanos: string | null;
+      tenant_monthly_cap_nanos: string | null;
       allowed_endpoints: string[];
       max_call_nanos: string | null;
       allowed_models: string[] | null;
       allowed_headers: string[];
+      allowed_inputs: string[] | null;
       duplicate_window_seconds: number;
       max_calls_per_minute: number | null;
       max_tokens_per_minute: number | null;
@@ -205,8 +213,9 @@ export class VaultKeyAuth {
     }>(
       'vault_key_state',
       `SELECT v.id, v.tenant_id, v.credential_id, v.vendor, v.daily_cap_nanos, v.allowed_endpoints, v.allowed_headers,
+              v.total_cap_nanos, t.monthly_cap_nanos AS tenant_monthly_cap_nanos,
               v.max_call_nanos, v.allowed_models, v.duplicate_window_seconds, v.max_calls_per_minute, v.max_tokens_per_minute,
-              v.expires_at, v.revoked_at, t.status AS tenant_status,
+              v.allowed_inputs, v.expires_at, v.revoked_at, t.status AS tenant_status,
               v.key_group, v.fallback_to_shared, v.metadata->>'run_id' AS run_id, v.metadata->>'conversation_id' AS conversation_id,
               v.capture
          FROM vault_keys v JOIN tenants t ON t.id = v.tenant_id
@@ -219,7 +228,9 @@ export class VaultKeyAuth {
       tenantId: row.tenant_id,
       credentialId: row.credential_id,
       vendor: row.vendor,
-      capNanos: BigInt(row.daily_cap_nanos),
+      capNanos: row.daily_cap_nanos === null ? NO_DAILY_CAP_NANOS : BigInt(row.daily_cap_nanos),
+      totalCapNanos: row.total_cap_nanos === null ? null : BigInt(row.total_cap_nanos),
+      tenantMonthlyCapNanos: row.tenant_monthly_cap_nanos === null ? null : BigInt(row.tenant_monthly_cap_nanos),
       rules: compileEndpointRules(row.allowed_endpoints),
       guardrails: {
         maxCallNanos: row.max_call_nanos === null ? null : BigInt(row.max_call_nanos),
@@ -227,6 +238,7 @@ export class VaultKeyAuth {
         duplicateWindowSeconds: row.duplicate_window_seconds,
         maxCallsPerMinute: row.max_calls_per_minute,
         maxTokensPerMinute: row.max_tokens_per_minute,
+        allowedInputs: row.allowed_inputs as InputKind[] | null,
       },
       allowedHeaders: row.allowed_headers,
       expiresAtMs: new Date(row.expires_at).getTime(),

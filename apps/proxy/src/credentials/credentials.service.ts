@@ -22,6 +22,9 @@ export interface LoadedCredential {
   baseUrl: string | null;
   /** active keys, lowest position first */
   keys: ProviderKey[];
+  /** budgets above its vault keys (issue 19): the profile's UTC day and calendar month; null: none */
+  dailyCapNanos: bigint | null;
+  monthlyCapNanos: bigint | null;
 }
 
 const SHARED: KeyPool = { group: null, fallbackToShared: false };
@@ -36,6 +39,8 @@ interface Row {
   strategy: CredentialStrategy;
   base_url: string | null;
   deleted_at: Date | null;
+  daily_cap_nanos: string | null;
+  monthly_cap_nanos: string | null;
   data_key_wrapped: Buffer;
   data_key_master_key_id: string;
   data_key_version: number;
@@ -120,7 +125,7 @@ export class CredentialsService {
   private async load(id: string): Promise<LoadedCredential> {
     const rows = await this.store.query<Row>(
       'credential',
-      `SELECT p.id, p.tenant_id, p.vendor, p.strategy, p.base_url, p.deleted_at,
+      `SELECT p.id, p.tenant_id, p.vendor, p.strategy, p.base_url, p.deleted_at, p.daily_cap_nanos, p.monthly_cap_nanos,
               t.data_key_wrapped, t.data_key_master_key_id, t.data_key_version,
               k.id AS key_id, k.sealed, k.data_key_version AS key_data_key_version, k.key_group
          FROM credential_profiles p
@@ -156,7 +161,11 @@ export class CredentialsService {
       dataKey?.fill(0);
     }
     if (keys.length === 0) throw new KeyvaultError('upstream_unreachable', 'The credential profile has no active provider key.');
-    return { id: p.id, tenantId: p.tenant_id, vendor: p.vendor, strategy: p.strategy, baseUrl: p.base_url, keys };
+    return {
+      id: p.id, tenantId: p.tenant_id, vendor: p.vendor, strategy: p.strategy, baseUrl: p.base_url, keys,
+      dailyCapNanos: p.daily_cap_nanos === null ? null : BigInt(p.daily_cap_nanos),
+      monthlyCapNanos: p.monthly_cap_nanos === null ? null : BigInt(p.monthly_cap_nanos),
+    };
   }
 
   private invalidate(payload: string): void {

@@ -16,7 +16,7 @@ import { VaultKeyAuth } from '../auth/vault-key-auth';
 import { GuardrailChecks } from '../guardrails/guardrails';
 import { CredentialsService, type LoadedCredential } from '../credentials/credentials.service';
 import { retryAfterSeconds, type KeyPool } from '../credentials/key-rotation';
-import { SpendLedger } from '../ledger/spend-ledger';
+import { Budgets } from '../ledger/budgets';
 import { PROXY_CONFIG } from '../proxy.config';
 import { ProxyMetrics } from '../proxy-metrics';
 import { UpstreamClient, UpstreamFailure } from '../upstream/upstream-client';
@@ -44,7 +44,7 @@ export class ForwardHandler {
     private readonly auth: VaultKeyAuth,
     private readonly credentials: CredentialsService,
     private readonly vendors: VendorAdapters,
-    private readonly ledger: SpendLedger,
+    private readonly budgets: Budgets,
     private readonly upstream: UpstreamClient,
     private readonly audit: AuditWriter,
     private readonly metrics: ProxyMetrics,
@@ -104,7 +104,8 @@ export class ForwardHandler {
 
       // guardrails (issue 19): refusals before anything is reserved or sent
       const admission = await this.guardrails.admit(key, request, call, audit);
-      const reservation = await this.ledger.reserve(key, call.costNanos).catch((err: unknown) => {
+      // every level at once: the key's day and life, its profile's day and month, its tenant's month
+      const reservation = await this.budgets.reserve(key, credential, call.costNanos).catch((err: unknown) => {
         this.guardrails.finish(admission);
         throw err;
       });
@@ -136,7 +137,7 @@ export class ForwardHandler {
         cost = relayed.cost;
         audit.errorCode = relayed.errorCode;
       } finally {
-        this.ledger.settle(reservation, cost);
+        this.budgets.settle(reservation, cost);
         audit.costNanos = cost;
         this.guardrails.finish(admission);
       }
@@ -222,10 +223,12 @@ interface Relayed {
  * upstream body (undici then stops reading its socket), so nothing piles up in between.
  *
  * An answer cut short costs what its meter read when that covers every token sent (usage
- * arrives last), else the reserved worst case when it was a success (what the vendor billed
- * cannot be known), else nothing. An upstream that goes quiet for longer than
- * KEYVAULT_UPSTREAM_IDLE_TIMEOUT_MS, or breaks, ends an event stream with an SSE `error` event
- * and any other body by closing it; a client that hangs up aborts the upstream at once.
+ * arrives last). Else, when the proxy itself cut it and closed the upstream (a client that
+ * hung up, an upstream idle past KEYVAULT_UPSTREAM_IDLE_TIMEOUT_MS), a stream meter prices what
+ * was streamed so far (libs/policy/stream-cut.ts); else a success costs its reserved worst case
+ * (an upstream that broke may not have seen the break, and went on), and an error nothing. An
+ * idle or broken upstream ends an event stream with an SSE `error` event and any other body by
+ * closing it; a client that hangs up aborts the upstream at once.
  */
 function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: PreparedCall, headersDown: HeaderTest, capture: CaptureDraft | null): Promise<Relayed> {
   const head: UpstreamResponseHead = { status: response.statusCode, headers: response.headers };
@@ -233,10 +236,11 @@ function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: Pre
   // undici reports a body destroyed before its end as an 'error' (aborted): expected here
   body.on('error', () => undefined);
   const meter = call.meter?.(head);
-  const cutCost = (): bigint => (meter ? meter.finish().costNanos : null) ?? (isSuccess(head.status) ? call.costNanos : 0n);
+  const cutCost = (closedByProxy: boolean): bigint => (meter ? meter.finish(closedByProxy).costNanos : null) ?? (isSuccess(head.status) ? call.costNanos : 0n);
   if (res.destroyed) {
+    // gone before the answer started: nothing was streamed to count, the worst case stands
     body.destroy();
-    return Promise.resolve({ cost: cutCost(), errorCode: CLIENT_CLOSED });
+    return Promise.resolve({ cost: cutCost(false), errorCode: CLIENT_CLOSED });
   }
   res.writeHead(head.status, clientHeaders(head.headers, meter?.rewrites ?? false, headersDown));
   capture?.response(head.status, head.headers);
@@ -265,17 +269,17 @@ function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: Pre
     });
     body.on('error', (err) => {
       if (settled) return;
-      const error =
-        err instanceof undiciErrors.BodyTimeoutError
-          ? new KeyvaultError('upstream_timeout', 'The upstream sent nothing for too long; the answer is incomplete.')
-          : new KeyvaultError('upstream_unreachable', 'The upstream broke off the answer; it is incomplete.');
-      done(cutCost(), error.code);
+      const idle = err instanceof undiciErrors.BodyTimeoutError;
+      const error = idle
+        ? new KeyvaultError('upstream_timeout', 'The upstream sent nothing for too long; the answer is incomplete.')
+        : new KeyvaultError('upstream_unreachable', 'The upstream broke off the answer; it is incomplete.');
+      done(cutCost(idle), error.code);
       if (isEventStream(head.headers) && !res.destroyed) res.end(sseErrorEvent(error));
       else res.destroy();
     });
     res.on('close', () => {
       if (!res.writableEnded) {
-        done(cutCost(), CLIENT_CLOSED);
+        done(cutCost(true), CLIENT_CLOSED);
         body.destroy();
       }
     });

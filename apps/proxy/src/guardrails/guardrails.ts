@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { newId } from '@keyvault/crypto';
 import { KeyvaultError } from '@keyvault/errors';
-import { callFingerprint, canonicalBody, derivedIdempotencyKey, exceedsPerCallLimit, modelAllowed, MONEY_VENDORS, nanosToUsdText } from '@keyvault/policy';
+import { callFingerprint, canonicalBody, derivedIdempotencyKey, exceedsPerCallLimit, modelAllowed, MONEY_VENDORS, nanosToUsdText, refusedInputKind } from '@keyvault/policy';
 import type { AuditRecord } from '../audit/audit-writer';
 import type { VaultKeyState } from '../auth/vault-key-auth';
 import { ProxyStore } from '../store/proxy-store';
@@ -46,6 +46,15 @@ export class GuardrailChecks implements OnModuleDestroy {
     if (g.allowedModels !== null && (call.model !== undefined || call.costNanos > 0n) && !modelAllowed(g.allowedModels, call.model)) {
       throw new KeyvaultError('model_not_allowed', `Model '${call.model ?? ''}' is not in this vault key's allowed_models.`, 'model');
     }
+    const refusedInput = call.inputs ? refusedInputKind(g.allowedInputs ?? null, call.inputs) : undefined;
+    if (refusedInput) {
+      throw new KeyvaultError(
+        'input_not_allowed',
+        `This call carries ${refusedInput.replace('_', ' ')}, which this vault key's allowed_inputs leave out.`,
+        refusedInput === 'server_tools' ? 'tools' : 'messages',
+      );
+    }
+    // the worst case includes the images, files and server tools the body carries (unbounded-inputs.ts)
     if (exceedsPerCallLimit(g.maxCallNanos, call.costNanos)) {
       throw new KeyvaultError(
         'per_call_limit_exceeded',

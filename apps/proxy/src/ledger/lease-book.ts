@@ -6,11 +6,14 @@ export const FLUSH_INTERVAL_MS = 100;
 /** A lease nobody drew on for this long is given back whole. */
 export const IDLE_RETURN_MS = 1_000;
 
-/** What the ledger needs to know of a vault key. */
+/** What the ledger needs to know of what it spends on: a vault key's day, or a budget above it. */
 export interface LedgerKey {
+  /** one lease per id (and period) on an instance */
   id: string;
   tenantId: string;
   capNanos: bigint;
+  /** the spend row's subject when it is not `id` (budgets: the key, profile or tenant id) */
+  subjectId?: string;
 }
 
 /** Money held against one key's cap for one call, until the call settles. */
@@ -102,7 +105,9 @@ export class Lease extends BudgetLease {
   readonly waiters: Waiter[] = [];
 
   constructor(
-    readonly key: LedgerKey,
+    /** the latest caller's: a cap changed meanwhile (a profile's, a tenant's) counts from the next grow */
+    public key: LedgerKey,
+    /** the period its spend row is booked in (a UTC day for a vault key) */
     readonly day: string,
     now: number,
   ) {
@@ -137,6 +142,8 @@ export class LeaseBook {
     if (!lease) {
       lease = new Lease(key, day, this.now());
       this.leases.set(key.id, lease);
+    } else if (lease.key.capNanos !== key.capNanos) {
+      lease.key = key;
     }
     return lease;
   }

@@ -5,6 +5,55 @@
  */
 
 /**
+ * Where one ledger keeps its spend and its leases: a vault key's UTC day (vault_key_spend,
+ * spend_reservations, a call's `lease_id`), or the budgets above it (issue 19: budget_spend,
+ * budget_reservations, a call's `budget_lease_ids`). The statements are the same for both.
+ */
+export interface LedgerTables {
+  spend: string;
+  leases: string;
+  /** the spend row's subject column (the key, profile or tenant) and period column with its SQL type */
+  subject: string;
+  period: string;
+  periodType: 'date' | 'text';
+  /** SQL true for the audit rows `a` of the calls that drew on the lease `d.id` */
+  callOfLease: string;
+  /** SQL true for the audit rows `a` of the calls that drew on any lease of `d` */
+  callOfAnyLease: string;
+  /** SQL for the cap of the reconciled spend row `u` (for the webhook events), as text; null when none */
+  capOf: string;
+}
+
+export const KEY_DAY_TABLES: LedgerTables = {
+  spend: 'vault_key_spend',
+  leases: 'spend_reservations',
+  subject: 'vault_key_id',
+  period: 'day',
+  periodType: 'date',
+  callOfLease: 'a.lease_id = d.id',
+  callOfAnyLease: 'a.lease_id IN (SELECT id FROM d)',
+  capOf: '(SELECT k.daily_cap_nanos FROM vault_keys k WHERE k.id = u.subject_id)::text',
+};
+
+export const BUDGET_TABLES: LedgerTables = {
+  spend: 'budget_spend',
+  leases: 'budget_reservations',
+  subject: 'subject_id',
+  period: 'period',
+  periodType: 'text',
+  callOfLease: 'a.budget_lease_ids @> ARRAY[d.id::text]',
+  callOfAnyLease: 'a.budget_lease_ids && (SELECT array_agg(id::text) FROM d)',
+  // only profiles fire cap webhooks (credential.cap_threshold / cap_reached)
+  capOf: `(SELECT CASE WHEN length(u.period) = 10 THEN c.daily_cap_nanos ELSE c.monthly_cap_nanos END
+             FROM credential_profiles c WHERE c.id = u.subject_id)::text`,
+};
+
+/** The three statements of a ledger (each documented below on the vault-key day's tables). */
+export function leaseStatements(t: LedgerTables): { grow: string; settle: string; reconcile: string } {
+  return { grow: growLease(t), settle: settleLeases(t), reconcile: reconcileLeases(t) };
+}
+
+/**
  * Grows one lease (inserting its row when new) by what the cap allows, and renews its expiry.
  * The grant, from the room r = cap - spent - reserved of the key's day (the whole cap when the
  * day has no spend row yet: it is inserted):
@@ -22,14 +71,14 @@
  * it at the same moment; ask again), whether the lease row exists (a lease reconciled meanwhile
  * is gone), and the amount granted.
  */
-export const GROW_LEASE = `
+const growLease = (t: LedgerTables) => `
   WITH l AS MATERIALIZED (
-    SELECT id, grow_seq, last_granted_nanos FROM spend_reservations WHERE id = $1 FOR UPDATE
+    SELECT id, grow_seq, last_granted_nanos FROM ${t.leases} WHERE id = $1 FOR UPDATE
   ), done AS MATERIALIZED (
     SELECT last_granted_nanos AS granted FROM l WHERE grow_seq >= $14::int
   ), cur AS MATERIALIZED (
-    SELECT s.spent_nanos, s.reserved_nanos FROM vault_key_spend s
-     WHERE s.vault_key_id = $2 AND s.day = $3::date AND ($4::boolean OR EXISTS (SELECT 1 FROM l))
+    SELECT s.spent_nanos, s.reserved_nanos FROM ${t.spend} s
+     WHERE s.${t.subject} = $2 AND s.${t.period} = $3::${t.periodType} AND ($4::boolean OR EXISTS (SELECT 1 FROM l))
        AND NOT EXISTS (SELECT 1 FROM done)
        FOR UPDATE
   ), g AS (
@@ -39,23 +88,23 @@ export const GROW_LEASE = `
       FROM (SELECT room, GREATEST(0, LEAST($8::bigint - $7::bigint, (room - $7::bigint) / $9::bigint)) AS extra
               FROM (SELECT GREATEST(0, COALESCE((SELECT $5::bigint - spent_nanos - reserved_nanos FROM cur), $5::bigint)) AS room) c) r
   ), s AS (
-    UPDATE vault_key_spend s SET reserved_nanos = s.reserved_nanos + g.granted, updated_at = now()
-      FROM g WHERE s.vault_key_id = $2 AND s.day = $3::date AND g.granted > 0 AND EXISTS (SELECT 1 FROM cur)
+    UPDATE ${t.spend} s SET reserved_nanos = s.reserved_nanos + g.granted, updated_at = now()
+      FROM g WHERE s.${t.subject} = $2 AND s.${t.period} = $3::${t.periodType} AND g.granted > 0 AND EXISTS (SELECT 1 FROM cur)
     RETURNING g.granted
   ), fresh AS (
-    INSERT INTO vault_key_spend (vault_key_id, day, tenant_id, spent_nanos, reserved_nanos)
-    SELECT $2, $3::date, $10, 0, g.granted FROM g
+    INSERT INTO ${t.spend} (${t.subject}, ${t.period}, tenant_id, spent_nanos, reserved_nanos)
+    SELECT $2, $3::${t.periodType}, $10, 0, g.granted FROM g
      WHERE $4::boolean AND NOT EXISTS (SELECT 1 FROM cur) AND NOT EXISTS (SELECT 1 FROM done)
-    ON CONFLICT (vault_key_id, day) DO NOTHING
+    ON CONFLICT (${t.subject}, ${t.period}) DO NOTHING
     RETURNING reserved_nanos AS granted
   ), booked AS (
     SELECT granted FROM s UNION ALL SELECT granted FROM fresh
   ), ins AS (
-    INSERT INTO spend_reservations (id, tenant_id, vault_key_id, day, instance_id, amount_nanos, expires_at, grow_seq, last_granted_nanos)
-    SELECT $1, $10, $2, $3::date, $11, granted, now() + $12::int * interval '1 millisecond', $14::int, granted
+    INSERT INTO ${t.leases} (id, tenant_id, ${t.subject}, ${t.period}, instance_id, amount_nanos, expires_at, grow_seq, last_granted_nanos)
+    SELECT $1, $10, $2, $3::${t.periodType}, $11, granted, now() + $12::int * interval '1 millisecond', $14::int, granted
       FROM booked WHERE $4::boolean AND granted > 0 AND NOT EXISTS (SELECT 1 FROM l)
   ), upd AS (
-    UPDATE spend_reservations r
+    UPDATE ${t.leases} r
        SET amount_nanos = r.amount_nanos + COALESCE((SELECT granted FROM booked), 0),
            expires_at = now() + $12::int * interval '1 millisecond',
            grow_seq = $14::int, last_granted_nanos = COALESCE((SELECT granted FROM booked), 0)
@@ -88,30 +137,30 @@ const crossesMark = (spent: string, booked: string, cap: string) =>
  * $9 lease TTL in ms, $10 seqs. Answers per lease: found, applied, and the spend after (when
  * applied now).
  */
-export const SETTLE_LEASES = `
+const settleLeases = (t: LedgerTables) => `
   WITH v AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::bigint[], $5::bigint[], $6::bigint[], $7::boolean[], $10::int[])
-      AS v(lease_id, vault_key_id, day, cap, used, released, close, seq)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::${t.periodType}[], $4::bigint[], $5::bigint[], $6::bigint[], $7::boolean[], $10::int[])
+      AS v(lease_id, ${t.subject}, ${t.period}, cap, used, released, close, seq)
   ), l AS MATERIALIZED (
-    SELECT r.id, r.amount_nanos, r.settle_seq FROM spend_reservations r WHERE r.id IN (SELECT lease_id FROM v) ORDER BY r.id FOR UPDATE
+    SELECT r.id, r.amount_nanos, r.settle_seq FROM ${t.leases} r WHERE r.id IN (SELECT lease_id FROM v) ORDER BY r.id FOR UPDATE
   ), cur AS MATERIALIZED (
-    SELECT v.lease_id, v.vault_key_id, v.day, v.close, v.seq, s.spent_nanos AS spent, v.cap, v.used AS booked,
+    SELECT v.lease_id, v.${t.subject}, v.${t.period}, v.close, v.seq, s.spent_nanos AS spent, v.cap, v.used AS booked,
            CASE WHEN v.close THEN l.amount_nanos ELSE LEAST(l.amount_nanos, v.used + v.released) END AS freed
       FROM v JOIN l ON l.id = v.lease_id AND l.settle_seq < v.seq
-      JOIN vault_key_spend s ON s.vault_key_id = v.vault_key_id AND s.day = v.day
-     ORDER BY s.vault_key_id, s.day
+      JOIN ${t.spend} s ON s.${t.subject} = v.${t.subject} AND s.${t.period} = v.${t.period}
+     ORDER BY s.${t.subject}, s.${t.period}
        FOR UPDATE OF s
   ), q AS (
     SELECT * FROM cur WHERE NOT ($8::boolean AND booked > 0 AND ${crossesMark('spent', 'booked', 'cap')})
   ), s AS (
-    UPDATE vault_key_spend s
+    UPDATE ${t.spend} s
        SET spent_nanos = s.spent_nanos + q.booked, reserved_nanos = s.reserved_nanos - q.freed, updated_at = now()
-      FROM q WHERE s.vault_key_id = q.vault_key_id AND s.day = q.day
+      FROM q WHERE s.${t.subject} = q.${t.subject} AND s.${t.period} = q.${t.period}
     RETURNING q.lease_id, s.spent_nanos AS after, q.booked
   ), d AS (
-    DELETE FROM spend_reservations r USING q WHERE r.id = q.lease_id AND q.close
+    DELETE FROM ${t.leases} r USING q WHERE r.id = q.lease_id AND q.close
   ), u AS (
-    UPDATE spend_reservations r
+    UPDATE ${t.leases} r
        SET amount_nanos = r.amount_nanos - q.freed, booked_nanos = r.booked_nanos + q.booked, settle_seq = q.seq,
            expires_at = now() + $9::int * interval '1 millisecond'
       FROM q WHERE r.id = q.lease_id AND NOT q.close
@@ -129,32 +178,36 @@ export const SETTLE_LEASES = `
  * (a call's worst case stays drawn on its lease until its outcome row is written), but for calls
  * that cost more than they reserved, which are booked whole. The rows of calls whose outcome is
  * unknown are marked `interrupted` at their worst case, so the key's spend still equals the sum
- * of its rows. Answers the bookings, for the webhook events.
+ * of its rows. Answers the bookings, for the webhook events. A lease's calls were recorded after
+ * it was granted: its creation (less a day for the proxies' clocks) and now (plus a day) bound
+ * the lookup, so that only those days' audit partitions are read, not every one of them.
  */
-export const RECONCILE_LEASES = `
+const reconcileLeases = (t: LedgerTables) => `
   WITH d AS (
-    DELETE FROM spend_reservations WHERE expires_at < now() OR instance_id = $1
-    RETURNING id, vault_key_id, day, amount_nanos, booked_nanos
+    DELETE FROM ${t.leases} WHERE expires_at < now() OR instance_id = $1
+    RETURNING id, ${t.subject}, ${t.period}, amount_nanos, booked_nanos, created_at
   ), calls AS MATERIALIZED (
-    SELECT d.vault_key_id, d.day, d.amount_nanos,
+    SELECT d.${t.subject}, d.${t.period}, d.amount_nanos,
            GREATEST(0, COALESCE((SELECT sum(CASE WHEN a.status = 0 AND a.error_code IS NULL THEN a.reserved_nanos ELSE a.cost_nanos END)
-                                   FROM audit_log a WHERE a.lease_id = d.id), 0) - d.booked_nanos)::bigint AS spent
+                                   FROM audit_log a WHERE ${t.callOfLease}
+                                    AND a.created_at >= d.created_at - interval '1 day' AND a.created_at < now() + interval '1 day'), 0)
+                      - d.booked_nanos)::bigint AS spent
       FROM d
   ), i AS (
     UPDATE audit_log a SET error_code = 'interrupted', cost_nanos = a.reserved_nanos
-     WHERE a.lease_id IN (SELECT id FROM d) AND a.status = 0 AND a.error_code IS NULL
+     WHERE ${t.callOfAnyLease} AND a.status = 0 AND a.error_code IS NULL
+       AND a.created_at >= (SELECT min(created_at) FROM d) - interval '1 day' AND a.created_at < now() + interval '1 day'
   ), a AS MATERIALIZED (
-    SELECT vault_key_id, day, sum(spent)::bigint AS spent, sum(amount_nanos)::bigint AS freed FROM calls GROUP BY vault_key_id, day
+    SELECT ${t.subject}, ${t.period}, sum(spent)::bigint AS spent, sum(amount_nanos)::bigint AS freed FROM calls GROUP BY ${t.subject}, ${t.period}
   ), locked AS MATERIALIZED (
-    SELECT s.vault_key_id, s.day, a.spent, a.freed FROM vault_key_spend s JOIN a ON a.vault_key_id = s.vault_key_id AND a.day = s.day
-     ORDER BY s.vault_key_id, s.day
+    SELECT s.${t.subject}, s.${t.period}, a.spent, a.freed FROM ${t.spend} s JOIN a ON a.${t.subject} = s.${t.subject} AND a.${t.period} = s.${t.period}
+     ORDER BY s.${t.subject}, s.${t.period}
        FOR UPDATE OF s
   ), u AS (
-    UPDATE vault_key_spend s
+    UPDATE ${t.spend} s
        SET spent_nanos = s.spent_nanos + locked.spent, reserved_nanos = s.reserved_nanos - locked.freed, updated_at = now()
-      FROM locked WHERE s.vault_key_id = locked.vault_key_id AND s.day = locked.day
-    RETURNING s.vault_key_id, s.day, s.tenant_id, s.spent_nanos AS after, locked.spent AS amount
+      FROM locked WHERE s.${t.subject} = locked.${t.subject} AND s.${t.period} = locked.${t.period}
+    RETURNING s.${t.subject} AS subject_id, s.${t.period}::text AS period, s.tenant_id, s.spent_nanos AS after, locked.spent AS amount
   )
-  SELECT u.vault_key_id, u.day::text AS day, u.tenant_id, u.after::text AS after, u.amount::text AS amount,
-         k.daily_cap_nanos::text AS cap
-    FROM u JOIN vault_keys k ON k.id = u.vault_key_id`;
+  SELECT u.subject_id, u.period, u.tenant_id, u.after::text AS after, u.amount::text AS amount, ${t.capOf} AS cap
+    FROM u`;

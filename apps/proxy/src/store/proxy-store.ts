@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Pool } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { ProxyConfig } from '@keyvault/config';
-import { CHANNELS, roleStartupOptions } from '@keyvault/db';
+import { CHANNELS, connectionStartupOptions } from '@keyvault/db';
 import { KeyvaultError } from '@keyvault/errors';
 import { PROXY_CONFIG } from '../proxy.config';
 import { ProxyMetrics } from '../proxy-metrics';
@@ -51,7 +51,7 @@ export class ProxyStore {
       connectionString: config.DATABASE_URL,
       max: Math.max(2, Math.ceil(config.DATABASE_POOL_SIZE / 2)),
       // every money statement commits durably, whatever the server's default: see docs/budget-leases.md
-      options: ['-c synchronous_commit=on', PLANNED_ONCE, roleStartupOptions(config.KEYVAULT_PROXY_DB_ROLE)].filter(Boolean).join(' '),
+      options: connectionStartupOptions(config.KEYVAULT_PROXY_DB_ROLE, '-c synchronous_commit=on', PLANNED_ONCE),
       application_name: 'keyvault-proxy-direct',
       connectionTimeoutMillis: 1_000,
       query_timeout: 5_000,
@@ -62,7 +62,8 @@ export class ProxyStore {
     this.records = new Pool({
       connectionString: config.DATABASE_URL,
       max: Math.max(2, Math.ceil(config.DATABASE_POOL_SIZE / 4)),
-      options: `-c synchronous_commit=${config.KEYVAULT_CALL_RECORD_SYNCHRONOUS_COMMIT} ${PLANNED_ONCE}`,
+      // the call records are the proxy's writes too: the same role as every other statement of it
+      options: connectionStartupOptions(config.KEYVAULT_PROXY_DB_ROLE, `-c synchronous_commit=${config.KEYVAULT_CALL_RECORD_SYNCHRONOUS_COMMIT}`, PLANNED_ONCE),
       application_name: 'keyvault-proxy-records',
       connectionTimeoutMillis: 1_000,
       query_timeout: 5_000,

@@ -117,3 +117,66 @@ describe('AnthropicAdapter', () => {
     expect(() => adapter.prepare(call('/v1/messages', '{nope'))).toThrow(expect.objectContaining({ code: 'invalid_json' }));
   });
 });
+
+describe('Anthropic calls cut short, and inputs the body does not bound (issue 18)', () => {
+  const cutRun = (prepared: PreparedCall, chunks: string[]) => {
+    const meter = prepared.meter!({ status: 200, headers: {} });
+    for (const c of chunks) meter.transform(Buffer.from(c));
+    return meter.finish(true).costNanos;
+  };
+  const start = (usage: Record<string, unknown>) => event('message_start', { message: { id: 'm', usage } });
+
+  it('a stream cut before message_delta books the input message_start reported (cache rates included) plus the bytes streamed', () => {
+    const prepared = adapter.prepare(call('/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 100, stream: true, messages: [] }));
+    const chunks = [
+      start({ input_tokens: 20, cache_creation_input_tokens: 10, cache_read_input_tokens: 1000, output_tokens: 1 }),
+      event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+      event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'héllo' } }),
+      event('content_block_start', { index: 1, content_block: { type: 'tool_use', id: 'toolu_1', name: 'get', input: {} } }),
+      event('content_block_delta', { index: 1, delta: { type: 'input_json_delta', partial_json: '{"q":' } }),
+    ];
+    // 'héllo' 6 + 'get' 3 + '{"q":' 5 = 14 output bytes
+    expect(cutRun(prepared, chunks)).toBe(20n * 3_000n + 10n * 3_750n + 1000n * 300n + 14n * 15_000n);
+    // without message_start: the prompt's worst case
+    const c = call('/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 100, stream: true, messages: [] });
+    expect(cutRun(adapter.prepare(c), [chunks[2]])).toBe(BigInt(c.body.length) * 3_000n + 6n * 15_000n);
+  });
+
+  it('a server tool keeps its worst case in a cut, and its results are not counted as generated text', () => {
+    const body = { model: 'claude-sonnet-4-5', max_tokens: 100, stream: true, messages: [], tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 2 }] };
+    const prepared = adapter.prepare(call('/v1/messages', body));
+    const chunks = [
+      start({ input_tokens: 20, output_tokens: 1 }),
+      event('content_block_start', { index: 0, content_block: { type: 'web_search_tool_result', tool_use_id: 'srvtoolu_1', content: [{ type: 'web_search_result', url: 'https://e.com', title: 'a long title', encrypted_content: 'x'.repeat(500) }] } }),
+      event('content_block_delta', { index: 1, delta: { type: 'text_delta', text: 'ok' } }),
+    ];
+    expect(cutRun(prepared, chunks)).toBe(20n * 3_000n + 2n * 250_000_000n + 2n * 15_000n);
+  });
+
+  it('extended thinking cut before its final usage books the worst case (null)', () => {
+    const prepared = adapter.prepare(call('/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 2000, stream: true, thinking: { type: 'enabled', budget_tokens: 1024 }, messages: [] }));
+    expect(cutRun(prepared, [start({ input_tokens: 20, output_tokens: 1 })])).toBeNull();
+  });
+
+  it('reserves images, documents and max_uses × server tools; refuses a web search without max_uses', () => {
+    const body = {
+      model: 'claude-sonnet-4-5',
+      max_tokens: 10,
+      messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'https://e.com/a.png' } }, { type: 'document', source: { type: 'url', url: 'https://e.com/a.pdf' } }] }],
+      tools: [{ type: 'web_fetch_20250910', name: 'web_fetch', max_uses: 3 }],
+    };
+    const c = call('/v1/messages', body);
+    const prepared = adapter.prepare(c);
+    expect(prepared.inputs).toEqual({ images: 1, files: 1, serverToolUses: 3 });
+    expect(prepared.costNanos).toBe(BigInt(c.body.length) * 3_000n + 10n * 15_000n + 30_000_000n + 3_000_000_000n + 3n * 250_000_000n);
+    expect(() => adapter.prepare(call('/v1/messages', { ...body, tools: [{ type: 'web_search_20250305', name: 'web_search' }] }))).toThrow(
+      expect.objectContaining({ code: 'unpriced_request', param: 'tools' }),
+    );
+  });
+
+  it("books the searches the final usage reports at the price list's fee", () => {
+    const prepared = adapter.prepare(call('/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 10, messages: [], tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 5 }] }));
+    const doc = JSON.stringify({ usage: { input_tokens: 100, output_tokens: 10, server_tool_use: { web_search_requests: 3 } } });
+    expect(meterRun(prepared, 200, [doc]).costNanos).toBe(100n * 3_000n + 10n * 15_000n + 3n * 10_000_000n);
+  });
+});

@@ -1,6 +1,6 @@
 import type { Secret } from '@keyvault/crypto';
 import { KeyvaultError } from '@keyvault/errors';
-import type { ModelPrice, PriceBook } from '@keyvault/policy';
+import { cutStreamCost, generatedTextBytes, type ModelPrice, type PriceBook, type TokenCounts } from '@keyvault/policy';
 import { count, JsonBodyMeter, jsonObject } from './json-body';
 import { eventData, SseEvents } from './sse';
 import {
@@ -15,6 +15,7 @@ import {
   type VendorCall,
 } from './vendor-adapter';
 import { COMMON_DOWN, COMMON_UP, type HeaderAllowlist } from './header-allowlist';
+import { pricedInputs } from './unbounded-inputs';
 
 /**
  * Anthropic: the real key goes as `x-api-key`; the client's `anthropic-version` and
@@ -27,9 +28,13 @@ import { COMMON_DOWN, COMMON_UP, type HeaderAllowlist } from './header-allowlist
  * `cache_control` — plus `max_tokens` (the API requires it; the model's own limit when absent)
  * at the output price. The call then settles to `usage`: input, output, cache writes (5-minute
  * and 1-hour) and cache reads, from the JSON answer or from the stream's `message_start` and
- * `message_delta` events (whose counts are cumulative), without altering the stream.
- * Inputs the body only points at (image or document URLs, files, server tools' results) are not
- * bounded by its bytes: what they cost beyond the reservation is not counted.
+ * `message_delta` events (whose counts are cumulative), without altering the stream, plus the
+ * fees of the server tools it reports (`server_tool_use.web_search_requests`).
+ * Inputs the body's bytes do not bound (images, documents, server tools) add the price list's
+ * worst case each (unbounded-inputs.ts); a server tool that could run without end must set
+ * `max_uses`. A stream cut short before its final usage (Stop, idle upstream) is booked by
+ * `cutStreamCost`: the input `message_start` reported, the server tools' worst case, and the
+ * streamed text's bytes as output tokens.
  */
 export class AnthropicAdapter implements VendorAdapter {
   readonly vendor = 'anthropic' as const;
@@ -62,19 +67,38 @@ export class AnthropicAdapter implements VendorAdapter {
     const price = this.modelPrice(request.model);
     const output = count(request.max_tokens) ?? price.maxOutputTokens;
     const bytes = call.body.length;
-    let costNanos = this.prices.tokensCost(price, { input: bytes, output });
+    let promptNanos = this.prices.tokensCost(price, { input: bytes, output: 0 });
     if (marksCacheControl(call.body, request)) {
       for (const write of [{ cacheWrite: bytes }, { cacheWrite1h: bytes }]) {
-        const withWrites = this.prices.tokensCost(price, { input: 0, output, ...write });
-        if (withWrites > costNanos) costNanos = withWrites;
+        const withWrites = this.prices.tokensCost(price, { input: 0, output: 0, ...write });
+        if (withWrites > promptNanos) promptNanos = withWrites;
       }
     }
+    const extra = pricedInputs(this.prices, 'anthropic', 'anthropic_messages', request);
+    const costNanos = promptNanos + extra.promptNanos + extra.serverToolNanos + this.prices.tokensCost(price, { input: 0, output });
     const tokens: CallTokens = { worst: bytes + output, actual: null };
     const settle = (usage: unknown) => this.usageCost(price, usage, tokens);
+    const model = request.model as string;
     if (request.stream === true) {
-      return { costNanos, model: request.model as string, tokens, meter: (res) => (isSuccess(res.status) ? new MessageStreamMeter(settle) : fixedCost(0n)) };
+      const thinking = request.thinking as { type?: unknown } | undefined;
+      const cut = (usage: Record<string, unknown>, streamedBytes: number) => {
+        const reported = usageTokens(usage);
+        return cutStreamCost({
+          price,
+          reportedInput: reported,
+          worstPromptNanos: promptNanos,
+          worstPromptInputsNanos: extra.promptNanos,
+          serverToolNanos: extra.serverToolNanos,
+          reportedOutputTokens: count(usage.output_tokens) ?? 0,
+          streamedBytes,
+          maxOutputTokens: output,
+          // extended thinking is billed in full and streamed summarised (Claude 4), or not at all when redacted
+          hiddenReasoning: typeof thinking === 'object' && thinking !== null && thinking.type !== 'disabled',
+        });
+      };
+      return { costNanos, model, tokens, inputs: extra.inputs, meter: (res) => (isSuccess(res.status) ? new MessageStreamMeter(settle, cut) : fixedCost(0n)) };
     }
-    return { costNanos, model: request.model as string, tokens, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => settle(doc.usage)) : fixedCost(0n)) };
+    return { costNanos, model, tokens, inputs: extra.inputs, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => settle(doc.usage)) : fixedCost(0n)) };
   }
 
   private modelPrice(model: unknown): ModelPrice {
@@ -84,63 +108,86 @@ export class AnthropicAdapter implements VendorAdapter {
     return price;
   }
 
-  /** A Messages `usage` object → nano-dollars, or null when it is missing or malformed. */
+  /** A Messages `usage` object → nano-dollars (server tools' fees included), or null when it is missing or malformed. */
   private usageCost(price: ModelPrice, usage: unknown, tokens?: CallTokens): bigint | null {
     if (typeof usage !== 'object' || usage === null) return null;
-    const u = usage as Record<string, unknown>;
-    const input = count(u.input_tokens);
-    if (input === undefined) return null;
-    const cacheWrites = count(u.cache_creation_input_tokens) ?? 0;
-    // newer answers split cache writes by lifetime; the 1-hour ones cost more
-    const split = typeof u.cache_creation === 'object' && u.cache_creation !== null ? (u.cache_creation as Record<string, unknown>) : {};
-    const cacheWrite1h = Math.min(count(split.ephemeral_1h_input_tokens) ?? 0, cacheWrites);
-    const output = count(u.output_tokens) ?? 0;
-    const cacheRead = count(u.cache_read_input_tokens) ?? 0;
-    if (tokens) tokens.actual = input + output + cacheWrites + cacheRead;
-    return this.prices.tokensCost(price, {
-      input,
-      output,
-      cacheWrite: cacheWrites - cacheWrite1h,
-      cacheWrite1h,
-      cacheRead,
-    });
+    const t = usageTokens(usage as Record<string, unknown>);
+    if (t === null) return null;
+    const output = count((usage as Record<string, unknown>).output_tokens) ?? 0;
+    if (tokens) tokens.actual = t.input + output + (t.cacheWrite ?? 0) + (t.cacheWrite1h ?? 0) + (t.cacheRead ?? 0);
+    return this.prices.tokensCost(price, { ...t, output }) + this.serverToolFees((usage as Record<string, unknown>).server_tool_use);
+  }
+
+  /** `server_tool_use: {web_search_requests: n}` → n × the price list's fee per request. */
+  private serverToolFees(used: unknown): bigint {
+    if (typeof used !== 'object' || used === null) return 0n;
+    let fees = 0n;
+    for (const [name, fee] of this.prices.unboundedInputs('anthropic').serverToolUsageNanos) {
+      fees += BigInt(count((used as Record<string, unknown>)[name]) ?? 0) * fee;
+    }
+    return fees;
   }
 }
 
-/** Only these events carry usage; the rest are not parsed. */
-const USAGE_EVENT = /"type"\s*:\s*"message_(start|delta)"/;
+/** The input side of a Messages `usage` object (cache writes split by lifetime), or null without `input_tokens`. */
+function usageTokens(u: Record<string, unknown>): Omit<TokenCounts, 'output'> | null {
+  const input = count(u.input_tokens);
+  if (input === undefined) return null;
+  const cacheWrites = count(u.cache_creation_input_tokens) ?? 0;
+  // newer answers split cache writes by lifetime; the 1-hour ones cost more
+  const split = typeof u.cache_creation === 'object' && u.cache_creation !== null ? (u.cache_creation as Record<string, unknown>) : {};
+  const cacheWrite1h = Math.min(count(split.ephemeral_1h_input_tokens) ?? 0, cacheWrites);
+  return { input, cacheWrite: cacheWrites - cacheWrite1h, cacheWrite1h, cacheRead: count(u.cache_read_input_tokens) ?? 0 };
+}
 
 /**
  * Follows a Messages SSE stream without changing a byte: `message_start` carries the input
  * side of `usage`, each `message_delta` the cumulative counts so far (output tokens, and in
  * newer API versions the input side again). The cost is known once a `message_delta` arrived;
- * a stream without one (cut short, or an `error` event) is charged its reservation.
+ * a stream without one is charged its reservation, unless the proxy cut it (`finish(true)`):
+ * then `cut` prices the usage reported so far and the bytes of text the content blocks carried.
  */
 export class MessageStreamMeter implements ResponseMeter {
   readonly rewrites = false;
   private readonly events = new SseEvents();
   private usage: Record<string, unknown> = {};
   private final = false;
+  private streamedBytes = 0;
 
-  constructor(private readonly settle: (usage: unknown) => bigint | null) {}
+  constructor(
+    private readonly settle: (usage: unknown) => bigint | null,
+    private readonly cut: (usage: Record<string, unknown>, streamedBytes: number) => bigint | null = () => null,
+  ) {}
 
   transform(chunk: Buffer): Buffer {
     for (const event of this.events.push(chunk)) this.read(event);
     return chunk;
   }
 
-  finish(): { costNanos: bigint | null } {
+  finish(cut = false): { costNanos: bigint | null } {
     this.read(this.events.rest());
-    return { costNanos: this.final ? this.settle(this.usage) : null };
+    if (this.final) return { costNanos: this.settle(this.usage) };
+    return { costNanos: cut ? this.cut(this.usage, this.streamedBytes) : null };
   }
 
   private read(event: string): void {
-    if (!USAGE_EVENT.test(event)) return;
-    const data = eventData(event) as { type?: unknown; message?: { usage?: unknown }; usage?: unknown } | undefined;
-    if (data?.type === 'message_start') this.merge(data.message?.usage);
-    else if (data?.type === 'message_delta') {
-      this.merge(data.usage);
-      this.final = true;
+    const data = eventData(event) as { type?: unknown; message?: { usage?: unknown }; usage?: unknown; delta?: unknown; content_block?: { type?: unknown } } | undefined;
+    switch (data?.type) {
+      case 'message_start':
+        return this.merge(data.message?.usage);
+      case 'message_delta':
+        this.merge(data.usage);
+        this.final = true;
+        return;
+      case 'content_block_delta':
+        this.streamedBytes += generatedTextBytes(data.delta);
+        return;
+      case 'content_block_start': {
+        // a server tool's results are input (priced within the server tools' worst case), not generated text
+        const type = data.content_block?.type;
+        if (!(typeof type === 'string' && type.endsWith('_tool_result'))) this.streamedBytes += generatedTextBytes(data.content_block);
+        return;
+      }
     }
   }
 

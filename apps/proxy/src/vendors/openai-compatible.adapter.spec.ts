@@ -47,3 +47,10 @@ describe('OpenAiCompatibleAdapter', () => {
     }
   });
 });
+
+describe('OpenAI-compatible inputs the body does not bound', () => {
+  it('refuses images as unpriced: the shipped price list gives them no worst case for these vendors', () => {
+    const body = { model: 'llama-3.1-8b-instant', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://e.com/a.png' } }] }] };
+    expect(() => adapter.prepare(call('/v1/chat/completions', body, 'http://127.0.0.1:8000'))).toThrow(expect.objectContaining({ code: 'unpriced_request', param: 'messages' }));
+  });
+});

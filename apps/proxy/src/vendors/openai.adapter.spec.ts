@@ -97,3 +97,55 @@ describe('ChatStreamMeter', () => {
     expect(m.finish()).toEqual({ tail: '', costNanos: null });
   });
 });
+
+describe('OpenAI calls cut short, and inputs the body does not bound (issue 18)', () => {
+  const mini = prices.model('openai', 'gpt-4o-mini')!; // 150 / 600 n$ a token
+  const cutRun = (prepared: PreparedCall, chunks: string[]) => {
+    const meter = prepared.meter!({ status: 200, headers: {} });
+    for (const c of chunks) meter.transform(Buffer.from(c));
+    return meter.finish(true).costNanos;
+  };
+
+  it('a stream cut before its usage books the prompt worst case plus the bytes the deltas carried (content, tool calls), capped at the output limit', () => {
+    const c = call('/v1/chat/completions', { model: 'gpt-4o-mini', max_tokens: 50, n: 2, stream: true });
+    const prepared = adapter.prepare(c);
+    const prompt = BigInt(c.body.length) * mini.inputNanosPerToken;
+    const chunks = [
+      sse({ choices: [{ index: 0, delta: { role: 'assistant', content: 'hé' } }, { index: 1, delta: { content: 'yo' } }] }),
+      sse({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'get', arguments: '{"a"' } }] } }] }),
+      'data: {"choices":[{"index":0,"delta":{"content":"par', // cut inside an event: not JSON, not counted
+    ];
+    // 'hé' 3 + 'yo' 2 + 'get' 3 + '{"a"' 4 = 12 bytes
+    expect(cutRun(prepared, chunks)).toBe(prompt + 12n * mini.outputNanosPerToken);
+    // the same stream ending without usage and without a cut is its worst case (null)
+    const whole = prepared.meter!({ status: 200, headers: {} });
+    whole.transform(Buffer.from(chunks[0]));
+    expect(whole.finish().costNanos).toBeNull();
+    // more text than the output limit (50 × n) books the limit
+    expect(cutRun(prepared, [sse({ choices: [{ delta: { content: 'x'.repeat(500) } }] })])).toBe(prepared.costNanos);
+  });
+
+  it('a stream cut after its usage books the usage', () => {
+    const prepared = adapter.prepare(call('/v1/chat/completions', { model: 'gpt-4o-mini', stream: true }));
+    expect(cutRun(prepared, [sse({ choices: [{ delta: { content: 'hello' } }] }), sse({ choices: [], usage: { prompt_tokens: 10, completion_tokens: 2 } })])).toBe(2_700n);
+  });
+
+  it('a hidden-reasoning model cut before its usage books its worst case (null)', () => {
+    const prepared = adapter.prepare(call('/v1/chat/completions', { model: 'o4-mini', stream: true }));
+    expect(cutRun(prepared, [sse({ choices: [{ delta: { content: 'hi' } }] })])).toBeNull();
+  });
+
+  it('reserves the worst case of each image, file and web search on top of the tokens, and names them for allowed_inputs', () => {
+    const body = {
+      model: 'gpt-4o-mini',
+      max_tokens: 10,
+      messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://e.com/a.png' } }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AA==' } }, { type: 'file', file: { file_id: 'f' } }] }],
+      web_search_options: {},
+    };
+    const c = call('/v1/chat/completions', body);
+    const prepared = adapter.prepare(c);
+    expect(prepared.inputs).toEqual({ images: 2, files: 1, serverToolUses: 1 });
+    // $0.01 × 2 + $0.50 + $0.05
+    expect(prepared.costNanos).toBe(prices.tokenCost(mini, c.body.length, 10) + 20_000_000n + 500_000_000n + 50_000_000n);
+  });
+});

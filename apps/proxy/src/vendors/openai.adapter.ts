@@ -1,10 +1,11 @@
 import type { Secret } from '@keyvault/crypto';
 import { KeyvaultError } from '@keyvault/errors';
-import type { LlmVendor, ModelPrice, PriceBook } from '@keyvault/policy';
+import { cutStreamCost, generatedTextBytes, type LlmVendor, type ModelPrice, type PriceBook } from '@keyvault/policy';
 import { count, JsonBodyMeter, jsonObject } from './json-body';
 import { eventData, SseEvents } from './sse';
 import { fixedCost, isSuccess, type CallTokens, type OutgoingHeaders, type PreparedCall, type ResponseMeter, type VendorAdapter, type VendorCall } from './vendor-adapter';
 import { COMMON_DOWN, COMMON_UP, type HeaderAllowlist } from './header-allowlist';
+import { pricedInputs } from './unbounded-inputs';
 
 /** OpenAI allows at most 128 choices per call. */
 const MAX_CHOICES = 128;
@@ -14,7 +15,10 @@ const MAX_CHOICES = 128;
  * (model lists) pass at no cost; anything else is refused as unpriced rather than let through
  * unmetered. The worst case reserved before a chat call: every body byte an input token (a
  * token is at least one byte) plus the output limit (`max_completion_tokens`, `max_tokens`, or
- * the model's own) times `n`, at the model's prices; the call then settles to `usage`.
+ * the model's own) times `n`, at the model's prices, plus the price list's worst case per image,
+ * file and server-tool use the body carries (unbounded-inputs.ts); the call then settles to
+ * `usage`. A stream cut short before its usage (Stop, idle upstream) is booked by
+ * `cutStreamCost`: the prompt's worst case plus the streamed text's bytes as output tokens.
  * `priceList` lets OpenAI-compatible vendors reuse this adapter with their own models.
  */
 export class OpenAiAdapter implements VendorAdapter {
@@ -48,13 +52,28 @@ export class OpenAiAdapter implements VendorAdapter {
     const requested = count(request.max_completion_tokens) ?? count(request.max_tokens);
     const maxOutput = requested === undefined ? price.maxOutputTokens : Math.min(requested, price.maxOutputTokens || requested);
     const choices = Math.min(Math.max(count(request.n) ?? 1, 1), MAX_CHOICES);
-    const costNanos = this.prices.tokenCost(price, call.body.length, maxOutput * choices);
-    const tokens: CallTokens = { worst: call.body.length + maxOutput * choices, actual: null };
+    const outputTokens = maxOutput * choices;
+    const extra = pricedInputs(this.prices, this.priceList, 'openai_chat', request);
+    const promptNanos = this.prices.tokenCost(price, call.body.length, 0);
+    const costNanos = promptNanos + extra.promptNanos + extra.serverToolNanos + this.prices.tokenCost(price, 0, outputTokens);
+    const tokens: CallTokens = { worst: call.body.length + outputTokens, actual: null };
     const settle = (usage: unknown) => this.usageCost(price, usage, tokens);
 
     if (request.stream !== true) {
-      return { costNanos, model: price.requested, tokens, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => settle(doc.usage)) : fixedCost(0n)) };
+      return { costNanos, model: price.requested, tokens, inputs: extra.inputs, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => settle(doc.usage)) : fixedCost(0n)) };
     }
+    const cut = (streamedBytes: number) =>
+      cutStreamCost({
+        price,
+        reportedInput: null,
+        worstPromptNanos: promptNanos,
+        worstPromptInputsNanos: extra.promptNanos,
+        serverToolNanos: extra.serverToolNanos,
+        reportedOutputTokens: 0,
+        streamedBytes,
+        maxOutputTokens: outputTokens,
+        hiddenReasoning: price.hiddenReasoning,
+      });
     // Streams report usage only when asked: ask upstream always, and hide the usage chunk
     // from a client that did not ask for it.
     const options = (typeof request.stream_options === 'object' && request.stream_options) || {};
@@ -65,7 +84,8 @@ export class OpenAiAdapter implements VendorAdapter {
       model: price.requested,
       tokens,
       body,
-      meter: (res) => (isSuccess(res.status) ? new ChatStreamMeter(!clientAsked, settle) : fixedCost(0n)),
+      inputs: extra.inputs,
+      meter: (res) => (isSuccess(res.status) ? new ChatStreamMeter(!clientAsked, settle, cut) : fixedCost(0n)),
     };
   }
 
@@ -98,21 +118,21 @@ export class OpenAiAdapter implements VendorAdapter {
   }
 }
 
-/** Only events that may carry a usage object are parsed; the rest pass untouched. */
-const MAY_CARRY_USAGE = /"usage"\s*:\s*\{/;
-
 /**
  * Follows a chat-completion SSE stream and reads `usage` from the final usage-only chunk
  * (`choices: []`). With `hideUsage`, that chunk is dropped from what the client receives;
- * every other event is passed on as soon as it is complete.
+ * every other event is passed on as soon as it is complete. It also counts the bytes of text the
+ * choices' deltas carried, which prices a stream cut before its usage (`cut`).
  */
 export class ChatStreamMeter implements ResponseMeter {
   private readonly events = new SseEvents();
   private cost: bigint | null = null;
+  private streamedBytes = 0;
 
   constructor(
     private readonly hideUsage: boolean,
     private readonly settle: (usage: unknown) => bigint | null,
+    private readonly cut: (streamedBytes: number) => bigint | null = () => null,
   ) {}
 
   get rewrites(): boolean {
@@ -122,25 +142,31 @@ export class ChatStreamMeter implements ResponseMeter {
   transform(chunk: Buffer): Buffer | string {
     const events = this.events.push(chunk);
     if (!this.hideUsage) {
-      for (const e of events) this.isUsageOnly(e);
+      for (const e of events) this.read(e);
       return chunk;
     }
     let out = '';
-    for (const e of events) if (!this.isUsageOnly(e)) out += e;
+    for (const e of events) if (!this.read(e)) out += e;
     return out;
   }
 
-  finish(): { tail?: string; costNanos: bigint | null } {
+  finish(cut = false): { tail?: string; costNanos: bigint | null } {
     const rest = this.events.rest();
-    if (rest) this.isUsageOnly(rest);
-    return { tail: this.hideUsage ? rest : undefined, costNanos: this.cost };
+    if (rest) this.read(rest);
+    const costNanos = this.cost ?? (cut ? this.cut(this.streamedBytes) : null);
+    return { tail: this.hideUsage ? rest : undefined, costNanos };
   }
 
-  /** Reads usage from an event; true when the event is the usage-only chunk. */
-  private isUsageOnly(event: string): boolean {
-    if (!MAY_CARRY_USAGE.test(event)) return false;
+  /** Counts an event's generated text and reads its usage; true when the event is the usage-only chunk. */
+  private read(event: string): boolean {
     const data = eventData(event) as { usage?: unknown; choices?: unknown } | undefined;
-    if (!data || typeof data.usage !== 'object' || data.usage === null) return false;
+    if (!data) return false;
+    if (Array.isArray(data.choices)) {
+      for (const choice of data.choices) {
+        if (typeof choice === 'object' && choice !== null) this.streamedBytes += generatedTextBytes((choice as { delta?: unknown }).delta);
+      }
+    }
+    if (typeof data.usage !== 'object' || data.usage === null) return false;
     this.cost = this.settle(data.usage);
     return Array.isArray(data.choices) && data.choices.length === 0;
   }

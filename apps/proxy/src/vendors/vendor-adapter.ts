@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Vendor } from '@keyvault/config';
 import type { Secret } from '@keyvault/crypto';
+import type { UnboundedInputs } from '@keyvault/policy';
 import type { HeaderAllowlist } from './header-allowlist';
 
 /**
@@ -82,6 +83,8 @@ export interface PreparedCall {
    * then, or when the answer did not tell).
    */
   tokens?: CallTokens;
+  /** LLM calls: the images, files and server tools the body carries (matched against the key's allowed_inputs) */
+  inputs?: UnboundedInputs;
   /** a replacement request body (e.g. stream_options added); the received body when absent */
   body?: Buffer;
   /** a replacement vendor path to send (e.g. a base_url that already ends in /v1) */
@@ -89,8 +92,8 @@ export interface PreparedCall {
   /**
    * Reads the actual cost from the response. Absent: the cost is `costNanos` when the upstream
    * answers 2xx and 0 otherwise. Present: the upstream is asked for an uncompressed body
-   * (accept-encoding: identity) and the meter sees every chunk of it. The settled amount never
-   * exceeds `costNanos`.
+   * (accept-encoding: identity) and the meter sees every chunk of it. The settled amount may
+   * exceed `costNanos` only when the vendor's own usage says so (an overrun, booked whole).
    */
   meter?: (response: UpstreamResponseHead) => ResponseMeter;
 }
@@ -118,8 +121,11 @@ export interface ResponseMeter {
   /**
    * The body ended. `tail`: bytes still held back, sent before the response ends. `costNanos`:
    * the actual cost, or null when it could not be read (the reserved worst case is then charged).
+   * `cut`: the proxy ended the answer early and closed the upstream (the client hung up, or the
+   * upstream was idle too long): a stream meter then prices what was streamed so far
+   * (libs/policy/stream-cut.ts) when the usage has not come.
    */
-  finish(): { tail?: string; costNanos: bigint | null };
+  finish(cut?: boolean): { tail?: string; costNanos: bigint | null };
 }
 
 /** Headers sent upstream (lowercase names). */

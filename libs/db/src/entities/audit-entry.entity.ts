@@ -1,9 +1,13 @@
-import { Column, Entity, Index } from 'typeorm';
-import { CreatedAt, IdColumn, NanosColumn, RefColumn } from './columns';
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+import { NanosColumn, RefColumn } from './columns';
 
 /**
  * One proxied call, refused ones included. Ids are time-ordered, so `(tenant_id, id DESC)`
  * serves newest-first paging and `from`/`to` become id ranges.
+ *
+ * Partitioned by UTC day of `created_at` (migration AuditPartitions, by hand: TypeORM does not
+ * model partitions), so retention drops a day whole; the primary key holds the partition key,
+ * so a lookup by id alone should also bound `created_at` (see audit-partitions.ts).
  */
 @Entity('audit_log')
 @Index('ix_audit_tenant', ['tenantId', 'id'])
@@ -15,7 +19,7 @@ import { CreatedAt, IdColumn, NanosColumn, RefColumn } from './columns';
 /** a dead instance's lease is settled from the rows of its calls (apps/proxy/src/ledger) */
 @Index('ix_audit_lease', ['leaseId'], { where: 'lease_id IS NOT NULL' })
 export class AuditEntry {
-  @IdColumn() id: string;
+  @PrimaryColumn({ type: 'text', collation: 'C', primaryKeyConstraintName: 'PK_audit_log' }) id: string;
   /** null only when the caller could not be tied to a tenant (a forged key) */
   @RefColumn({ name: 'tenant_id', nullable: true }) tenantId: string | null;
   @RefColumn({ name: 'vault_key_id', nullable: true }) vaultKeyId: string | null;
@@ -34,7 +38,10 @@ export class AuditEntry {
   @Column({ type: 'text', name: 'conversation_id', nullable: true }) conversationId: string | null;
   /** the budget lease a paid call drew on (written before the call was forwarded) */
   @RefColumn({ name: 'lease_id', nullable: true }) leaseId: string | null;
+  /** the leases it drew on above its key's day (issue 19: lifetime, profile, tenant budgets) */
+  @Index('ix_audit_budget_leases', { synchronize: false })
+  @Column({ type: 'text', name: 'budget_lease_ids', array: true, nullable: true }) budgetLeaseIds: string[] | null;
   /** the worst case the call reserved: what it is settled at when its outcome is never known */
   @NanosColumn({ name: 'reserved_nanos', nullable: true, default: undefined }) reservedNanos: bigint | null;
-  @CreatedAt() createdAt: Date;
+  @CreateDateColumn({ type: 'timestamptz', name: 'created_at', primary: true, primaryKeyConstraintName: 'PK_audit_log' }) createdAt: Date;
 }

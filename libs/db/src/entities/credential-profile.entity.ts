@@ -1,5 +1,5 @@
 import { Column, Entity, Index, UpdateDateColumn } from 'typeorm';
-import { CreatedAt, IdColumn, RefColumn } from './columns';
+import { CreatedAt, IdColumn, NanosColumn, RefColumn } from './columns';
 
 export type CredentialStrategy = 'round_robin' | 'failover';
 
@@ -14,6 +14,9 @@ export class CredentialProfile {
   @Column({ type: 'text', default: 'round_robin' }) strategy: CredentialStrategy;
   @Column({ type: 'text', name: 'base_url', nullable: true }) baseUrl: string | null;
   @Column({ type: 'boolean', name: 'is_default', default: false }) isDefault: boolean;
+  // budgets above the key (issue 19): the profile's UTC day and calendar month (UTC); null: none
+  @NanosColumn({ name: 'daily_cap_nanos', nullable: true, default: undefined }) dailyCapNanos: bigint | null;
+  @NanosColumn({ name: 'monthly_cap_nanos', nullable: true, default: undefined }) monthlyCapNanos: bigint | null;
   @CreatedAt() createdAt: Date;
   @UpdateDateColumn({ type: 'timestamptz', name: 'updated_at' }) updatedAt: Date;
   /** Profiles are soft-deleted so audit rows and vault keys keep a name to point at. */

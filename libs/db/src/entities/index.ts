@@ -1,5 +1,7 @@
 import { AuditCapture } from './audit-capture.entity';
 import { AuditEntry } from './audit-entry.entity';
+import { BudgetReservation } from './budget-reservation.entity';
+import { BudgetSpend } from './budget-spend.entity';
 import { CredentialKey } from './credential-key.entity';
 import { CredentialProfile } from './credential-profile.entity';
 import { DuplicateCall } from './duplicate-call.entity';
@@ -21,7 +23,7 @@ export * from './columns';
 export {
   AuditEntry, CredentialKey, CredentialProfile, DuplicateCall, GatewayKey, IdempotencyRecord, RateWindow, SigningKey, SpendReservation,
   Tenant, TenantApiKey, VaultKey, VaultKeySpend, Webhook, WebhookDelivery, WebhookEvent,
-  WebhookDeliveryAttempt, AuditCapture,
+  WebhookDeliveryAttempt, AuditCapture, BudgetSpend, BudgetReservation,
 };
 export * from './tenant.entity';
 export * from './tenant-api-key.entity';
@@ -34,5 +36,5 @@ export * from './vault-key.entity';
 export const ENTITIES = [
   AuditEntry, CredentialKey, CredentialProfile, DuplicateCall, GatewayKey, IdempotencyRecord, RateWindow, SigningKey, SpendReservation,
   Tenant, TenantApiKey, VaultKey, VaultKeySpend, Webhook, WebhookDelivery, WebhookEvent,
-  WebhookDeliveryAttempt, AuditCapture,
+  WebhookDeliveryAttempt, AuditCapture, BudgetSpend, BudgetReservation,
 ];

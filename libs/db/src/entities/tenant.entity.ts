@@ -1,5 +1,5 @@
 import { Column, Entity, Index, UpdateDateColumn } from 'typeorm';
-import { CreatedAt, IdColumn } from './columns';
+import { CreatedAt, IdColumn, NanosColumn } from './columns';
 
 export type TenantStatus = 'active' | 'disabled';
 
@@ -16,6 +16,8 @@ export class Tenant {
   @Column({ type: 'bytea', name: 'data_key_wrapped' }) dataKeyWrapped: Buffer;
   @Column({ type: 'text', name: 'data_key_master_key_id' }) dataKeyMasterKeyId: string;
   @Column({ type: 'integer', name: 'data_key_version', default: 1 }) dataKeyVersion: number;
+  /** budget above the keys (issue 19): the tenant's calendar month (UTC); null: none */
+  @NanosColumn({ name: 'monthly_cap_nanos', nullable: true, default: undefined }) monthlyCapNanos: bigint | null;
   @CreatedAt() createdAt: Date;
   @UpdateDateColumn({ type: 'timestamptz', name: 'updated_at' }) updatedAt: Date;
 }

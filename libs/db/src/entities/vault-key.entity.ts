@@ -15,7 +15,10 @@ export class VaultKey {
   @RefColumn({ name: 'tenant_id' }) tenantId: string;
   @RefColumn({ name: 'credential_id' }) credentialId: string;
   @Column({ type: 'text' }) vendor: string;
-  @NanosColumn({ name: 'daily_cap_nanos', default: undefined }) dailyCapNanos: bigint;
+  /** null when the key has only a lifetime cap (one of the two is required) */
+  @NanosColumn({ name: 'daily_cap_nanos', nullable: true, default: undefined }) dailyCapNanos: bigint | null;
+  /** spend over the key's whole life (issue 19), beside the daily cap; null: none */
+  @NanosColumn({ name: 'total_cap_nanos', nullable: true, default: undefined }) totalCapNanos: bigint | null;
   // guardrails (issue 19)
   @NanosColumn({ name: 'max_call_nanos', nullable: true, default: undefined }) maxCallNanos: bigint | null;
   @Column({ type: 'text', name: 'allowed_models', array: true, nullable: true }) allowedModels: string[] | null;
@@ -25,6 +28,8 @@ export class VaultKey {
   @Column({ type: 'text', name: 'allowed_endpoints', array: true }) allowedEndpoints: string[];
   // issue 22: header allowlist
   @Column({ type: 'text', name: 'allowed_headers', array: true, default: () => "'{}'" }) allowedHeaders: string[];
+  // issue 18: LLM inputs the body's bytes do not bound (images, files, server tools); null: every kind
+  @Column({ type: 'text', name: 'allowed_inputs', array: true, nullable: true }) allowedInputs: string[] | null;
   @Column({ type: 'timestamptz', name: 'expires_at' }) expiresAt: Date;
   @Column({ type: 'text', nullable: true }) label: string | null;
   @Index('ix_vault_keys_metadata', { synchronize: false })

@@ -1,7 +1,11 @@
 import { Column, Entity, Index } from 'typeorm';
 import { CreatedAt, IdColumn, RefColumn } from './columns';
 
-export const WEBHOOK_EVENT_TYPES = ['vault_key.cap_threshold', 'vault_key.cap_reached', 'vault_key.revoked'] as const;
+export const WEBHOOK_EVENT_TYPES = [
+  'vault_key.cap_threshold', 'vault_key.cap_reached', 'vault_key.revoked',
+  // budgets above the key (issue 19): a credential profile's daily or monthly cap
+  'credential.cap_threshold', 'credential.cap_reached',
+] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 /** How a webhook is delivered: signed JSON to a URL, a Slack incoming webhook, or email over SMTP. */
 export const WEBHOOK_KINDS = ['signed', 'slack', 'email'] as const;

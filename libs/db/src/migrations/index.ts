@@ -14,6 +14,10 @@ import { WebhookKindsAndAttempts1797021000000 } from './1797021000000-WebhookKin
 import { VaultKeyAllowedHeaders1797022000000 } from './1797022000000-VaultKeyAllowedHeaders';
 import { AuditCapture1797021000001 } from './1797021000001-AuditCapture';
 import { ProxyRole1797022000001 } from './1797022000001-ProxyRole';
+import { VaultKeyAllowedInputs1797118000000 } from './1797118000000-VaultKeyAllowedInputs';
+import { Budgets1797119000000 } from './1797119000000-Budgets';
+import { AuditPartitions1797121000000 } from './1797121000000-AuditPartitions';
+import { ApiRoleForcedRowSecurity1797122000000 } from './1797122000000-ApiRoleForcedRowSecurity';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so that the same list works from
@@ -37,4 +41,8 @@ export const MIGRATIONS = [
   AuditCapture1797021000001,
   VaultKeyAllowedHeaders1797022000000,
   ProxyRole1797022000001,
+  VaultKeyAllowedInputs1797118000000,
+  Budgets1797119000000,
+  AuditPartitions1797121000000,
+  ApiRoleForcedRowSecurity1797122000000,
 ];

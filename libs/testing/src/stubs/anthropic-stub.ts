@@ -7,6 +7,8 @@ export interface AnthropicUsage {
   output_tokens: number;
   cache_creation_input_tokens: number;
   cache_read_input_tokens: number;
+  /** server tools the message used (reported in the final usage only when set) */
+  server_tool_use?: { web_search_requests: number };
 }
 
 export interface AnthropicStub extends StubServer {

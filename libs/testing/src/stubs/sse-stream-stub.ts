@@ -9,6 +9,8 @@ export interface SseStreamPlan {
   gapMs: number;
   /** characters of content per chunk */
   chunkChars: number;
+  /** the content of each chunk instead of `chunkChars` × 'x' */
+  chunkText?: string;
   /** the first chunk goes out at once, the rest only once this many streams are open together (0: no wait) */
   barrier: number;
   /**
@@ -22,6 +24,8 @@ export interface SseStreamStub extends StubServer {
   plan: SseStreamPlan;
   /** usage of every stream (sent when the request asks for it) */
   readonly usage: { prompt_tokens: number; completion_tokens: number };
+  /** usage of every Anthropic Messages stream (`POST /v1/messages`): `message_start` reports the input, `message_delta` the output */
+  readonly anthropicUsage: { input_tokens: number; output_tokens: number };
   /** streams open now, and the most ever open together */
   open(): number;
   maxOpen(): number;
@@ -42,12 +46,14 @@ export interface SseStreamStub extends StubServer {
 const DEFAULT_PLAN: SseStreamPlan = { chunks: 3, gapMs: 20, chunkChars: 4, barrier: 0, stall: 'never' };
 
 /**
- * A loopback OpenAI chat-completions endpoint that streams slowly and says what it sees: how many
- * streams are open at once, which ones the other side closed, and when its writes are held back
- * by a reader that does not keep up.
+ * A loopback OpenAI chat-completions endpoint (and Anthropic Messages endpoint, at
+ * `POST /v1/messages`) that streams slowly and says what it sees: how many streams are open at
+ * once, which ones the other side closed, and when its writes are held back by a reader that
+ * does not keep up.
  */
 export async function startSseStreamStub(plan: Partial<SseStreamPlan> = {}): Promise<SseStreamStub> {
   const usage = { prompt_tokens: 12, completion_tokens: 3 };
+  const anthropicUsage = { input_tokens: 25, output_tokens: 7 };
   let open = 0;
   let maxOpen = 0;
   let closedEarly = 0;
@@ -99,10 +105,11 @@ export async function startSseStreamStub(plan: Partial<SseStreamPlan> = {}): Pro
       return;
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    if (req.path === '/v1/messages') return messages(res, body.model ?? 'claude-sonnet-4-5', p, () => closed, stall);
     const model = body.model ?? 'gpt-4o-mini';
     const event = (choices: unknown[], extra: Record<string, unknown> = {}) =>
       `data: ${JSON.stringify({ id: 'chatcmpl-slow', object: 'chat.completion.chunk', created: 1700000000, model, choices, ...(withUsage ? { usage: null } : {}), ...extra })}\n\n`;
-    const content = 'x'.repeat(p.chunkChars);
+    const content = p.chunkText ?? 'x'.repeat(p.chunkChars);
     if (!(await write(res, event([{ index: 0, delta: { role: 'assistant', content }, finish_reason: null }])))) return;
     if (p.stall === 'first-chunk') await stall();
     if (p.barrier > 0) {
@@ -121,6 +128,28 @@ export async function startSseStreamStub(plan: Partial<SseStreamPlan> = {}): Pro
     res.end('data: [DONE]\n\n');
     completed++;
   });
+
+  /** An Anthropic Messages stream in the plan's shape: a text block of `chunks + 1` deltas. */
+  async function messages(res: ServerResponse, model: string, p: SseStreamPlan, closed: () => boolean, stall: () => Promise<void>): Promise<void> {
+    const event = (type: string, data: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+    const content = p.chunkText ?? 'x'.repeat(p.chunkChars);
+    const start = event('message_start', {
+      message: { id: 'msg_slow', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: anthropicUsage.input_tokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 1 } },
+    });
+    const delta = event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: content } });
+    if (!(await write(res, start + event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }) + delta))) return;
+    if (p.stall === 'first-chunk') await stall();
+    for (let i = 0; i < p.chunks && !closed(); i++) {
+      if (p.gapMs > 0) await new Promise((r) => setTimeout(r, p.gapMs));
+      if (!(await write(res, delta))) return;
+    }
+    if (closed()) return;
+    if (!(await write(res, event('content_block_stop', { index: 0 }) + event('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: anthropicUsage.output_tokens } })))) return;
+    if (p.stall === 'usage') await stall();
+    if (closed()) return;
+    res.end(event('message_stop', {}));
+    completed++;
+  }
 
   function releaseBarrier(): void {
     const w = barrierWaiters;
@@ -152,6 +181,7 @@ export async function startSseStreamStub(plan: Partial<SseStreamPlan> = {}): Pro
   const stub: SseStreamStub = Object.assign(server, {
     plan: { ...DEFAULT_PLAN, ...plan },
     usage,
+    anthropicUsage,
     open: () => open,
     maxOpen: () => maxOpen,
     closedEarly: () => closedEarly,

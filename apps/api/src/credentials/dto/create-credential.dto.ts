@@ -1,8 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, Length, Matches, MaxLength, Validate, ValidateIf } from 'class-validator';
 import { VENDORS, type Vendor } from '@keyvault/config';
 import type { Secret } from '@keyvault/crypto';
 import type { CredentialStrategy } from '@keyvault/db';
+import { IsUsdCap } from '../../vault-keys/dto/usd-amount.validator';
 import { IsProviderKey, PROVIDER_KEY_MAX, PROVIDER_KEY_MIN, ToSecret } from './provider-key';
 
 export const STRATEGIES: readonly CredentialStrategy[] = ['round_robin', 'failover'];
@@ -55,4 +56,27 @@ export class CreateCredentialDto {
   @IsOptional()
   @IsBoolean()
   default?: boolean;
+
+  // budgets above the vault keys (issue 19)
+  @ApiPropertyOptional({
+    nullable: true,
+    type: Number,
+    example: 10,
+    description:
+      "USD the profile's vault keys may spend together per UTC day, across every proxy instance; a call that would pass it is refused (429 profile_cap_exceeded, Retry-After: seconds to UTC midnight). null: none",
+  })
+  @ValidateIf((_: unknown, v: unknown) => v !== undefined && v !== null)
+  @Validate(IsUsdCap)
+  daily_usd_cap?: number | null;
+
+  @ApiPropertyOptional({
+    nullable: true,
+    type: Number,
+    example: 250,
+    description:
+      "USD the profile's vault keys may spend together per calendar month (UTC); a call that would pass it is refused (429 profile_cap_exceeded, Retry-After: seconds to the month's end). null: none",
+  })
+  @ValidateIf((_: unknown, v: unknown) => v !== undefined && v !== null)
+  @Validate(IsUsdCap)
+  monthly_usd_cap?: number | null;
 }

@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min, Validate } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min, Validate, ValidateIf } from 'class-validator';
 import { VENDORS, type Vendor } from '@keyvault/config';
 import { CAPTURE_LEVELS, type CaptureLevel } from '@keyvault/db';
+import { INPUT_KINDS, type InputKind } from '@keyvault/policy';
 import { IsDuration } from '../../common/is-duration.validator';
 import { KEY_GROUP, KEY_GROUP_MESSAGE } from '../../credentials/dto/key-group';
 import { IsMetadata } from './metadata.validator';
@@ -21,9 +22,23 @@ export class CreateVaultKeyDto {
   @Length(1, 200)
   credential?: string;
 
-  @ApiProperty({ example: 100, description: 'USD per UTC day, above 0, at most 1000000, at most 9 decimals' })
+  @ApiPropertyOptional({
+    example: 100,
+    description: 'USD per UTC day, above 0, at most 1000000, at most 9 decimals. Required unless total_usd_cap is set (400 cap_required when neither is)',
+  })
+  // null is refused (not taken for absent): a key without a daily cap leaves the field out
+  @ValidateIf((o: CreateVaultKeyDto) => o.daily_usd_cap !== undefined)
   @Validate(IsUsdCap)
-  daily_usd_cap: number;
+  daily_usd_cap?: number;
+
+  @ApiPropertyOptional({
+    example: 500,
+    description:
+      "USD over the key's whole life, across every day, beside daily_usd_cap (either or both; 400 cap_required when neither is set). A call that would pass it is refused (429 total_cap_exceeded, no Retry-After: it never resets)",
+  })
+  @ValidateIf((o: CreateVaultKeyDto) => o.total_usd_cap !== undefined)
+  @Validate(IsUsdCap)
+  total_usd_cap?: number;
 
   // guardrails (issue 19): each checked again by the service, which reports the field at fault
   @ApiPropertyOptional({
@@ -46,6 +61,20 @@ export class CreateVaultKeyDto {
   @ArrayMinSize(1)
   @ArrayMaxSize(50)
   allowed_models?: string[];
+
+  @ApiPropertyOptional({
+    type: [String],
+    enum: INPUT_KINDS,
+    example: ['images'],
+    description:
+      "LLM vendors only: the inputs a body's bytes do not bound that calls may carry: `images`, `files` (documents, PDFs), `server_tools` (tools the vendor runs, e.g. web search). Each reserves the price list's worst case. A call carrying another kind is refused (403 input_not_allowed). `[]` refuses all three; absent: all three",
+    maxItems: 3,
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(3)
+  @IsIn(INPUT_KINDS, { each: true, message: `allowed_inputs entries must be one of ${INPUT_KINDS.join(', ')}` })
+  allowed_inputs?: InputKind[];
 
   @ApiPropertyOptional({
     example: '10m',
