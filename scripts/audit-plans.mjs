@@ -11,7 +11,7 @@
 // of GET /audit's query for each filter combination, of GET /audit/{id}, of the export's query
 // (and the export read through a cursor as the api reads it), of the proxy's outcome write, of a
 // lease reconciliation's lookup, and the time to drop one day's partition. The SQL comes from the
-// compiled apps (auditWhere, AUDIT_BY_ID_NEAR, WRITE_OUTCOMES, RECONCILE_LEASES), so the plans
+// compiled apps (auditWhere, AUDIT_BY_ID_NEAR, BOOK_OUTCOMES, the key-day lease reconciliation), so the plans
 // are those of the real queries. Drops the database at the end unless --keep.
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -26,8 +26,9 @@ const { DataSource } = require('typeorm');
 const db = require(join(root, 'dist/apps/api/libs/db/src/index.js'));
 const { MIGRATIONS } = require(join(root, 'dist/apps/api/libs/db/src/migrations/index.js'));
 const { auditWhere, AUDIT_COLUMNS, AUDIT_BY_ID, AUDIT_BY_ID_NEAR, auditIdWindow } = require(join(root, 'dist/apps/api/apps/api/src/audit/audit-query.js'));
-const { WRITE_OUTCOMES } = require(join(root, 'dist/apps/proxy/apps/proxy/src/audit/audit-writer.js'));
-const { RECONCILE_LEASES } = require(join(root, 'dist/apps/proxy/apps/proxy/src/ledger/lease-statements.js'));
+const { BOOK_OUTCOMES } = require(join(root, 'dist/apps/proxy/apps/proxy/src/audit/audit-writer.js'));
+const { leaseStatements, KEY_DAY_TABLES } = require(join(root, 'dist/apps/proxy/apps/proxy/src/ledger/lease-statements.js'));
+const RECONCILE_LEASES = leaseStatements(KEY_DAY_TABLES).reconcile;
 
 const args = process.argv.slice(2);
 const arg = (name, fallback) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
@@ -114,7 +115,7 @@ async function prepare() {
     await c.query('VACUUM ANALYZE audit_log');
   });
   const { ms } = await migrate();
-  notes.push(`AuditPartitions converted the ${ROWS.toLocaleString('en')}-row table in ${(ms / 1000).toFixed(1)} s (copy into ${DAYS + 1} day partitions, then the primary key and six indexes built on each).`);
+  notes.push(`AuditPartitions converted the ${ROWS.toLocaleString('en')}-row table in ${(ms / 1000).toFixed(1)} s (copy into ${DAYS + 1} day partitions, then the primary key and the indexes built on each).`);
   await withClient(url, (c) => c.query('VACUUM ANALYZE audit_log'));
 }
 
@@ -232,11 +233,9 @@ async function main() {
       c.query(`UPDATE audit_log SET status = 0, error_code = NULL WHERE id = ANY($1) AND created_at > $2`, [recent.map((r) => r.id), new Date(end.getTime() - DAY)]);
     const col = (f) => recent.map(f);
     const outcomes = [
-      col((r) => r.id), col((r) => r.tenant_id), col(() => 'vk_x'), col(() => 'cred_x'), col(() => 'ck_x'), col(() => 'openai'), col(() => 'POST'),
-      col(() => '/v1/chat/completions'), col(() => 200), col(() => null), col(() => '1000'), col(() => 250), col(() => null), col(() => null),
-      col((r) => r.created_at.getTime()), col(() => 'yes'),
+      col((r) => r.id), col(() => 'ck_x'), col(() => 200), col(() => null), col(() => '1000'), col(() => 250), col((r) => r.created_at.getTime()),
     ];
-    await one('proxy: 200 call outcomes (UPDATE by id and created_at)', WRITE_OUTCOMES, outcomes, { rollback: true, setup: inFlight, runs: 1 });
+    await one('proxy: 200 call outcomes (UPDATE by id and created_at)', BOOK_OUTCOMES, outcomes, { rollback: true, setup: inFlight, runs: 1 });
     // a dead instance's lease, settled from its calls' rows (lease_id lookup in every partition)
     await c.query('BEGIN');
     await c.query(

@@ -66,6 +66,29 @@ describe('a durable record of every call before it is forwarded', () => {
     expect(done).toMatchObject({ id: inFlight.id, status: 200, error_code: null, cost_nanos: '3600', lease_id: inFlight.lease_id });
   });
 
+  it('writes the whole row with its outcome when the record is gone by then (a Postgres crash took back an unflushed commit)', async () => {
+    const vk = await openaiKey();
+    stub.clear();
+    stub.hold('headers');
+    const pending = chat(vk.token, 'run-lost');
+    await eventually(async () => stub.seen().length === 1, 'the call to reach the upstream');
+    const [record] = await rows(vk.id);
+    await fx.query('DELETE FROM audit_log WHERE id = $1', [record.id]);
+    stub.hold(null);
+    stub.release();
+    expect((await pending).status).toBe(200);
+    const [row] = await eventually(async () => {
+      const r = await rows(vk.id);
+      return r[0]?.status === 200 && r;
+    }, 'the outcome');
+    expect(row).toMatchObject({ id: record.id, status: 200, error_code: null, cost_nanos: '3600', run_id: 'run-lost', conversation_id: 'conv-r' });
+    const spend = await eventually(async () => {
+      const [s] = await fx.query<{ spent_nanos: string }>('SELECT spent_nanos FROM vault_key_spend WHERE vault_key_id = $1', [vk.id]);
+      return s?.spent_nanos === '3600' && s;
+    }, 'the call to be booked');
+    expect(spend.spent_nanos).toBe('3600');
+  });
+
   it('refuses with 503 vault_unavailable and forwards nothing when the record cannot be written', async () => {
     const vk = await openaiKey();
     expect((await chat(vk.token)).status).toBe(200);

@@ -43,6 +43,11 @@ export interface StreamCut {
   hiddenReasoning: boolean;
 }
 
+/** The output tokens a cut stream is booked for: what the vendor reported or the bytes streamed, whichever is more, within the limit. */
+export function cutStreamOutputTokens(cut: StreamCut): number {
+  return Math.min(Math.max(cut.reportedOutputTokens, cut.streamedBytes), cut.maxOutputTokens);
+}
+
 /** The nano-dollars a cut stream is booked at (see StreamCut), or null for its worst case. */
 export function cutStreamCost(cut: StreamCut): bigint | null {
   if (cut.hiddenReasoning) return null;
@@ -52,7 +57,7 @@ export function cutStreamCost(cut: StreamCut): bigint | null {
       BigInt(cut.reportedInput.cacheWrite1h ?? 0) * cut.price.cacheWrite1hNanosPerToken +
       BigInt(cut.reportedInput.cacheRead ?? 0) * cut.price.cacheReadNanosPerToken
     : cut.worstPromptNanos + cut.worstPromptInputsNanos;
-  const output = Math.min(Math.max(cut.reportedOutputTokens, cut.streamedBytes), cut.maxOutputTokens);
+  const output = cutStreamOutputTokens(cut);
   return input + cut.serverToolNanos + BigInt(output) * cut.price.outputNanosPerToken;
 }
 

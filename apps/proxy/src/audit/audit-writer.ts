@@ -25,11 +25,18 @@ export interface AuditRecord {
   runId: string | null;
   conversationId: string | null;
   /**
-   * Set by CallRecorder when the call's record was sent before forwarding: its row's id and
-   * created_at (ms since the epoch), whether Postgres acknowledged it ('maybe': the outcome of
-   * that INSERT is unknown), and what to do once the outcome is written too.
+   * Set by CallRecorder when the call's record was sent before forwarding (whether or not
+   * Postgres acknowledged it): its row's id and created_at (ms since the epoch), and what to do
+   * once the outcome is written too.
    */
-  record?: { id: string; at: number; written: 'yes' | 'maybe'; onOutcome: () => void };
+  record?: { id: string; at: number; onOutcome: () => void };
+}
+
+/** A buffered row: `at` is when it was created, in ms since the epoch. */
+interface Row {
+  id: string;
+  at: number;
+  r: AuditRecord;
 }
 
 const FLUSH_AFTER_MS = 50;
@@ -37,38 +44,52 @@ const MAX_ROWS_PER_STATEMENT = 200;
 const MAX_RETRY_MS = 5_000;
 
 /**
- * Books outcomes in one statement per batch. A recorded call's row (CallRecorder) gets its
+ * Books the outcomes of recorded calls (CallRecorder) in one statement per batch: a row gets its
  * status, cost, duration and provider key by (id, created_at), unless a reconciliation marked it
  * `interrupted` meanwhile (its lease was settled at the call's worst case: the row keeps saying
- * so, as the spend does). A recorded row that is not there (its INSERT failed after all, or a
- * Postgres crash took back a record committed without waiting for the WAL flush) is inserted
- * whole; a refused call, never recorded, is inserted. One array per
+ * so, as the spend does). Answers the ids of the rows that are not there at all (the record's
+ * INSERT failed after all, or a Postgres crash took back a record committed without waiting for
+ * the WAL flush): those are inserted whole by INSERT_OUTCOMES. Only the columns an outcome
+ * changes are sent: parsing and unnesting the other nine cost Postgres and the proxy more than
+ * the update itself for every call, for a row missing once in a blue moon. One array per
  * column: the statement text never changes (prepared once per connection). The audit table is
  * partitioned by day of created_at: the batch's created_at range (redundant with the join) lets
  * Postgres open only the day partitions the batch falls in, not a month of them.
  */
-export const WRITE_OUTCOMES = `
+export const BOOK_OUTCOMES = `
   WITH r AS (
-    SELECT id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status, error_code,
-           cost_nanos, duration_ms, run_id, conversation_id, to_timestamp(at_ms / 1000.0) AS created_at, recorded
-      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                  $9::int[], $10::text[], $11::bigint[], $12::int[], $13::text[], $14::text[], $15::float8[], $16::text[])
-           AS r(id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,
-                error_code, cost_nanos, duration_ms, run_id, conversation_id, at_ms, recorded)
+    SELECT id, provider_key_id, status, error_code, cost_nanos, duration_ms, to_timestamp(at_ms / 1000.0) AS created_at
+      FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::int[], $7::float8[])
+           AS r(id, provider_key_id, status, error_code, cost_nanos, duration_ms, at_ms)
   ), u AS (
     UPDATE audit_log a
        SET status = r.status, error_code = r.error_code, cost_nanos = r.cost_nanos, duration_ms = r.duration_ms,
            provider_key_id = r.provider_key_id
       FROM r
-     WHERE r.recorded <> 'no' AND a.id = r.id AND a.created_at = r.created_at AND a.status = 0 AND a.error_code IS NULL
+     WHERE a.id = r.id AND a.created_at = r.created_at AND a.status = 0 AND a.error_code IS NULL
        AND a.created_at BETWEEN (SELECT min(created_at) FROM r) AND (SELECT max(created_at) FROM r)
+    RETURNING a.id
   )
+  SELECT r.id FROM r
+   WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.id = r.id)
+     AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.id = r.id AND a.created_at = r.created_at)`;
+
+/**
+ * Inserts whole rows: refused calls (never recorded) and recorded calls whose row is missing
+ * (BOOK_OUTCOMES). A row a late record INSERT committed in between is left as it is: its
+ * outcome goes on it at the next batch (the row stays buffered until then, see `write`).
+ */
+export const INSERT_OUTCOMES = `
   INSERT INTO audit_log (id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,
                          error_code, cost_nanos, duration_ms, run_id, conversation_id, created_at)
   SELECT id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,
-         error_code, cost_nanos, duration_ms, run_id, conversation_id, created_at
-    FROM r
-   WHERE r.recorded = 'no' OR NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.id = r.id AND a.created_at = r.created_at)`;
+         error_code, cost_nanos, duration_ms, run_id, conversation_id, to_timestamp(at_ms / 1000.0)
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                $9::int[], $10::text[], $11::bigint[], $12::int[], $13::text[], $14::text[], $15::float8[])
+         AS r(id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,
+              error_code, cost_nanos, duration_ms, run_id, conversation_id, at_ms)
+  ON CONFLICT DO NOTHING
+  RETURNING id`;
 
 /**
  * Writes calls' outcomes in batches (one statement every ~50 ms or 200 rows), off the request
@@ -83,8 +104,7 @@ export const WRITE_OUTCOMES = `
 @Injectable()
 export class AuditWriter implements OnModuleDestroy {
   private readonly logger = new Logger('AuditWriter');
-  /** `at`: when the row was created, in ms since the epoch */
-  private buffer: Array<{ id: string; at: number; r: AuditRecord }> = [];
+  private buffer: Row[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private retryMs = FLUSH_AFTER_MS;
@@ -152,14 +172,14 @@ export class AuditWriter implements OnModuleDestroy {
   private async write(): Promise<void> {
     while (this.buffer.length > 0) {
       const batch = this.buffer.splice(0, MAX_ROWS_PER_STATEMENT);
-      const columns: unknown[][] = Array.from({ length: 16 }, () => new Array<unknown>(batch.length));
-      batch.forEach(({ id, at, r }, i) => {
-        const row = [id, r.tenantId, r.vaultKeyId, r.credentialId, r.providerKeyId, r.vendor, r.method, r.path, r.status, r.errorCode,
-          r.costNanos.toString(), r.durationMs, r.runId, r.conversationId, at, r.record?.written ?? 'no'];
-        for (let c = 0; c < row.length; c++) columns[c][i] = row[c];
-      });
+      let missing: Row[];
       try {
-        await this.store.queryPrepared('audit_outcome', WRITE_OUTCOMES, columns);
+        missing = await this.book(batch.filter((b) => b.r.record));
+        const unrecorded = batch.filter((b) => !b.r.record);
+        const inserted = await this.insert([...unrecorded, ...missing]);
+        // a recorded row that a late INSERT put there in between: its outcome goes on it at the next flush
+        missing = missing.filter((b) => !inserted.has(b.id));
+        this.buffer.unshift(...missing);
       } catch {
         // back in front, oldest first; rows recorded meanwhile were appended behind them
         this.buffer.unshift(...batch);
@@ -167,7 +187,41 @@ export class AuditWriter implements OnModuleDestroy {
         return;
       }
       this.retryMs = FLUSH_AFTER_MS;
-      for (const { r } of batch) r.record?.onOutcome();
+      for (const b of batch) if (!missing.includes(b)) b.r.record?.onOutcome();
+      if (missing.length > 0) return;
     }
+  }
+
+  /** Books recorded calls' outcomes on their rows; returns those whose row is not there. */
+  private async book(rows: Row[]): Promise<Row[]> {
+    if (rows.length === 0) return [];
+    const columns: unknown[][] = Array.from({ length: 7 }, () => new Array<unknown>(rows.length));
+    for (let i = 0; i < rows.length; i++) {
+      const { id, at, r } = rows[i];
+      columns[0][i] = id;
+      columns[1][i] = r.providerKeyId;
+      columns[2][i] = r.status;
+      columns[3][i] = r.errorCode;
+      columns[4][i] = r.costNanos.toString();
+      columns[5][i] = r.durationMs;
+      columns[6][i] = at;
+    }
+    const absent = await this.store.queryPrepared<{ id: string }>('audit_outcome', BOOK_OUTCOMES, columns);
+    if (absent.length === 0) return [];
+    const ids = new Set(absent.map((a) => a.id));
+    return rows.filter((b) => ids.has(b.id));
+  }
+
+  /** Inserts whole rows; returns the ids inserted (a row already there is left as it is). */
+  private async insert(rows: Row[]): Promise<Set<string>> {
+    if (rows.length === 0) return new Set();
+    const columns: unknown[][] = Array.from({ length: 15 }, () => new Array<unknown>(rows.length));
+    rows.forEach(({ id, at, r }, i) => {
+      const row = [id, r.tenantId, r.vaultKeyId, r.credentialId, r.providerKeyId, r.vendor, r.method, r.path, r.status, r.errorCode,
+        r.costNanos.toString(), r.durationMs, r.runId, r.conversationId, at];
+      for (let c = 0; c < row.length; c++) columns[c][i] = row[c];
+    });
+    const inserted = await this.store.queryPrepared<{ id: string }>('audit_insert', INSERT_OUTCOMES, columns);
+    return new Set(inserted.map((x) => x.id));
   }
 }

@@ -78,21 +78,12 @@ export class CallRecorder {
     // a guardrail may have named this call's audit id already (duplicate claims point at it)
     const id = audit.id ?? newId('audit', at);
     // from here the call's cost is booked only once its outcome is written too (AuditWriter)
-    const record: NonNullable<AuditRecord['record']> = { id, at, written: 'maybe', onOutcome: () => this.ledger.book(reservation) };
-    audit.record = record;
+    audit.record = { id, at, onOutcome: () => this.ledger.book(reservation) };
     this.ledger.awaitOutcome(reservation);
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ id, at, audit, reservation, resolve, reject });
       this.kick();
-    }).then(
-      () => {
-        record.written = 'yes';
-      },
-      (err: unknown) => {
-        this.metrics.recordFailures.inc();
-        throw err instanceof KeyvaultError ? err : new KeyvaultError('vault_unavailable', 'The vault database is unreachable; nothing was forwarded.');
-      },
-    );
+    });
   }
 
   /**
@@ -131,7 +122,9 @@ export class CallRecorder {
     try {
       await this.store.queryRecord('call_record', INSERT_RECORDS, columns);
     } catch (err) {
-      for (const p of batch) p.reject(err);
+      this.metrics.recordFailures.inc(batch.length);
+      const refusal = err instanceof KeyvaultError ? err : new KeyvaultError('vault_unavailable', 'The vault database is unreachable; nothing was forwarded.');
+      for (const p of batch) p.reject(refusal);
       return;
     }
     for (const p of batch) p.resolve();

@@ -137,6 +137,7 @@ describe('Anthropic calls cut short, and inputs the body does not bound (issue 1
     ];
     // 'héllo' 6 + 'get' 3 + '{"q":' 5 = 14 output bytes
     expect(cutRun(prepared, chunks)).toBe(20n * 3_000n + 10n * 3_750n + 1000n * 300n + 14n * 15_000n);
+    expect(prepared.tokens!.actual).toBe(20 + 10 + 1000 + 14);
     // without message_start: the prompt's worst case
     const c = call('/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 100, stream: true, messages: [] });
     expect(cutRun(adapter.prepare(c), [chunks[2]])).toBe(BigInt(c.body.length) * 3_000n + 6n * 15_000n);

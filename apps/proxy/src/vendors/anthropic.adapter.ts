@@ -1,6 +1,6 @@
 import type { Secret } from '@keyvault/crypto';
 import { KeyvaultError } from '@keyvault/errors';
-import { cutStreamCost, generatedTextBytes, type ModelPrice, type PriceBook, type TokenCounts } from '@keyvault/policy';
+import { cutStreamCost, cutStreamOutputTokens, generatedTextBytes, type ModelPrice, type PriceBook, type StreamCut, type TokenCounts } from '@keyvault/policy';
 import { count, JsonBodyMeter, jsonObject } from './json-body';
 import { eventData, SseEvents } from './sse';
 import {
@@ -83,7 +83,7 @@ export class AnthropicAdapter implements VendorAdapter {
       const thinking = request.thinking as { type?: unknown } | undefined;
       const cut = (usage: Record<string, unknown>, streamedBytes: number) => {
         const reported = usageTokens(usage);
-        return cutStreamCost({
+        const stream: StreamCut = {
           price,
           reportedInput: reported,
           worstPromptNanos: promptNanos,
@@ -94,7 +94,14 @@ export class AnthropicAdapter implements VendorAdapter {
           maxOutputTokens: output,
           // extended thinking is billed in full and streamed summarised (Claude 4), or not at all when redacted
           hiddenReasoning: typeof thinking === 'object' && thinking !== null && thinking.type !== 'disabled',
-        });
+        };
+        const cost = cutStreamCost(stream);
+        // max_tokens_per_minute counts the cut call as booked: the input reported (else the prompt's worst case) and the output counted
+        if (cost !== null) {
+          const input = reported ? reported.input + (reported.cacheWrite ?? 0) + (reported.cacheWrite1h ?? 0) + (reported.cacheRead ?? 0) : bytes;
+          tokens.actual = input + cutStreamOutputTokens(stream);
+        }
+        return cost;
       };
       return { costNanos, model, tokens, inputs: extra.inputs, meter: (res) => (isSuccess(res.status) ? new MessageStreamMeter(settle, cut) : fixedCost(0n)) };
     }

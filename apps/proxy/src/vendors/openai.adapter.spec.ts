@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Secret } from '@keyvault/crypto';
 import { PriceBook } from '@keyvault/policy';
-import { ChatStreamMeter, OpenAiAdapter } from './openai.adapter';
+import fc from 'fast-check';
+import { generatedTextBytes } from '@keyvault/policy';
+import { ChatStreamMeter, deltaTextBytes, OpenAiAdapter } from './openai.adapter';
 import type { OutgoingHeaders, PreparedCall, VendorCall } from './vendor-adapter';
 
 const prices = PriceBook.load();
@@ -117,6 +119,8 @@ describe('OpenAI calls cut short, and inputs the body does not bound (issue 18)'
     ];
     // 'hé' 3 + 'yo' 2 + 'get' 3 + '{"a"' 4 = 12 bytes
     expect(cutRun(prepared, chunks)).toBe(prompt + 12n * mini.outputNanosPerToken);
+    // and max_tokens_per_minute counts it as booked: the body's bytes and the 12 output tokens
+    expect(prepared.tokens!.actual).toBe(c.body.length + 12);
     // the same stream ending without usage and without a cut is its worst case (null)
     const whole = prepared.meter!({ status: 200, headers: {} });
     whole.transform(Buffer.from(chunks[0]));
@@ -147,5 +151,27 @@ describe('OpenAI calls cut short, and inputs the body does not bound (issue 18)'
     expect(prepared.inputs).toEqual({ images: 2, files: 1, serverToolUses: 1 });
     // $0.01 × 2 + $0.50 + $0.05
     expect(prepared.costNanos).toBe(prices.tokenCost(mini, c.body.length, 10) + 20_000_000n + 500_000_000n + 50_000_000n);
+  });
+});
+
+describe('deltaTextBytes', () => {
+  it("counts what parsing the whole event would: every choice's delta, whatever its text holds", () => {
+    const delta = fc.record(
+      { role: fc.constant('assistant'), content: fc.string({ unit: 'binary' }), refusal: fc.option(fc.string()), tool_calls: fc.array(fc.record({ index: fc.nat(3), id: fc.string(), function: fc.record({ name: fc.string(), arguments: fc.string({ unit: 'binary' }) }) }), { maxLength: 2 }) },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fc.array(delta, { maxLength: 3 }), fc.boolean(), (deltas, spaced) => {
+        const doc = { id: 'c', object: 'chat.completion.chunk', choices: deltas.map((d, index) => ({ index, delta: d, finish_reason: null })) };
+        const json = spaced ? JSON.stringify(doc, null, 1).replace(/\n/g, ' ') : JSON.stringify(doc);
+        return deltaTextBytes(`data: ${json}\n\n`) === deltas.reduce((n, d) => n + generatedTextBytes(d), 0);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('counts nothing of a delta cut in its middle, nor of text that only looks like a delta', () => {
+    expect(deltaTextBytes('data: {"choices":[{"delta":{"content":"par')).toBe(0);
+    expect(deltaTextBytes('data: {"choices":[{"delta":{"content":"say \\"delta\\":{\\"content\\":\\"x\\"}"}}]}\n\n')).toBe(Buffer.byteLength('say "delta":{"content":"x"}'));
   });
 });

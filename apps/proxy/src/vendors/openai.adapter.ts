@@ -1,6 +1,6 @@
 import type { Secret } from '@keyvault/crypto';
 import { KeyvaultError } from '@keyvault/errors';
-import { cutStreamCost, generatedTextBytes, type LlmVendor, type ModelPrice, type PriceBook } from '@keyvault/policy';
+import { cutStreamCost, cutStreamOutputTokens, generatedTextBytes, type LlmVendor, type ModelPrice, type PriceBook, type StreamCut } from '@keyvault/policy';
 import { count, JsonBodyMeter, jsonObject } from './json-body';
 import { eventData, SseEvents } from './sse';
 import { fixedCost, isSuccess, type CallTokens, type OutgoingHeaders, type PreparedCall, type ResponseMeter, type VendorAdapter, type VendorCall } from './vendor-adapter';
@@ -62,8 +62,8 @@ export class OpenAiAdapter implements VendorAdapter {
     if (request.stream !== true) {
       return { costNanos, model: price.requested, tokens, inputs: extra.inputs, meter: (res) => (isSuccess(res.status) ? new JsonBodyMeter((doc) => settle(doc.usage)) : fixedCost(0n)) };
     }
-    const cut = (streamedBytes: number) =>
-      cutStreamCost({
+    const cut = (streamedBytes: number) => {
+      const stream: StreamCut = {
         price,
         reportedInput: null,
         worstPromptNanos: promptNanos,
@@ -73,7 +73,12 @@ export class OpenAiAdapter implements VendorAdapter {
         streamedBytes,
         maxOutputTokens: outputTokens,
         hiddenReasoning: price.hiddenReasoning,
-      });
+      };
+      const cost = cutStreamCost(stream);
+      // max_tokens_per_minute counts the cut call as booked: its prompt's worst case and the output counted
+      if (cost !== null) tokens.actual = call.body.length + cutStreamOutputTokens(stream);
+      return cost;
+    };
     // Streams report usage only when asked: ask upstream always, and hide the usage chunk
     // from a client that did not ask for it.
     const options = (typeof request.stream_options === 'object' && request.stream_options) || {};
@@ -118,6 +123,48 @@ export class OpenAiAdapter implements VendorAdapter {
   }
 }
 
+/** Only events that may carry a usage object are parsed whole; in the rest only the deltas are. */
+const MAY_CARRY_USAGE = /"usage"\s*:\s*\{/;
+const DELTA_KEY = '"delta":';
+
+/**
+ * The generated text bytes of every `"delta": {...}` object in an event (generatedTextBytes of
+ * each), found by scanning for its balanced braces outside strings; a delta the event does not
+ * hold whole (cut in its middle) counts 0, as an event that is not JSON does. In JSON text the
+ * key `"delta":` can only appear unescaped as a key: inside a string its quotes are escaped.
+ */
+export function deltaTextBytes(event: string): number {
+  let bytes = 0;
+  for (let at = event.indexOf(DELTA_KEY); at >= 0; at = event.indexOf(DELTA_KEY, at + DELTA_KEY.length)) {
+    let start = at + DELTA_KEY.length;
+    while (event.charCodeAt(start) === 32) start++;
+    if (event[start] !== '{') continue;
+    let depth = 0;
+    let inString = false;
+    let end = -1;
+    for (let i = start; i < event.length; i++) {
+      const c = event.charCodeAt(i);
+      if (inString) {
+        if (c === 92) i++; // backslash: skip the escaped character
+        else if (c === 34) inString = false;
+      } else if (c === 34) inString = true;
+      else if (c === 123) depth++;
+      else if (c === 125 && --depth === 0) {
+        end = i + 1;
+        break;
+      }
+    }
+    if (end < 0) continue;
+    try {
+      bytes += generatedTextBytes(JSON.parse(event.slice(start, end)));
+    } catch {
+      // not JSON: not counted
+    }
+    at = end - DELTA_KEY.length;
+  }
+  return bytes;
+}
+
 /**
  * Follows a chat-completion SSE stream and reads `usage` from the final usage-only chunk
  * (`choices: []`). With `hideUsage`, that chunk is dropped from what the client receives;
@@ -159,6 +206,11 @@ export class ChatStreamMeter implements ResponseMeter {
 
   /** Counts an event's generated text and reads its usage; true when the event is the usage-only chunk. */
   private read(event: string): boolean {
+    // most events are one token's delta: only the delta objects are parsed (a tenth of the event)
+    if (!MAY_CARRY_USAGE.test(event)) {
+      this.streamedBytes += deltaTextBytes(event);
+      return false;
+    }
     const data = eventData(event) as { usage?: unknown; choices?: unknown } | undefined;
     if (!data) return false;
     if (Array.isArray(data.choices)) {
