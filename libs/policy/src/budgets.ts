@@ -7,6 +7,7 @@
  * Plain rules only: which levels a call draws on, the period each is booked in, when that
  * period ends, and the code a refusal carries.
  */
+import { nextUtcMidnight } from './utc-day';
 
 /** The levels above the key's day. The key's own UTC day stays in vault_key_spend. */
 export type BudgetLevel = 'vault_key_total' | 'credential_daily' | 'credential_monthly' | 'tenant_monthly';
@@ -23,8 +24,6 @@ export const BUDGET_REFUSALS = {
 
 /** The period a key's whole life is booked in. */
 export const LIFETIME_PERIOD = 'total';
-
-const DAY_MS = 86_400_000;
 
 /**
  * The period of `level` that `nowMs` falls in, as budget_spend keys it: `YYYY-MM-DD` for a UTC
@@ -48,7 +47,7 @@ export function budgetPeriodEnd(level: BudgetLevel, nowMs: number): number | nul
     case 'vault_key_total':
       return null;
     case 'credential_daily':
-      return Math.floor(nowMs / DAY_MS) * DAY_MS + DAY_MS;
+      return nextUtcMidnight(nowMs);
     case 'credential_monthly':
     case 'tenant_monthly': {
       const d = new Date(nowMs);

@@ -2,7 +2,17 @@
  * Daily caps run per UTC day: spend is booked on the day a call was reserved, and a key over
  * its cap may try again at the next UTC midnight.
  */
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
+
+/** The UTC midnight (ms) that starts the day `nowMs` falls in. */
+export function utcMidnight(nowMs: number): number {
+  return Math.floor(nowMs / DAY_MS) * DAY_MS;
+}
+
+/** The UTC midnight (ms) that ends the day `nowMs` falls in. */
+export function nextUtcMidnight(nowMs: number): number {
+  return utcMidnight(nowMs) + DAY_MS;
+}
 
 /** `YYYY-MM-DD` of the UTC day of `nowMs`. */
 export function utcDay(nowMs = Date.now()): string {
@@ -11,6 +21,5 @@ export function utcDay(nowMs = Date.now()): string {
 
 /** Whole seconds until the next UTC midnight (at least 1), for Retry-After. */
 export function secondsUntilUtcMidnight(nowMs = Date.now()): number {
-  const next = Math.floor(nowMs / DAY_MS) * DAY_MS + DAY_MS;
-  return Math.max(1, Math.ceil((next - nowMs) / 1000));
+  return Math.max(1, Math.ceil((nextUtcMidnight(nowMs) - nowMs) / 1000));
 }

@@ -1,4 +1,5 @@
 import type { QueryRunner } from 'typeorm';
+import { DAY_MS, utcDay, utcMidnight } from '@keyvault/policy';
 
 /**
  * The audit table's day partitions (migration AuditPartitions): `audit_log_YYYYMMDD` holds the
@@ -7,7 +8,6 @@ import type { QueryRunner } from 'typeorm';
  * (idempotent; moves in the rows the default partition caught for that day) so the migration
  * and this job make them alike, with the same grants and row-level security policies.
  */
-export const DAY_MS = 86_400_000;
 /** Partitions kept ready ahead of today, so a row lands in the default partition only if the job stopped for a week. */
 export const PARTITIONS_AHEAD_DAYS = 7;
 /**
@@ -18,9 +18,6 @@ export const PARTITIONS_AHEAD_DAYS = 7;
 const DDL_LOCK_TIMEOUT = '500ms';
 const PARTITION_NAME = /^audit_log_(\d{4})(\d{2})(\d{2})$/;
 
-/** The UTC day (midnight, ms) that `ms` falls on. */
-export const utcDay = (ms: number) => Math.floor(ms / DAY_MS) * DAY_MS;
-const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 export interface DroppedPartition {
   name: string;
@@ -50,7 +47,7 @@ async function ddl<T>(runner: QueryRunner, fn: () => Promise<T>): Promise<T> {
  */
 export async function ensurePartitions(runner: QueryRunner, now: number, keepFrom: number): Promise<string[]> {
   const days = new Set<string>();
-  for (let i = 0; i <= PARTITIONS_AHEAD_DAYS; i++) days.add(isoDay(utcDay(now) + i * DAY_MS));
+  for (let i = 0; i <= PARTITIONS_AHEAD_DAYS; i++) days.add(utcDay(utcMidnight(now) + i * DAY_MS));
   const stray: { day: string }[] = await runner.query(
     `SELECT DISTINCT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day FROM audit_log_default WHERE created_at >= $1`,
     [new Date(keepFrom)],
@@ -85,6 +82,6 @@ export async function dropPartition(runner: QueryRunner, p: { name: string; day:
     // the table is held only for the drop itself.
     const [{ rows }]: { rows: number }[] = await runner.query(`SELECT count(*)::int AS rows FROM public."${p.name}"`);
     await runner.query(`DROP TABLE public."${p.name}"`);
-    return { name: p.name, day: isoDay(p.day), rows };
+    return { name: p.name, day: utcDay(p.day), rows };
   });
 }

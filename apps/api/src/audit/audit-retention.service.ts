@@ -7,7 +7,8 @@ import { ID_PREFIXES, newId, type IdKind } from '@keyvault/crypto';
 import { acrossTenants, dataSourceOptions } from '@keyvault/db';
 import { MetricsRegistry } from '@keyvault/observability';
 import { API_CONFIG } from '../config.providers';
-import { DAY_MS, dropPartition, ensurePartitions, partitionsBefore, utcDay, type DroppedPartition } from './audit-partitions';
+import { DAY_MS, utcMidnight } from '@keyvault/policy';
+import { dropPartition, ensurePartitions, partitionsBefore, type DroppedPartition } from './audit-partitions';
 
 /** Arbitrary constant: the advisory lock that lets one api instance prune at a time. */
 const RETENTION_LOCK = 4_815_162_343;
@@ -101,7 +102,7 @@ export class AuditRetentionService implements OnApplicationBootstrap, OnModuleDe
       if (!locked) return null;
       try {
         // rows go by whole UTC days: those of days that ended before the horizon's day began
-        const horizon = utcDay(now - this.config.KEYVAULT_AUDIT_RETENTION_DAYS * DAY_MS);
+        const horizon = utcMidnight(now - this.config.KEYVAULT_AUDIT_RETENTION_DAYS * DAY_MS);
         const partitions = await this.asOwner(async (owner) => {
           const created = await ensurePartitions(owner, now, horizon);
           if (created.length > 0) this.logger.log({ days: created }, 'audit partitions created');

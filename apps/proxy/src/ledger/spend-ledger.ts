@@ -5,7 +5,7 @@ import type { ProxyConfig } from '@keyvault/config';
 import { randomChars } from '@keyvault/crypto';
 import { enqueueSpendEvents } from '@keyvault/db';
 import { KeyvaultError } from '@keyvault/errors';
-import { secondsUntilUtcMidnight, utcDay } from '@keyvault/policy';
+import { nextUtcMidnight, secondsUntilUtcMidnight, utcDay } from '@keyvault/policy';
 import { PROXY_CONFIG } from '../proxy.config';
 import { ProxyMetrics } from '../proxy-metrics';
 import { ProxyStore } from '../store/proxy-store';
@@ -14,7 +14,6 @@ import { KEY_DAY_TABLES } from './lease-statements';
 
 export { Reservation, type LedgerKey } from './lease-book';
 
-const DAY_MS = 86_400_000;
 
 /**
  * The cap the ledger holds a key without a daily cap to (it has a lifetime cap instead): its day
@@ -50,7 +49,7 @@ export class SpendLedger extends LeaseLedger {
     const now = this.now();
     if (now >= this.dayEndsAt) {
       this.day = utcDay(now);
-      this.dayEndsAt = Math.floor(now / DAY_MS) * DAY_MS + DAY_MS;
+      this.dayEndsAt = nextUtcMidnight(now);
     }
     return this.day;
   }
