@@ -7,5 +7,4 @@ export * from './database.module';
 export * from './outbox';
 export * from './revocation';
 export * from './tenant-scope';
-export * from './prepared';
 export * from './roles';
