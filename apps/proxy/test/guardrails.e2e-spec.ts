@@ -339,8 +339,19 @@ describe('vault-key guardrails', () => {
       expect(((await huge.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
 
       // worst case: the body's bytes (under 100) plus 400 output tokens: two fit in 1,000, not three
+      // the stub holds the admitted calls until the rest are refused: one that settled first would
+      // rightly free room for a third (failed once in CI that way)
       openaiStub.clear();
-      const burst = await Promise.all(Array.from({ length: 5 }, (_, i) => chat(vk.token, 400, i % 2 ? proxy : proxy2)));
+      openaiStub.hold('headers');
+      let answered = 0;
+      const calls = Array.from({ length: 5 }, (_, i) => chat(vk.token, 400, i % 2 ? proxy : proxy2).then((r) => (answered++, r)));
+      try {
+        await eventually(async () => answered === 3 && openaiStub.seen().length === 2, 'three refusals while two calls are held', 15_000);
+      } finally {
+        openaiStub.hold(null);
+        openaiStub.release();
+      }
+      const burst = await Promise.all(calls);
       expect(burst.map((r) => r.status).sort()).toEqual([200, 200, 429, 429, 429]);
       const refused = burst.find((r) => r.status === 429)!;
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
