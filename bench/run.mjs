@@ -59,6 +59,11 @@ const ports = { stub: 19000, streamStub: 19010, bare: 19100, streamBare: 19101, 
 /** The second api measured for issuance runs as a cluster of this many workers (API_WORKERS). */
 const API_WORKERS = process.env.BENCH_API_WORKERS ?? 'auto';
 const children = [];
+// however the bench ends (an unhandled 'error' event when Postgres restarts, a throw), the apps and
+// stubs it started go with it: left running they hold the bench's ports and the next run fails
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
 const log = (s) => process.stdout.write(`[bench] ${s}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
