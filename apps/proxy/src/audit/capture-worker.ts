@@ -4,6 +4,8 @@
  * under the tenant's data key and the insert all run here, so none of it competes with serving
  * calls on the proxy's event loop. It never logs: the proxy hears counts and error names only.
  */
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Pool, type PoolClient } from 'pg';
 import { aad, MasterKeyring, seal, unwrapTenantDataKey } from '@keyvault/crypto';
@@ -25,6 +27,12 @@ export type FromCaptureWorker =
   | { type: 'failed'; captures: number; bytes: number; error: string }
   | { type: 'drained'; id: number };
 
+/**
+ * The worker's thread runs this much nicer than the proxy (Linux; elsewhere at its priority): when
+ * the CPU is short, serving calls goes first and captures wait (bounded by the proxy's queue).
+ */
+const CAPTURE_THREAD_NICE_STEP = 10;
+
 /** Rows per INSERT at most, and plaintext bytes: a statement's parameters stay a few MiB. */
 const MAX_PER_INSERT = 200;
 const MAX_BYTES_PER_INSERT = 4 * 1024 * 1024;
@@ -39,7 +47,18 @@ interface TenantKeyRow {
 /** Body bytes a captured call carries (what the proxy's queue bound counts). */
 export const capturedBytes = (c: CapturedCall): number => (c.request.body?.length ?? 0) + (c.response?.body?.length ?? 0);
 
+/** Lowers this thread's priority only: on Linux a thread id set alone (/proc/thread-self names it). */
+function yieldToServing(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, Math.min(19, getPriority(tid) + CAPTURE_THREAD_NICE_STEP));
+  } catch {
+    // not Linux, or not allowed: the same priority as the proxy
+  }
+}
+
 function start(port: NonNullable<typeof parentPort>, data: CaptureWorkerData): void {
+  yieldToServing();
   const keyring = new MasterKeyring(data.masterKey, data.previousMasterKeys);
   const pool = new Pool({
     connectionString: data.databaseUrl,
