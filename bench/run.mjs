@@ -35,7 +35,7 @@
 import autocannon from 'autocannon';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -81,13 +81,16 @@ function start(file, args = [], env = {}, profileAs = null) {
     stdio: ['ignore', 'ignore', 'inherit', ...(profiled ? ['ipc'] : [])],
   });
   child.profiled = profiled;
+  child.profileFile = profiled ? join(PROFILE_DIR, `${profileAs}.cpuprofile`) : null;
   child.exited = new Promise((r) => child.once('exit', r));
   children.push(child);
   return child;
 }
 
-/** Runs `work` with the CPU profiler on in `child` (BENCH_PROFILE only). */
-async function profiled(child, work) {
+const rowSlug = (name) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+
+/** Runs `work` with the CPU profiler on in `child` (BENCH_PROFILE only); `as` names the profile's file instead of the process's name. */
+async function profiled(child, work, as = null) {
   if (!child.profiled) return work();
   child.send('profile:start');
   try {
@@ -96,6 +99,7 @@ async function profiled(child, work) {
     const written = new Promise((r) => child.once('message', r));
     child.send('profile:stop');
     await written;
+    if (as) renameSync(child.profileFile, join(PROFILE_DIR, `${as}.cpuprofile`));
   }
 }
 
@@ -229,7 +233,7 @@ async function firstBytes(port, headers, body, concurrency) {
   agent.destroy();
   times.sort((a, b) => a - b);
   const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
-  return { n: times.length, p50: at(0.5), p99: at(0.99), non2xx };
+  return { n: times.length, rps: (times.length + non2xx) / SECONDS, p50: at(0.5), p99: at(0.99), non2xx };
 }
 
 /** The Postgres backends serving the bench's database (the proxies' and the api's connections). */
@@ -541,24 +545,37 @@ async function main() {
         ['SSE, 20 connections', sse, 20],
       ]) {
         const acc = { none: [], bodies: [] };
-        const run = (key) => firstBytes(ports.proxy, { authorization: `Bearer ${key.vault_key}` }, body, connections);
+        const run = (key) => withCpu(proxyProcess, db, () => firstBytes(ports.proxy, { authorization: `Bearer ${key.vault_key}` }, body, connections));
         await run(none); // warm-up
         const warm = await run(bodies);
         acc.warmBodies = warm.n + warm.non2xx;
         for (let round = 0; round < ROUNDS; round++) {
-          acc.none.push(await run(none));
-          acc.bodies.push(await run(bodies));
-          log(`capture ${name} round ${round + 1}: first byte p50 none ${fmt(acc.none.at(-1).p50, 2)} ms, bodies ${fmt(acc.bodies.at(-1).p50, 2)} ms`);
+          // BENCH_PROFILE: the first round of each row, both keys (capture-<row>-<key>.cpuprofile)
+          const measured = (key, label) => (round === 0 ? profiled(proxyProcess, () => run(key), `capture-${rowSlug(name)}-${label}`) : run(key));
+          acc.none.push(await measured(none, 'none'));
+          acc.bodies.push(await measured(bodies, 'bodies'));
+          const line = (x) => `p50 ${fmt(x.p50, 2)} / p99 ${fmt(x.p99, 2)} ms (CPU µs per call: proxy ${fmt(x.procUs, 0)}, pg ${fmt(x.pgUs, 0)})`;
+          log(`capture ${name} round ${round + 1}: first byte none ${line(acc.none.at(-1))}, bodies ${line(acc.bodies.at(-1))}; load ${loadavg()[0].toFixed(2)}`);
         }
-        const summary = (xs) => ({ n: sum(xs, 'n'), p50: avg(xs, 'p50'), p99: avg(xs, 'p99'), non2xx: sum(xs, 'non2xx') });
+        const summary = (xs) => ({ n: sum(xs, 'n'), p50: avg(xs, 'p50'), p99: avg(xs, 'p99'), non2xx: sum(xs, 'non2xx'), procUs: avg(xs, 'procUs'), pgUs: avg(xs, 'pgUs') });
         results.capture.push({ name, none: summary(acc.none), bodies: summary(acc.bodies), warmBodies: acc.warmBodies });
       }
-      // the captures were written: every bodies call has one (give the writer a moment to flush)
-      await sleep(1000);
-      const captured = Number((await db.query('SELECT count(*) AS n FROM audit_captures')).rows[0].n) - capturedBefore;
-      results.capture.captured = captured;
       // warm-up calls included: they were captured too
       results.capture.bodiesCalls = results.capture.reduce((n, r) => n + r.warmBodies + r.bodies.n + r.bodies.non2xx, 0);
+      // the captures were written: every bodies call has one. Capture work yields the CPU to
+      // serving calls, so it may finish after the load ends: wait while the count still grows.
+      const ended = performance.now();
+      let captured = 0;
+      for (let last = -1, still = 0; still < 3 && performance.now() - ended < 120_000; await sleep(1000)) {
+        captured = Number((await db.query('SELECT count(*) AS n FROM audit_captures')).rows[0].n) - capturedBefore;
+        if (captured >= results.capture.bodiesCalls) break;
+        still = captured === last ? still + 1 : 0;
+        last = captured;
+      }
+      results.capture.captured = captured;
+      results.capture.storedAfterMs = performance.now() - ended;
+      results.capture.dropped = [...(await scrape(ports.proxy)).entries()].filter(([k]) => k.startsWith('keyvault_proxy_captures_dropped_total')).reduce((n, [, v]) => n + v, 0);
+      log(`capture: ${captured} of ${results.capture.bodiesCalls} stored ${fmt(results.capture.storedAfterMs / 1000, 1)} s after the load ended; dropped ${results.capture.dropped}`);
     }
 
     if (ONLY.has('streams')) {
@@ -655,15 +672,19 @@ function captureSection(capture, loadBefore, loadAfter) {
     '',
     `Run ${new Date().toISOString()}; load average ${loadBefore.map((l) => l.toFixed(2)).join(' / ')} before, ${loadAfter.map((l) => l.toFixed(2)).join(' / ')} after. One proxy instance, two vault keys of one tenant: \`capture: none\` and \`capture: bodies\`, measured alternately, ${ROUNDS} rounds of ${SECONDS} s each; the client's time from sending the request to the first byte of the response body (hrtime). Reproduce: \`BENCH_ONLY=capture npm run bench\`.`,
     '',
-    '| calls | capture none p50 / p99 ms | capture bodies p50 / p99 ms | ratio bodies / none p50 / p99 | calls measured (none / bodies) | non-2xx |',
-    '|---|---|---|---|---|---|',
+    '| calls | capture none p50 / p99 ms | capture bodies p50 / p99 ms | ratio bodies / none p50 / p99 | calls measured (none / bodies) | non-2xx | CPU µs per call, proxy + pg (none / bodies) |',
+    '|---|---|---|---|---|---|---|',
   ];
   for (const r of capture) {
     lines.push(
-      `| ${r.name} | ${fmt(r.none.p50, 2)} / ${fmt(r.none.p99, 2)} | ${fmt(r.bodies.p50, 2)} / ${fmt(r.bodies.p99, 2)} | ${fmt(r.bodies.p50 / r.none.p50, 2)} / ${fmt(r.bodies.p99 / r.none.p99, 2)} | ${r.none.n} / ${r.bodies.n} | ${r.none.non2xx + r.bodies.non2xx} |`,
+      `| ${r.name} | ${fmt(r.none.p50, 2)} / ${fmt(r.none.p99, 2)} | ${fmt(r.bodies.p50, 2)} / ${fmt(r.bodies.p99, 2)} | ${fmt(r.bodies.p50 / r.none.p50, 2)} / ${fmt(r.bodies.p99 / r.none.p99, 2)} | ${r.none.n} / ${r.bodies.n} | ${r.none.non2xx + r.bodies.non2xx} | ${fmt(r.none.procUs, 0)} + ${fmt(r.none.pgUs, 0)} / ${fmt(r.bodies.procUs, 0)} + ${fmt(r.bodies.pgUs, 0)} |`,
     );
   }
-  lines.push('', `Captures stored for the \`bodies\` key's calls: ${capture.captured} of ${capture.bodiesCalls}.`, CAPTURE_SECTION[1]);
+  lines.push(
+    '',
+    `Captures stored for the \`bodies\` key's calls: ${capture.captured} of ${capture.bodiesCalls}, all of them ${fmt(capture.storedAfterMs / 1000, 1)} s after the load ended (capture work yields the CPU to serving calls); dropped (keyvault_proxy_captures_dropped_total): ${capture.dropped}.`,
+    CAPTURE_SECTION[1],
+  );
   return lines.join('\n');
 }
 
