@@ -77,6 +77,7 @@ export class CallRecorder {
   private readonly enabled: boolean;
   /** Day partitions found missing or not granted: their days' records go through audit_log. */
   private readonly throughParent = new Set<string>();
+  private partition: { day: number; name: string } | null = null;
   private queue: Pending[] = [];
   private out = 0;
   private flushScheduled = false;
@@ -132,8 +133,8 @@ export class CallRecorder {
   }
 
   private async insert(batch: Pending[]): Promise<void> {
-    const partition = auditPartitionOf(batch[0].at);
     const day = utcMidnight(batch[0].at);
+    const partition = this.partitionOf(day);
     const direct = !this.throughParent.has(partition) && batch.every((p) => utcMidnight(p.at) === day);
     try {
       try {
@@ -154,6 +155,12 @@ export class CallRecorder {
       return;
     }
     for (const p of batch) p.resolve();
+  }
+
+  /** The partition of the UTC day starting at `day` (ms), its name made once a day. */
+  private partitionOf(day: number): string {
+    if (this.partition?.day !== day) this.partition = { day, name: auditPartitionOf(day) };
+    return this.partition.name;
   }
 
   /**
