@@ -359,13 +359,19 @@ async function main() {
         for (let round = 0; round < ROUNDS; round++) {
           const run = (port, headers) => (connections === 1 ? sequential(port, headers) : loadAt(port, connections, headers));
           acc.bare.push(await withCpu(bareProcess, db, () => run(ports.bare, {})));
-          const measure = () => withCpu(proxyProcess, db, () => run(ports.proxy, kvHeaders));
+          // the calls of this run that waited for a lease grant (a durable statement) on proxy 1
+          const waits = async () => (await scrape(ports.proxy)).get('keyvault_proxy_lease_waits_total') ?? 0;
+          const measure = async () => {
+            const before = await waits();
+            const r = await withCpu(proxyProcess, db, () => run(ports.proxy, kvHeaders));
+            return { ...r, leaseWaits: (await waits()) - before };
+          };
           acc.keyvault.push(await (connections === PROFILE_CONNECTIONS && round === 0 ? profiled(proxyProcess, measure) : measure()));
           acc.noRecord.push(await withCpu(noRecordProcess, db, () => run(ports.proxyNoRecord, kvHeaders)));
           if (baselineProcess) acc.baseline.push(await withCpu(baselineProcess, db, () => run(ports.proxyBaseline, kvHeaders)));
           const line = (x) => `${fmt(x.rps, 0)} req/s (p50 ${fmt(x.p50, 2)}, p99 ${fmt(x.p99, 2)} ms; CPU µs per call ${fmt(x.procUs, 0)} + pg ${fmt(x.pgUs, 0)}, machine ${fmt(x.machineUs, 0)})`;
           const baseline = baselineProcess ? `, baseline build ${line(acc.baseline.at(-1))}` : '';
-          log(`c=${connections} round ${round + 1}: bare ${line(acc.bare.at(-1))}, keyvault ${line(acc.keyvault.at(-1))}, keyvault without the record ${line(acc.noRecord.at(-1))}${baseline}; load ${loadavg()[0].toFixed(2)}`);
+          log(`c=${connections} round ${round + 1}: bare ${line(acc.bare.at(-1))}, keyvault ${line(acc.keyvault.at(-1))} (lease waits ${acc.keyvault.at(-1).leaseWaits}), keyvault without the record ${line(acc.noRecord.at(-1))}${baseline}; load ${loadavg()[0].toFixed(2)}`);
         }
         const summary = (xs) => ({
           rps: avg(xs, 'rps'), p50: avg(xs, 'p50'), p99: avg(xs, 'p99'), non2xx: sum(xs, 'non2xx'),
