@@ -12,6 +12,9 @@
 //
 //   BENCH_SECONDS  length of one measurement (default 8)
 //   BENCH_ROUNDS   alternating bare/keyvault rounds per connection count (default 2)
+//   BENCH_CONNECTIONS  the proxy phase's connection counts (default 50,1)
+//   BENCH_ALT_PROXY  another build's dist/apps/proxy/apps/proxy/src/main.js: measured with its
+//                  record in place of the no-record path (two builds side by side in one run)
 //   BENCH_ONLY     comma-separated phases to run: proxy, issuance, revocation, caps, streams,
 //                  streams-h2, capture (default all); `npm run bench -- --scenario streams` does the
 //                  same from the command line. capture: the client's time to first byte through one
@@ -43,6 +46,10 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const shared = process.env.KEYVAULT_SHARED_DIR ?? resolve(root, '../shared');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+/** the proxy phase's connection counts (BENCH_CONNECTIONS=50 measures only the throughput case) */
+const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '50,1').split(',').map(Number);
+/** another build's proxy main.js, measured in place of the no-record path (see its start) */
+const ALT_PROXY = process.env.BENCH_ALT_PROXY ? resolve(process.env.BENCH_ALT_PROXY) : null;
 const scenarioArg = process.argv.indexOf('--scenario');
 const ONLY = new Set(
   (scenarioArg >= 0 ? process.argv[scenarioArg + 1] ?? '' : process.env.BENCH_ONLY ?? 'proxy,issuance,revocation,caps,streams,streams-h2,capture').split(',').map((s) => s.trim()),
@@ -241,7 +248,14 @@ async function withCpu(proc, db, work) {
   const r = await work();
   const calls = Math.max(1, r.rps * SECONDS);
   let pgMs = 0;
-  for (const p of await pgBackends(db)) pgMs += cpuMs(p) - (pg0.get(p) ?? 0);
+  const byApp = new Map();
+  const { rows: apps } = await db.query("SELECT pid, coalesce(nullif(application_name, ''), backend_type) AS app FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  for (const { pid: p, app } of apps) {
+    const ms = cpuMs(p) - (pg0.get(p) ?? 0);
+    pgMs += ms;
+    byApp.set(app, (byApp.get(app) ?? 0) + ms);
+  }
+  if (process.env.BENCH_PG_DETAIL) log(`pg CPU ms by application: ${[...byApp].map(([a, ms]) => `${a} ${ms.toFixed(0)}`).join(', ')}`);
   return { ...r, procUs: ((cpuMs(proc.pid) - proc0) * 1000) / calls, pgUs: (pgMs * 1000) / calls, machineUs: ((machineMs() - machine0) * 1000) / calls };
 }
 
@@ -306,7 +320,11 @@ async function main() {
     // only): measured beside the others to show what the durable record costs
     let noRecordProcess = null;
     if (ONLY.has('proxy')) {
-      noRecordProcess = start(proxy, [], { ...env, PROXY_PORT: String(ports.proxyNoRecord), KEYVAULT_INSTANCE_ID: 'bench-3', KEYVAULT_BENCH_NO_CALL_RECORD: 'true' });
+      // BENCH_ALT_PROXY: this third path is another build's proxy (its main.js) with the record,
+      // to compare two builds side by side in one run (a shared machine drifts between runs)
+      noRecordProcess = ALT_PROXY
+        ? start(ALT_PROXY, [], { ...env, PROXY_PORT: String(ports.proxyNoRecord), KEYVAULT_INSTANCE_ID: 'bench-3' })
+        : start(proxy, [], { ...env, PROXY_PORT: String(ports.proxyNoRecord), KEYVAULT_INSTANCE_ID: 'bench-3', KEYVAULT_BENCH_NO_CALL_RECORD: 'true' });
       await waitFor(`http://127.0.0.1:${ports.proxyNoRecord}/readyz`, (r) => r.ok);
     }
 
@@ -332,7 +350,7 @@ async function main() {
       await loadAt(ports.proxy, 10, kvHeaders);
       await loadAt(ports.proxyNoRecord, 10, kvHeaders);
       const countersBefore = await scrape(ports.proxy);
-      for (const connections of [50, 1]) {
+      for (const connections of CONNECTIONS) {
         const acc = { bare: [], keyvault: [], noRecord: [] };
         for (let round = 0; round < ROUNDS; round++) {
           const run = (port, headers) => (connections === 1 ? sequential(port, headers) : loadAt(port, connections, headers));
@@ -341,7 +359,7 @@ async function main() {
           acc.keyvault.push(await (connections === 50 && round === 0 ? profiled(proxyProcess, measure) : measure()));
           acc.noRecord.push(await withCpu(noRecordProcess, db, () => run(ports.proxyNoRecord, kvHeaders)));
           const line = (x) => `${fmt(x.rps, 0)} req/s (p99 ${fmt(x.p99, 2)} ms; CPU µs per call ${fmt(x.procUs, 0)} + pg ${fmt(x.pgUs, 0)}, machine ${fmt(x.machineUs, 0)})`;
-          log(`c=${connections} round ${round + 1}: bare ${line(acc.bare.at(-1))}, keyvault ${line(acc.keyvault.at(-1))}, keyvault without the record ${line(acc.noRecord.at(-1))}; load ${loadavg()[0].toFixed(2)}`);
+          log(`c=${connections} round ${round + 1}: bare ${line(acc.bare.at(-1))}, keyvault ${line(acc.keyvault.at(-1))}, ${ALT_PROXY ? 'alt build' : 'keyvault without the record'} ${line(acc.noRecord.at(-1))}; load ${loadavg()[0].toFixed(2)}`);
         }
         const summary = (xs) => ({
           rps: avg(xs, 'rps'), p50: avg(xs, 'p50'), p99: avg(xs, 'p99'), non2xx: sum(xs, 'non2xx'),
