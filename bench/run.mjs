@@ -12,6 +12,8 @@
 //
 //   BENCH_SECONDS  length of one measurement (default 8)
 //   BENCH_ROUNDS   alternating bare/keyvault rounds per connection count (default 2)
+//   BENCH_CONNECTIONS  the proxy phase's connection counts (default 50,1)
+//   BENCH_PG_DETAIL  1: logs each measurement's Postgres CPU by connection (application_name)
 //   BENCH_ONLY     comma-separated phases to run: proxy, issuance, revocation, caps, streams,
 //                  streams-h2, capture (default all); `npm run bench -- --scenario streams` does the
 //                  same from the command line. capture: the client's time to first byte through one
@@ -47,6 +49,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const shared = process.env.KEYVAULT_SHARED_DIR ?? resolve(root, '../shared');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+/** the proxy phase's connection counts (BENCH_CONNECTIONS=50 measures only the throughput case) */
+const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '50,1').split(',').map(Number);
 const scenarioArg = process.argv.indexOf('--scenario');
 const ONLY = new Set(
   (scenarioArg >= 0 ? process.argv[scenarioArg + 1] ?? '' : process.env.BENCH_ONLY ?? 'proxy,issuance,revocation,caps,streams,streams-h2,capture').split(',').map((s) => s.trim()),
@@ -256,7 +260,15 @@ async function withCpu(proc, db, work) {
   const r = await work();
   const calls = Math.max(1, r.rps * SECONDS);
   let pgMs = 0;
-  for (const p of await pgBackends(db)) pgMs += cpuMs(p) - (pg0.get(p) ?? 0);
+  const byApp = new Map();
+  const { rows: apps } = await db.query("SELECT pid, coalesce(nullif(application_name, ''), backend_type) AS app FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  for (const { pid: p, app } of apps) {
+    const ms = cpuMs(p) - (pg0.get(p) ?? 0);
+    pgMs += ms;
+    byApp.set(app, (byApp.get(app) ?? 0) + ms);
+  }
+  // BENCH_PG_DETAIL: which connections (by application_name) the Postgres CPU went to
+  if (process.env.BENCH_PG_DETAIL) log(`pg CPU ms by application: ${[...byApp].map(([a, ms]) => `${a} ${ms.toFixed(0)}`).join(', ')}`);
   return { ...r, procUs: ((cpuMs(proc.pid) - proc0) * 1000) / calls, pgUs: (pgMs * 1000) / calls, machineUs: ((machineMs() - machine0) * 1000) / calls };
 }
 
@@ -354,7 +366,7 @@ async function main() {
       await loadAt(ports.proxyNoRecord, 10, kvHeaders);
       if (baselineProcess) await loadAt(ports.proxyBaseline, 10, kvHeaders);
       const countersBefore = await scrape(ports.proxy);
-      for (const connections of [50, 1]) {
+      for (const connections of CONNECTIONS) {
         const acc = { bare: [], keyvault: [], noRecord: [], baseline: [] };
         for (let round = 0; round < ROUNDS; round++) {
           const run = (port, headers) => (connections === 1 ? sequential(port, headers) : loadAt(port, connections, headers));
