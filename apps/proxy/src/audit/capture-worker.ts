@@ -36,6 +36,18 @@ const CAPTURE_THREAD_NICE_STEP = 10;
 /** Rows per INSERT at most, and plaintext bytes: a statement's parameters stay a few MiB. */
 const MAX_PER_INSERT = 200;
 const MAX_BYTES_PER_INSERT = 4 * 1024 * 1024;
+const GATHER_MS = 200;
+
+/**
+ * The batch's sealed captures travel as one binary parameter, cut apart by offsets: an array of
+ * bytea goes as hex text (twice the bytes, built here and parsed there), and a row of bound
+ * parameters per capture costs more to bind than the one buffer.
+ */
+const INSERT_CAPTURES = `
+  INSERT INTO audit_captures (audit_id, tenant_id, sealed, data_key_version)
+  SELECT u.audit_id, u.tenant_id, substring($3::bytea FROM u.start FOR u.len), u.version
+    FROM unnest($1::text[], $2::text[], $4::int[], $5::int[], $6::int[]) AS u(audit_id, tenant_id, start, len, version)
+  ON CONFLICT (audit_id) DO NOTHING`;
 
 interface TenantKeyRow {
   id: string;
@@ -45,7 +57,7 @@ interface TenantKeyRow {
 }
 
 /** Body bytes a captured call carries (what the proxy's queue bound counts). */
-export const capturedBytes = (c: CapturedCall): number => (c.request.body?.length ?? 0) + (c.response?.body?.length ?? 0);
+const capturedBytes = (c: CapturedCall): number => (c.request.body?.length ?? 0) + (c.response?.body?.length ?? 0);
 
 /** Lowers this thread's priority only: on Linux a thread id set alone (/proc/thread-self names it). */
 function yieldToServing(): void {
@@ -112,24 +124,30 @@ function start(port: NonNullable<typeof parentPort>, data: CaptureWorkerData): v
         'SELECT id, data_key_wrapped, data_key_master_key_id, data_key_version FROM tenants WHERE id = ANY($1) FOR SHARE',
         [tenantIds],
       );
-      // one row of four parameters per capture; the sealed bytes go as binary parameters (no hex text to build and parse)
-      const params: unknown[] = [];
-      const rows: string[] = [];
+      const cols: { auditIds: string[]; tenantIds: string[]; sealed: Buffer[]; starts: number[]; lengths: number[]; versions: number[] } = {
+        auditIds: [], tenantIds: [], sealed: [], starts: [], lengths: [], versions: [],
+      };
+      let at = 1;
       for (const t of tenants) {
         const dataKey = unwrapTenantDataKey(keyring, { id: t.id, dataKeyWrapped: t.data_key_wrapped, dataKeyMasterKeyId: t.data_key_master_key_id, dataKeyVersion: t.data_key_version });
         try {
           for (const c of plain) {
             if (c.tenantId !== t.id) continue;
-            const i = params.length;
-            rows.push(`($${i + 1}, $${i + 2}, $${i + 3}::bytea, $${i + 4}::int)`);
-            params.push(c.auditId, t.id, seal(dataKey, c.plain, aad.auditCapture(t.id, c.auditId)), t.data_key_version);
+            const sealed = seal(dataKey, c.plain, aad.auditCapture(t.id, c.auditId));
+            cols.auditIds.push(c.auditId);
+            cols.tenantIds.push(t.id);
+            cols.sealed.push(sealed);
+            cols.starts.push(at);
+            cols.lengths.push(sealed.length);
+            cols.versions.push(t.data_key_version);
+            at += sealed.length;
           }
         } finally {
           dataKey.fill(0);
         }
       }
-      if (rows.length > 0) {
-        await client.query(`INSERT INTO audit_captures (audit_id, tenant_id, sealed, data_key_version) VALUES ${rows.join(', ')} ON CONFLICT (audit_id) DO NOTHING`, params);
+      if (cols.auditIds.length > 0) {
+        await client.query(INSERT_CAPTURES, [cols.auditIds, cols.tenantIds, Buffer.concat(cols.sealed), cols.starts, cols.lengths, cols.versions]);
       }
       await client.query('COMMIT');
     } catch (err) {
@@ -143,10 +161,21 @@ function start(port: NonNullable<typeof parentPort>, data: CaptureWorkerData): v
     }
   }
 
+  // captures gather for up to GATHER_MS (or a full insert): fewer, larger transactions cost Postgres less per row
+  let gathering: NodeJS.Timeout | null = null;
   port.on('message', (m: ToCaptureWorker) => {
     if (m.type === 'calls') queue.push(...m.calls);
     else drains.push(m.id);
-    void writeAll();
+    if (m.type === 'drain' || queue.length >= MAX_PER_INSERT) {
+      if (gathering) clearTimeout(gathering);
+      gathering = null;
+      void writeAll();
+    } else {
+      gathering ??= setTimeout(() => {
+        gathering = null;
+        void writeAll();
+      }, GATHER_MS);
+    }
   });
 }
 
