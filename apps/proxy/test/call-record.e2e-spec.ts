@@ -131,7 +131,7 @@ describe('a durable record of every call before it is forwarded', () => {
     expect(statements).toBeLessThan(60);
   });
 
-  // last: it leaves today's partition detached
+  // last: it leaves today's partition detached (a guard: Postgres routes a missing day to the default partition)
   it("records calls through audit_log when their day's partition is missing (its default partition takes them)", async () => {
     const vk = await openaiKey();
     expect((await chat(vk.token)).status).toBe(200);

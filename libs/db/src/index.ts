@@ -8,4 +8,3 @@ export * from './outbox';
 export * from './revocation';
 export * from './tenant-scope';
 export * from './roles';
-export * from './audit-partition';
