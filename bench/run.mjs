@@ -12,6 +12,8 @@
 //
 //   BENCH_SECONDS  length of one measurement (default 8)
 //   BENCH_ROUNDS   alternating bare/keyvault rounds per connection count (default 2)
+//   BENCH_CONNECTIONS  the proxy phase's connection counts (default 50,1)
+//   BENCH_PG_DETAIL  1: logs each measurement's Postgres CPU by connection (application_name)
 //   BENCH_ONLY     comma-separated phases to run: proxy, issuance, revocation, caps, streams,
 //                  streams-h2, capture (default all); `npm run bench -- --scenario streams` does the
 //                  same from the command line. capture: the client's time to first byte through one
@@ -25,13 +27,17 @@
 //                  with HTTP/1.1 and with KEYVAULT_UPSTREAM_HTTP2 (certificate made by openssl)
 //   BENCH_API_WORKERS  API_WORKERS of the second api that issuance is measured on (default auto)
 //   BENCH_BUDGETS  1: the hot key's profile, tenant and life are capped too (five levels per call, issue 19)
-//   BENCH_PROFILE  a directory: CPU profiles of proxy 1 (first keyvault round at 50 connections),
+//   BENCH_BASELINE the root of another checkout, built (e.g. a worktree of main): its proxy is measured
+//                  beside this one in the proxy phase (same database, same rounds), for before/after
+//                  figures from the same machine conditions
+//   BENCH_PROFILE  a directory: CPU profiles of proxy 1 (first keyvault round at BENCH_PROFILE_CONNECTIONS,
+//                  50 or 1, default 50),
 //                  of the api (issuance) and of the first streams instance are written there; read them with
 //                  `node bench/profile-top.mjs <file> [n] [callee]`
 import autocannon from 'autocannon';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -43,6 +49,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const shared = process.env.KEYVAULT_SHARED_DIR ?? resolve(root, '../shared');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+/** the proxy phase's connection counts (BENCH_CONNECTIONS=50 measures only the throughput case) */
+const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '50,1').split(',').map(Number);
 const scenarioArg = process.argv.indexOf('--scenario');
 const ONLY = new Set(
   (scenarioArg >= 0 ? process.argv[scenarioArg + 1] ?? '' : process.env.BENCH_ONLY ?? 'proxy,issuance,revocation,caps,streams,streams-h2,capture').split(',').map((s) => s.trim()),
@@ -54,11 +62,18 @@ const STREAMS = {
   rampMs: Number(process.env.BENCH_STREAM_RAMP_MS ?? 1000),
 };
 const PROFILE_DIR = process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : null;
+const BASELINE_ROOT = process.env.BENCH_BASELINE ? resolve(process.env.BENCH_BASELINE) : null;
+const PROFILE_CONNECTIONS = Number(process.env.BENCH_PROFILE_CONNECTIONS ?? 50);
 const SERVER = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const ports = { stub: 19000, streamStub: 19010, bare: 19100, streamBare: 19101, api: 19200, apiWorkers: 19201, proxy: 19300, proxy2: 19301, streamProxy: 19302, streamProxy2: 19303, tlsStub: 19011, tlsH1: 19304, tlsH2: 19305, proxyNoRecord: 19306 };
+const ports = { stub: 19000, streamStub: 19010, bare: 19100, streamBare: 19101, api: 19200, apiWorkers: 19201, proxy: 19300, proxy2: 19301, streamProxy: 19302, streamProxy2: 19303, tlsStub: 19011, tlsH1: 19304, tlsH2: 19305, proxyNoRecord: 19306, proxyBaseline: 19307 };
 /** The second api measured for issuance runs as a cluster of this many workers (API_WORKERS). */
 const API_WORKERS = process.env.BENCH_API_WORKERS ?? 'auto';
 const children = [];
+// however the bench ends (an unhandled 'error' event when Postgres restarts, a throw), the apps and
+// stubs it started go with it: left running they hold the bench's ports and the next run fails
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
 const log = (s) => process.stdout.write(`[bench] ${s}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -70,13 +85,16 @@ function start(file, args = [], env = {}, profileAs = null) {
     stdio: ['ignore', 'ignore', 'inherit', ...(profiled ? ['ipc'] : [])],
   });
   child.profiled = profiled;
+  child.profileFile = profiled ? join(PROFILE_DIR, `${profileAs}.cpuprofile`) : null;
   child.exited = new Promise((r) => child.once('exit', r));
   children.push(child);
   return child;
 }
 
-/** Runs `work` with the CPU profiler on in `child` (BENCH_PROFILE only). */
-async function profiled(child, work) {
+const rowSlug = (name) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+
+/** Runs `work` with the CPU profiler on in `child` (BENCH_PROFILE only); `as` names the profile's file instead of the process's name. */
+async function profiled(child, work, as = null) {
   if (!child.profiled) return work();
   child.send('profile:start');
   try {
@@ -85,6 +103,7 @@ async function profiled(child, work) {
     const written = new Promise((r) => child.once('message', r));
     child.send('profile:stop');
     await written;
+    if (as) renameSync(child.profileFile, join(PROFILE_DIR, `${as}.cpuprofile`));
   }
 }
 
@@ -218,7 +237,7 @@ async function firstBytes(port, headers, body, concurrency) {
   agent.destroy();
   times.sort((a, b) => a - b);
   const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
-  return { n: times.length, p50: at(0.5), p99: at(0.99), non2xx };
+  return { n: times.length, rps: (times.length + non2xx) / SECONDS, p50: at(0.5), p99: at(0.99), non2xx };
 }
 
 /** The Postgres backends serving the bench's database (the proxies' and the api's connections). */
@@ -241,7 +260,15 @@ async function withCpu(proc, db, work) {
   const r = await work();
   const calls = Math.max(1, r.rps * SECONDS);
   let pgMs = 0;
-  for (const p of await pgBackends(db)) pgMs += cpuMs(p) - (pg0.get(p) ?? 0);
+  const byApp = new Map();
+  const { rows: apps } = await db.query("SELECT pid, coalesce(nullif(application_name, ''), backend_type) AS app FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  for (const { pid: p, app } of apps) {
+    const ms = cpuMs(p) - (pg0.get(p) ?? 0);
+    pgMs += ms;
+    byApp.set(app, (byApp.get(app) ?? 0) + ms);
+  }
+  // BENCH_PG_DETAIL: which connections (by application_name) the Postgres CPU went to
+  if (process.env.BENCH_PG_DETAIL) log(`pg CPU ms by application: ${[...byApp].map(([a, ms]) => `${a} ${ms.toFixed(0)}`).join(', ')}`);
   return { ...r, procUs: ((cpuMs(proc.pid) - proc0) * 1000) / calls, pgUs: (pgMs * 1000) / calls, machineUs: ((machineMs() - machine0) * 1000) / calls };
 }
 
@@ -309,6 +336,12 @@ async function main() {
       noRecordProcess = start(proxy, [], { ...env, PROXY_PORT: String(ports.proxyNoRecord), KEYVAULT_INSTANCE_ID: 'bench-3', KEYVAULT_BENCH_NO_CALL_RECORD: 'true' });
       await waitFor(`http://127.0.0.1:${ports.proxyNoRecord}/readyz`, (r) => r.ok);
     }
+    // BENCH_BASELINE: the other build's proxy, as a fourth instance of the same deployment
+    let baselineProcess = null;
+    if (ONLY.has('proxy') && BASELINE_ROOT) {
+      baselineProcess = start(join(BASELINE_ROOT, 'dist/apps/proxy/apps/proxy/src/main.js'), [], { ...env, PROXY_PORT: String(ports.proxyBaseline), KEYVAULT_INSTANCE_ID: 'bench-4' });
+      await waitFor(`http://127.0.0.1:${ports.proxyBaseline}/readyz`, (r) => r.ok);
+    }
 
     const A = env.KEYVAULT_ADMIN_TOKEN;
     const tenant = await api('POST', '/tenants', { name: 'Bench' }, A);
@@ -331,23 +364,26 @@ async function main() {
       await loadAt(ports.bare, 10, {});
       await loadAt(ports.proxy, 10, kvHeaders);
       await loadAt(ports.proxyNoRecord, 10, kvHeaders);
+      if (baselineProcess) await loadAt(ports.proxyBaseline, 10, kvHeaders);
       const countersBefore = await scrape(ports.proxy);
-      for (const connections of [50, 1]) {
-        const acc = { bare: [], keyvault: [], noRecord: [] };
+      for (const connections of CONNECTIONS) {
+        const acc = { bare: [], keyvault: [], noRecord: [], baseline: [] };
         for (let round = 0; round < ROUNDS; round++) {
           const run = (port, headers) => (connections === 1 ? sequential(port, headers) : loadAt(port, connections, headers));
           acc.bare.push(await withCpu(bareProcess, db, () => run(ports.bare, {})));
           const measure = () => withCpu(proxyProcess, db, () => run(ports.proxy, kvHeaders));
-          acc.keyvault.push(await (connections === 50 && round === 0 ? profiled(proxyProcess, measure) : measure()));
+          acc.keyvault.push(await (connections === PROFILE_CONNECTIONS && round === 0 ? profiled(proxyProcess, measure) : measure()));
           acc.noRecord.push(await withCpu(noRecordProcess, db, () => run(ports.proxyNoRecord, kvHeaders)));
-          const line = (x) => `${fmt(x.rps, 0)} req/s (p99 ${fmt(x.p99, 2)} ms; CPU µs per call ${fmt(x.procUs, 0)} + pg ${fmt(x.pgUs, 0)}, machine ${fmt(x.machineUs, 0)})`;
-          log(`c=${connections} round ${round + 1}: bare ${line(acc.bare.at(-1))}, keyvault ${line(acc.keyvault.at(-1))}, keyvault without the record ${line(acc.noRecord.at(-1))}; load ${loadavg()[0].toFixed(2)}`);
+          if (baselineProcess) acc.baseline.push(await withCpu(baselineProcess, db, () => run(ports.proxyBaseline, kvHeaders)));
+          const line = (x) => `${fmt(x.rps, 0)} req/s (p50 ${fmt(x.p50, 2)}, p99 ${fmt(x.p99, 2)} ms; CPU µs per call ${fmt(x.procUs, 0)} + pg ${fmt(x.pgUs, 0)}, machine ${fmt(x.machineUs, 0)})`;
+          const baseline = baselineProcess ? `, baseline build ${line(acc.baseline.at(-1))}` : '';
+          log(`c=${connections} round ${round + 1}: bare ${line(acc.bare.at(-1))}, keyvault ${line(acc.keyvault.at(-1))}, keyvault without the record ${line(acc.noRecord.at(-1))}${baseline}; load ${loadavg()[0].toFixed(2)}`);
         }
         const summary = (xs) => ({
           rps: avg(xs, 'rps'), p50: avg(xs, 'p50'), p99: avg(xs, 'p99'), non2xx: sum(xs, 'non2xx'),
           procUs: avg(xs, 'procUs'), pgUs: avg(xs, 'pgUs'), machineUs: avg(xs, 'machineUs'),
         });
-        results.rows.push({ connections, bare: summary(acc.bare), keyvault: summary(acc.keyvault), noRecord: summary(acc.noRecord) });
+        results.rows.push({ connections, bare: summary(acc.bare), keyvault: summary(acc.keyvault), noRecord: summary(acc.noRecord), ...(baselineProcess ? { baseline: summary(acc.baseline) } : {}) });
       }
       // what the measured calls cost proxy 1 in database statements, by what they were for
       const countersAfter = await scrape(ports.proxy);
@@ -521,24 +557,37 @@ async function main() {
         ['SSE, 20 connections', sse, 20],
       ]) {
         const acc = { none: [], bodies: [] };
-        const run = (key) => firstBytes(ports.proxy, { authorization: `Bearer ${key.vault_key}` }, body, connections);
+        const run = (key) => withCpu(proxyProcess, db, () => firstBytes(ports.proxy, { authorization: `Bearer ${key.vault_key}` }, body, connections));
         await run(none); // warm-up
         const warm = await run(bodies);
         acc.warmBodies = warm.n + warm.non2xx;
         for (let round = 0; round < ROUNDS; round++) {
-          acc.none.push(await run(none));
-          acc.bodies.push(await run(bodies));
-          log(`capture ${name} round ${round + 1}: first byte p50 none ${fmt(acc.none.at(-1).p50, 2)} ms, bodies ${fmt(acc.bodies.at(-1).p50, 2)} ms`);
+          // BENCH_PROFILE: the first round of each row, both keys (capture-<row>-<key>.cpuprofile)
+          const measured = (key, label) => (round === 0 ? profiled(proxyProcess, () => run(key), `capture-${rowSlug(name)}-${label}`) : run(key));
+          acc.none.push(await measured(none, 'none'));
+          acc.bodies.push(await measured(bodies, 'bodies'));
+          const line = (x) => `p50 ${fmt(x.p50, 2)} / p99 ${fmt(x.p99, 2)} ms (CPU µs per call: proxy ${fmt(x.procUs, 0)}, pg ${fmt(x.pgUs, 0)})`;
+          log(`capture ${name} round ${round + 1}: first byte none ${line(acc.none.at(-1))}, bodies ${line(acc.bodies.at(-1))}; load ${loadavg()[0].toFixed(2)}`);
         }
-        const summary = (xs) => ({ n: sum(xs, 'n'), p50: avg(xs, 'p50'), p99: avg(xs, 'p99'), non2xx: sum(xs, 'non2xx') });
+        const summary = (xs) => ({ n: sum(xs, 'n'), p50: avg(xs, 'p50'), p99: avg(xs, 'p99'), non2xx: sum(xs, 'non2xx'), procUs: avg(xs, 'procUs'), pgUs: avg(xs, 'pgUs') });
         results.capture.push({ name, none: summary(acc.none), bodies: summary(acc.bodies), warmBodies: acc.warmBodies });
       }
-      // the captures were written: every bodies call has one (give the writer a moment to flush)
-      await sleep(1000);
-      const captured = Number((await db.query('SELECT count(*) AS n FROM audit_captures')).rows[0].n) - capturedBefore;
-      results.capture.captured = captured;
       // warm-up calls included: they were captured too
       results.capture.bodiesCalls = results.capture.reduce((n, r) => n + r.warmBodies + r.bodies.n + r.bodies.non2xx, 0);
+      // the captures were written: every bodies call has one. Capture work yields the CPU to
+      // serving calls, so it may finish after the load ends: wait while the count still grows.
+      const ended = performance.now();
+      let captured = 0;
+      for (let last = -1, still = 0; still < 3 && performance.now() - ended < 120_000; await sleep(1000)) {
+        captured = Number((await db.query('SELECT count(*) AS n FROM audit_captures')).rows[0].n) - capturedBefore;
+        if (captured >= results.capture.bodiesCalls) break;
+        still = captured === last ? still + 1 : 0;
+        last = captured;
+      }
+      results.capture.captured = captured;
+      results.capture.storedAfterMs = performance.now() - ended;
+      results.capture.dropped = [...(await scrape(ports.proxy)).entries()].filter(([k]) => k.startsWith('keyvault_proxy_captures_dropped_total')).reduce((n, [, v]) => n + v, 0);
+      log(`capture: ${captured} of ${results.capture.bodiesCalls} stored ${fmt(results.capture.storedAfterMs / 1000, 1)} s after the load ended; dropped ${results.capture.dropped}`);
     }
 
     if (ONLY.has('streams')) {
@@ -635,15 +684,19 @@ function captureSection(capture, loadBefore, loadAfter) {
     '',
     `Run ${new Date().toISOString()}; load average ${loadBefore.map((l) => l.toFixed(2)).join(' / ')} before, ${loadAfter.map((l) => l.toFixed(2)).join(' / ')} after. One proxy instance, two vault keys of one tenant: \`capture: none\` and \`capture: bodies\`, measured alternately, ${ROUNDS} rounds of ${SECONDS} s each; the client's time from sending the request to the first byte of the response body (hrtime). Reproduce: \`BENCH_ONLY=capture npm run bench\`.`,
     '',
-    '| calls | capture none p50 / p99 ms | capture bodies p50 / p99 ms | ratio bodies / none p50 / p99 | calls measured (none / bodies) | non-2xx |',
-    '|---|---|---|---|---|---|',
+    '| calls | capture none p50 / p99 ms | capture bodies p50 / p99 ms | ratio bodies / none p50 / p99 | calls measured (none / bodies) | non-2xx | CPU µs per call, proxy + pg (none / bodies) |',
+    '|---|---|---|---|---|---|---|',
   ];
   for (const r of capture) {
     lines.push(
-      `| ${r.name} | ${fmt(r.none.p50, 2)} / ${fmt(r.none.p99, 2)} | ${fmt(r.bodies.p50, 2)} / ${fmt(r.bodies.p99, 2)} | ${fmt(r.bodies.p50 / r.none.p50, 2)} / ${fmt(r.bodies.p99 / r.none.p99, 2)} | ${r.none.n} / ${r.bodies.n} | ${r.none.non2xx + r.bodies.non2xx} |`,
+      `| ${r.name} | ${fmt(r.none.p50, 2)} / ${fmt(r.none.p99, 2)} | ${fmt(r.bodies.p50, 2)} / ${fmt(r.bodies.p99, 2)} | ${fmt(r.bodies.p50 / r.none.p50, 2)} / ${fmt(r.bodies.p99 / r.none.p99, 2)} | ${r.none.n} / ${r.bodies.n} | ${r.none.non2xx + r.bodies.non2xx} | ${fmt(r.none.procUs, 0)} + ${fmt(r.none.pgUs, 0)} / ${fmt(r.bodies.procUs, 0)} + ${fmt(r.bodies.pgUs, 0)} |`,
     );
   }
-  lines.push('', `Captures stored for the \`bodies\` key's calls: ${capture.captured} of ${capture.bodiesCalls}.`, CAPTURE_SECTION[1]);
+  lines.push(
+    '',
+    `Captures stored for the \`bodies\` key's calls: ${capture.captured} of ${capture.bodiesCalls}, all of them ${fmt(capture.storedAfterMs / 1000, 1)} s after the load ended (capture work yields the CPU to serving calls); dropped (keyvault_proxy_captures_dropped_total): ${capture.dropped}.`,
+    CAPTURE_SECTION[1],
+  );
   return lines.join('\n');
 }
 
@@ -677,6 +730,7 @@ function write({ rows, perCall, issuance, revocation, caps, streams, streamsH2, 
       lines.push(`| ${r.connections} | bare passthrough | ${fmt(r.bare.rps, 0)} | ${fmt(r.bare.p50, digits)} | ${fmt(r.bare.p99, digits)} | ${r.bare.non2xx} | ${cpu(r.bare)} |`);
       lines.push(`| ${r.connections} | keyvault proxy | ${fmt(r.keyvault.rps, 0)} | ${fmt(r.keyvault.p50, digits)} | ${fmt(r.keyvault.p99, digits)} | ${r.keyvault.non2xx} | ${cpu(r.keyvault)} |`);
       if (r.noRecord) lines.push(`| ${r.connections} | keyvault proxy, no record before forwarding (bench only) | ${fmt(r.noRecord.rps, 0)} | ${fmt(r.noRecord.p50, digits)} | ${fmt(r.noRecord.p99, digits)} | ${r.noRecord.non2xx} | ${cpu(r.noRecord)} |`);
+      if (r.baseline) lines.push(`| ${r.connections} | keyvault proxy, baseline build (${BASELINE_ROOT}) | ${fmt(r.baseline.rps, 0)} | ${fmt(r.baseline.p50, digits)} | ${fmt(r.baseline.p99, digits)} | ${r.baseline.non2xx} | ${cpu(r.baseline)} |`);
     }
     lines.push('');
   }
@@ -722,6 +776,7 @@ function write({ rows, perCall, issuance, revocation, caps, streams, streamsH2, 
   if (at(1)) lines.push(`| added p99 at 1 connection | ${fmt(at(1).keyvault.p99 - at(1).bare.p99, 2)} ms | ≤ 1 ms (issue 17) |`);
   if (at(50)?.noRecord) lines.push(`| the record's cost at 50 connections: throughput ratio to bare without it − with it | ${fmt((at(50).noRecord.rps - at(50).keyvault.rps) / at(50).bare.rps, 3)} | ≤ 0.05 |`);
   if (at(1)?.noRecord) lines.push(`| the record's added p99 at 1 connection | ${fmt(at(1).keyvault.p99 - at(1).noRecord.p99, 2)} ms | ≤ 1 ms |`);
+  if (at(1)?.baseline) lines.push(`| the baseline build's record's added p99 at 1 connection | ${fmt(at(1).baseline.p99 - at(1).noRecord.p99, 2)} ms | ≤ 1 ms |`);
   if (issuance) {
     const row = (name, x) =>
       `| vault-key issuance (POST /vault/keys, 10 connections), ${name} | ${fmt(x.rps, 0)} /s (p99 ${fmt(x.p99, 0)} ms, non-2xx ${x.non2xx}; CPU per issuance: api ${fmt(x.apiUs, 0)} µs, whole machine ${fmt(x.machineUs, 0)} µs) | ≥ 1,000 /s |`;

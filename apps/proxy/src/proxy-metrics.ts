@@ -10,6 +10,8 @@ export class ProxyMetrics {
   /** Proxied calls by vendor and outcome (`forwarded` or the refusal's error code). */
   readonly calls: Counter<'vendor' | 'outcome'>;
   readonly auditBuffered: Gauge;
+  /** Captures (vault keys with capture) not stored: `overload` when too many waited, `write_failed` when their insert failed. */
+  readonly capturesDropped: Counter<'reason'>;
   /** Calls refused before their vault key was known (no key, a forged one, the database down): counted, not written one row each. */
   readonly unauthenticatedRefusals: Counter<'code'>;
   /** Calls that cost more than the worst case reserved for them (booked at their real cost). */
@@ -32,6 +34,7 @@ export class ProxyMetrics {
     this.dbQueries = new Counter({ name: 'keyvault_proxy_db_queries_total', help: 'Database statements (a transaction counts once) by operation', labelNames: ['op'], registers });
     this.calls = new Counter({ name: 'keyvault_proxy_calls_total', help: 'Proxied calls by vendor and outcome', labelNames: ['vendor', 'outcome'], registers });
     this.auditBuffered = new Gauge({ name: 'keyvault_proxy_audit_buffered', help: 'Audit rows waiting to be written', registers });
+    this.capturesDropped = new Counter({ name: 'keyvault_proxy_captures_dropped_total', help: 'Captured calls not stored, by reason (overload: too many waiting; write_failed)', labelNames: ['reason'], registers });
     this.leaseWaits = new Counter({ name: 'keyvault_proxy_lease_waits_total', help: 'Paid calls that waited for a budget lease grant before being served or refused', registers });
     this.unauthenticatedRefusals = new Counter({ name: 'keyvault_proxy_unauthenticated_refusals_total', help: 'Calls refused before their vault key was known, by error code (no audit row each)', labelNames: ['code'], registers });
     this.costOverruns = new Counter({ name: 'keyvault_proxy_cost_overruns_total', help: 'Calls whose real cost passed the worst case reserved for them', registers });

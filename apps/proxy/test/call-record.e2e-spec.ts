@@ -130,4 +130,29 @@ describe('a durable record of every call before it is forwarded', () => {
     expect(statements).toBeGreaterThan(0);
     expect(statements).toBeLessThan(60);
   });
+
+  // last: it leaves today's partition detached
+  it("records calls through audit_log when their day's partition is missing (its default partition takes them)", async () => {
+    const vk = await openaiKey();
+    expect((await chat(vk.token)).status).toBe(200);
+    // its outcome written before its partition goes (else the outcome would write its row anew)
+    await eventually(async () => (await rows(vk.id))[0]?.status === 200, "the first call's outcome");
+    const partitionOf = (ms: number) => `audit_log_${new Date(ms).toISOString().slice(0, 10).replaceAll('-', '')}`;
+    // today's (and, should the call cross midnight, tomorrow's) partition goes away, as if the api's maintenance job had not made it
+    for (const day of new Set([partitionOf(Date.now()), partitionOf(Date.now() + 60_000)])) {
+      await fx.query(`ALTER TABLE audit_log DETACH PARTITION ${day}`);
+      await fx.query(`ALTER TABLE ${day} RENAME TO ${day}_away`);
+    }
+    const statuses = await Promise.all(Array.from({ length: 3 }, () => chat(vk.token).then((r) => r.status)));
+    expect(statuses).toEqual([200, 200, 200]);
+    expect((await chat(vk.token)).status).toBe(200);
+    const recorded = await eventually(async () => {
+      const r = await fx.query<{ status: number; cost_nanos: string; partition: string }>(
+        'SELECT status, cost_nanos, tableoid::regclass::text AS partition FROM audit_log WHERE vault_key_id = $1',
+        [vk.id],
+      );
+      return r.length === 4 && r.every((x) => x.status === 200) && r;
+    }, 'the rows of the 4 calls made without a partition');
+    expect(recorded.map((r) => [r.partition, r.cost_nanos])).toEqual(Array(4).fill(['audit_log_default', '3600']));
+  });
 });

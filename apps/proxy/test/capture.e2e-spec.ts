@@ -99,6 +99,20 @@ describe('capture: what a tool sent and received, sealed and redacted', () => {
     expect(Buffer.byteLength(b.request.body.text)).toBeLessThanOrEqual(2048);
   });
 
+  it('a clean shutdown stores the captures of the calls it served last (the capture worker is drained)', async () => {
+    const second = await startProxy(api.db.url, api.config.KEYVAULT_MASTER_KEY, { KEYVAULT_UPSTREAM_STRIPE: stub.url });
+    const vk = await fx.vaultKey(tenantId, { vendor: 'stripe', credentialId, capUsd: 100, allowed: ['POST /v1/payment_intents'], extra: { capture: 'bodies' } });
+    const client = new Stripe(vk.token, { host: '127.0.0.1', port: second.port, protocol: 'http', maxNetworkRetries: 0 });
+    await Promise.all(Array.from({ length: 5 }, (_, i) => client.paymentIntents.create({ amount: 100 + i, currency: 'usd' })));
+    expect(await second.metric('keyvault_proxy_captures_dropped_total')).toBe(0);
+    await second.close();
+    const stored = await fx.query<{ n: string }>('SELECT count(*) AS n FROM audit_captures WHERE audit_id IN (SELECT id FROM audit_log WHERE vault_key_id = $1)', [vk.id]);
+    expect(Number(stored[0].n)).toBe(5);
+    const c = (await entryOf(vk.id)).capture!;
+    expect(c.level).toBe('bodies');
+    expect(new URLSearchParams(c.request.body.text).get('currency')).toBe('usd');
+  });
+
   it('is readable only with audit:read, and only by its own tenant', async () => {
     const vk = await fx.vaultKey(tenantId, { vendor: 'stripe', credentialId, capUsd: 100, allowed: ['POST /v1/payment_intents'], extra: { capture: 'bodies' } });
     await stripe(vk.token).paymentIntents.create({ amount: 100, currency: 'usd' });

@@ -8,3 +8,4 @@ export * from './outbox';
 export * from './revocation';
 export * from './tenant-scope';
 export * from './roles';
+export * from './audit-partition';

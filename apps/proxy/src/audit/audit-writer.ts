@@ -189,6 +189,10 @@ export class AuditWriter implements OnModuleDestroy {
       this.retryMs = FLUSH_AFTER_MS;
       for (const b of batch) if (!missing.includes(b)) b.r.record?.onOutcome();
       if (missing.length > 0) return;
+      // a short batch waits FLUSH_AFTER_MS for more (flush's finally schedules it): written at
+      // once, a statement took the ~13 rows that came while the last one was out, and Postgres
+      // spent ~3× the CPU per row it spends on 100 (measured at 50 connections)
+      if (this.buffer.length < MAX_ROWS_PER_STATEMENT) return;
     }
   }
 

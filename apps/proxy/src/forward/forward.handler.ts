@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { errors as undiciErrors, type Dispatcher } from 'undici';
+import { errors as undiciErrors } from 'undici';
 import type { ProxyConfig } from '@keyvault/config';
 import { KeyvaultError, toKeyvaultError } from '@keyvault/errors';
 import { TrustedProxies } from '@keyvault/net';
@@ -20,6 +20,7 @@ import { Budgets } from '../ledger/budgets';
 import { PROXY_CONFIG } from '../proxy.config';
 import { ProxyMetrics } from '../proxy-metrics';
 import { UpstreamClient, UpstreamFailure } from '../upstream/upstream-client';
+import type { UpstreamExchange } from '../upstream/upstream-exchange';
 import { isSuccess, type PreparedCall, type UpstreamResponseHead, type VendorAdapter, type VendorCall } from '../vendors/vendor-adapter';
 import { VendorAdapters } from '../vendors/vendor-adapters';
 import { headerTests, withAllowed, type HeaderTest } from '../vendors/header-allowlist';
@@ -120,7 +121,7 @@ export class ForwardHandler {
         const allowed = headerTests(adapter.headers);
         // durable before anything goes upstream, or 503 vault_unavailable and nothing is forwarded
         await this.records.write(audit, reservation);
-        let response: Dispatcher.ResponseData;
+        let response: UpstreamExchange;
         try {
           response = await this.send(adapter, credential, key.keyPool, request, call, audit, withAllowed(allowed.up, key.allowedHeaders), hangUp.signal);
         } catch (err) {
@@ -172,7 +173,7 @@ export class ForwardHandler {
     audit: AuditRecord,
     headersUp: HeaderTest,
     signal: AbortSignal,
-  ): Promise<Dispatcher.ResponseData> {
+  ): Promise<UpstreamExchange> {
     const target = await this.upstream.target(credential.vendor, credential.baseUrl);
     const headers = upstreamHeaders(request.headers, headersUp);
     // a metered body must be readable, so it is asked for uncompressed
@@ -192,7 +193,7 @@ export class ForwardHandler {
       }
       this.credentials.refused(keys[i].id, retryAfterSeconds(response.headers['retry-after']));
       if (i === keys.length - 1) return response;
-      response.body.dump().catch(() => undefined);
+      response.dump();
     }
   }
 
@@ -230,16 +231,13 @@ interface Relayed {
  * idle or broken upstream ends an event stream with an SSE `error` event and any other body by
  * closing it; a client that hangs up aborts the upstream at once.
  */
-function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: PreparedCall, headersDown: HeaderTest, capture: CaptureDraft | null): Promise<Relayed> {
+function relay(response: UpstreamExchange, res: ServerResponse, call: PreparedCall, headersDown: HeaderTest, capture: CaptureDraft | null): Promise<Relayed> {
   const head: UpstreamResponseHead = { status: response.statusCode, headers: response.headers };
-  const { body } = response;
-  // undici reports a body destroyed before its end as an 'error' (aborted): expected here
-  body.on('error', () => undefined);
   const meter = call.meter?.(head);
   const cutCost = (closedByProxy: boolean): bigint => (meter ? meter.finish(closedByProxy).costNanos : null) ?? (isSuccess(head.status) ? call.costNanos : 0n);
   if (res.destroyed) {
     // gone before the answer started: nothing was streamed to count, the worst case stands
-    body.destroy();
+    response.abort();
     return Promise.resolve({ cost: cutCost(false), errorCode: CLIENT_CLOSED });
   }
   res.writeHead(head.status, clientHeaders(head.headers, meter?.rewrites ?? false, headersDown));
@@ -252,36 +250,39 @@ function relay(response: Dispatcher.ResponseData, res: ServerResponse, call: Pre
         resolve({ cost, errorCode });
       }
     };
-    body.on('data', (chunk: Buffer) => {
-      const out = meter ? meter.transform(chunk) : chunk;
-      if (out.length > 0 && !res.write(out)) body.pause();
-      capture?.chunk(chunk);
-    });
-    res.on('drain', () => body.resume());
-    body.on('end', () => {
-      if (!meter) {
-        res.end();
-        return done(isSuccess(head.status) ? call.costNanos : 0n, null);
-      }
-      const { tail, costNanos } = meter.finish();
-      res.end(tail || undefined);
-      done(costNanos ?? call.costNanos, null);
-    });
-    body.on('error', (err) => {
-      if (settled) return;
-      const idle = err instanceof undiciErrors.BodyTimeoutError;
-      const error = idle
-        ? new KeyvaultError('upstream_timeout', 'The upstream sent nothing for too long; the answer is incomplete.')
-        : new KeyvaultError('upstream_unreachable', 'The upstream broke off the answer; it is incomplete.');
-      done(cutCost(idle), error.code);
-      if (isEventStream(head.headers) && !res.destroyed) res.end(sseErrorEvent(error));
-      else res.destroy();
-    });
+    res.on('drain', () => response.resume());
     res.on('close', () => {
       if (!res.writableEnded) {
         done(cutCost(true), CLIENT_CLOSED);
-        body.destroy();
+        response.abort();
       }
+    });
+    response.pipeTo({
+      data: (chunk) => {
+        const out = meter ? meter.transform(chunk) : chunk;
+        const more = out.length === 0 || res.write(out);
+        capture?.chunk(chunk);
+        return more;
+      },
+      end: () => {
+        if (!meter) {
+          res.end();
+          return done(isSuccess(head.status) ? call.costNanos : 0n, null);
+        }
+        const { tail, costNanos } = meter.finish();
+        res.end(tail || undefined);
+        done(costNanos ?? call.costNanos, null);
+      },
+      error: (err) => {
+        if (settled) return;
+        const idle = err instanceof undiciErrors.BodyTimeoutError;
+        const error = idle
+          ? new KeyvaultError('upstream_timeout', 'The upstream sent nothing for too long; the answer is incomplete.')
+          : new KeyvaultError('upstream_unreachable', 'The upstream broke off the answer; it is incomplete.');
+        done(cutCost(idle), error.code);
+        if (isEventStream(head.headers) && !res.destroyed) res.end(sseErrorEvent(error));
+        else res.destroy();
+      },
     });
   });
 }

@@ -9,6 +9,20 @@ import { PROXY_CONFIG } from '../proxy.config';
 import { ProxyMetrics } from '../proxy-metrics';
 import { NotificationListener } from './notification-listener';
 
+/**
+ * A statement named a table that is not there or not granted to the proxy's role (a day
+ * partition of audit_log the api's maintenance job has yet to make): the caller may fall back
+ * to the parent table. Still a 503 vault_unavailable for anyone who does not.
+ */
+export class TableUnusable extends KeyvaultError {
+  constructor(readonly reason: string) {
+    super('vault_unavailable', 'The vault database is unreachable; nothing was forwarded.');
+  }
+}
+
+/** undefined_table, insufficient_privilege */
+const UNUSABLE_TABLE_CODES = new Set(['42P01', '42501']);
+
 type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];
 
 /**
@@ -113,13 +127,16 @@ export class ProxyStore {
 
   /**
    * The calls' records (CallRecorder), on their own connections, committed as
-   * KEYVAULT_CALL_RECORD_SYNCHRONOUS_COMMIT says: the one statement a call waits for.
+   * KEYVAULT_CALL_RECORD_SYNCHRONOUS_COMMIT says: the one statement a call waits for. Counted
+   * under `op`, prepared once per connection under `statement.name`. Throws TableUnusable when
+   * the statement's table is missing or not granted.
    */
-  async queryRecord<T>(op: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  async queryRecord<T>(op: string, statement: { name: string; text: string }, params: unknown[] = []): Promise<T[]> {
     this.metrics.dbQueries.inc({ op });
     try {
-      return (await this.records.query({ name: op, text: sql, values: params })).rows as T[];
+      return (await this.records.query({ ...statement, values: params })).rows as T[];
     } catch (err) {
+      if (UNUSABLE_TABLE_CODES.has((err as { code?: string })?.code ?? '')) throw new TableUnusable((err as Error).message);
       throw this.unavailable(op, err);
     }
   }

@@ -11,6 +11,7 @@ import { resolveSafeTarget, UnsafeUrlError } from '@keyvault/net';
 import { PROXY_CONFIG } from '../proxy.config';
 import { ProxyMetrics } from '../proxy-metrics';
 import type { OutgoingHeaders } from '../vendors/vendor-adapter';
+import { UpstreamExchange } from './upstream-exchange';
 import { UpstreamGate } from './upstream-gate';
 
 /** Where one call goes: a keep-alive pool for the origin, and the base URL's path prefix. */
@@ -125,7 +126,7 @@ export class UpstreamClient {
     target: UpstreamTarget,
     call: { method: string; path: string; query: string; headers: OutgoingHeaders; body: Buffer },
     signal?: AbortSignal,
-  ): Promise<Dispatcher.ResponseData> {
+  ): Promise<UpstreamExchange> {
     const { gate } = target;
     if (gate) {
       try {
@@ -134,26 +135,32 @@ export class UpstreamClient {
         throw notSent(err as KeyvaultError);
       }
     }
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await target.pool.request({
+    const onAbort = () => exchange.abort(signal?.reason instanceof Error ? signal.reason : undefined);
+    const exchange = new UpstreamExchange(() => {
+      signal?.removeEventListener('abort', onAbort);
+      gate?.release();
+    });
+    if (signal?.aborted) exchange.abort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    target.pool.dispatch(
+      {
         method: call.method as Dispatcher.HttpMethod,
         path: target.basePath + call.path + (call.query ? `?${call.query}` : ''),
         headers: call.headers,
         body: call.body.length > 0 || !['GET', 'HEAD'].includes(call.method) ? call.body : undefined,
         headersTimeout: target.headersTimeout,
         bodyTimeout: this.config.KEYVAULT_UPSTREAM_IDLE_TIMEOUT_MS,
-        signal,
         // undici keeps a POST off an HTTP/2 connection that carries others unless told it may be
         // retried; nothing here retries, and the body is a buffer, so streams may share it
         ...(this.config.KEYVAULT_UPSTREAM_HTTP2 ? { idempotent: true } : {}),
-      });
+      },
+      exchange,
+    );
+    try {
+      return await exchange.started;
     } catch (err) {
-      gate?.release();
       throw upstreamFailure(err);
     }
-    if (gate) response.body.once('close', () => gate.release());
-    return response;
   }
 
   async close(): Promise<void> {
