@@ -13,6 +13,7 @@
 //   BENCH_SECONDS  length of one measurement (default 8)
 //   BENCH_ROUNDS   alternating bare/keyvault rounds per connection count (default 2)
 //   BENCH_CONNECTIONS  the proxy phase's connection counts (default 50,1)
+//   BENCH_RATE     fixed request rate of the 50-connection load (default: none, as fast as answered)
 //   BENCH_PG_DETAIL  1: logs each measurement's Postgres CPU by connection (application_name)
 //   BENCH_ONLY     comma-separated phases to run: proxy, issuance, revocation, caps, streams,
 //                  streams-h2, capture (default all); `npm run bench -- --scenario streams` does the
@@ -49,6 +50,9 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const shared = process.env.KEYVAULT_SHARED_DIR ?? resolve(root, '../shared');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+/** BENCH_RATE: the load generator's fixed rate (req/s over all connections) instead of as fast as answered:
+ * below every path's limit, CPU per call compares builds with less noise from a shared machine */
+const RATE = Number(process.env.BENCH_RATE ?? 0);
 /** the proxy phase's connection counts (BENCH_CONNECTIONS=50 measures only the throughput case) */
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '50,1').split(',').map(Number);
 const scenarioArg = process.argv.indexOf('--scenario');
@@ -172,6 +176,7 @@ async function loadAt(port, connections, headers) {
     duration: SECONDS,
     headers: { 'content-type': 'application/json', ...headers },
     body: CHAT,
+    ...(RATE ? { overallRate: RATE } : {}),
   });
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx + r.errors + r.timeouts };
 }

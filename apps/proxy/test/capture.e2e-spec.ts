@@ -108,9 +108,15 @@ describe('capture: what a tool sent and received, sealed and redacted', () => {
     await second.close();
     const stored = await fx.query<{ n: string }>('SELECT count(*) AS n FROM audit_captures WHERE audit_id IN (SELECT id FROM audit_log WHERE vault_key_id = $1)', [vk.id]);
     expect(Number(stored[0].n)).toBe(5);
-    const c = (await entryOf(vk.id)).capture!;
-    expect(c.level).toBe('bodies');
-    expect(new URLSearchParams(c.request.body.text).get('currency')).toBe('usd');
+    // stored together, each opens on its own (the batch's rows were cut apart right)
+    const rows = (await admin().get(`/audit?vault_key=${vk.id}`).expect(200)).body.data as Array<{ id: string }>;
+    const amounts: string[] = [];
+    for (const row of rows) {
+      const c = (await admin().get(`/audit/${row.id}`).expect(200)).body.capture;
+      expect(c.level).toBe('bodies');
+      amounts.push(new URLSearchParams(c.request.body.text).get('amount')!);
+    }
+    expect(amounts.sort()).toEqual(['100', '101', '102', '103', '104']);
   });
 
   it('is readable only with audit:read, and only by its own tenant', async () => {

@@ -109,7 +109,8 @@ describe('HTTP/2 to a TLS upstream (KEYVAULT_UPSTREAM_HTTP2)', () => {
       KEYVAULT_UPSTREAM_OPENAI: stub.url,
       KEYVAULT_UPSTREAM_HTTP2: 'true',
       KEYVAULT_UPSTREAM_CA_FILE: tls.certFile,
-      KEYVAULT_UPSTREAM_IDLE_TIMEOUT_MS: '1500',
+      // the stub holds each stream silent until all are open: under load that took 1.5 s once
+      KEYVAULT_UPSTREAM_IDLE_TIMEOUT_MS: '5000',
     });
     tenantId = await fx.tenant('HTTP/2');
     credentialId = (await fx.credential(tenantId, { vendor: 'openai', keys: ['sk-real-h2'] })).id;

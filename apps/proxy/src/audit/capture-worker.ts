@@ -57,7 +57,7 @@ interface TenantKeyRow {
 }
 
 /** Body bytes a captured call carries (what the proxy's queue bound counts). */
-export const capturedBytes = (c: CapturedCall): number => (c.request.body?.length ?? 0) + (c.response?.body?.length ?? 0);
+const capturedBytes = (c: CapturedCall): number => (c.request.body?.length ?? 0) + (c.response?.body?.length ?? 0);
 
 /** Lowers this thread's priority only: on Linux a thread id set alone (/proc/thread-self names it). */
 function yieldToServing(): void {
