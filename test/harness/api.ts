@@ -29,7 +29,7 @@ export interface StartApiOptions {
  * create is registered for the run's log scan, and its logs go to the run's log file.
  */
 export async function startApi(overrides: Record<string, string> = {}, options: StartApiOptions = {}): Promise<ApiHarness> {
-  const db = options.database ?? (await createTestDatabase());
+  const db = options.database ?? (await createTestDatabase({ migrated: true }));
   const config = testApiConfig(options.connectVia ? options.connectVia(db.url) : db.url, overrides);
   const app = await createApiApp(config);
   tapCreatedSecrets(app.getHttpServer());

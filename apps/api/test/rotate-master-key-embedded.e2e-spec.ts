@@ -46,6 +46,7 @@ describe('rotate-master-key on the embedded setup', () => {
   });
   afterAll(() => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    delete process.env.KEYVAULT_EMBEDDED_PG_PORT; // the worker runs other files after this one
   });
 
   it('refuses while Keyvault runs, then re-wraps with the database it starts itself', async () => {

@@ -2,15 +2,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { TEST_SERVER_URL } from './database';
+import { dataSourceOptions, runMigrations } from '@keyvault/db';
+import { TEMPLATE_DB_ENV, TEST_SERVER_URL, testDatabaseName } from './database';
 import { RUN_DIR_ENV, scanRunForSecrets } from './run-capture';
 
 /**
  * Fails the run at once, with one clear line, when the test Postgres is not reachable. Makes
- * the run's capture dir (worker processes inherit its path through the environment) and, once
- * every test file has finished, scans all captured logs for every secret the tests created.
+ * the run's capture dir and its migrated template database (worker processes inherit both
+ * through the environment) and, once every test file has finished, drops the template and scans
+ * all captured logs for every secret the tests created.
  */
-export default async function setup(): Promise<() => void> {
+export default async function setup(): Promise<() => Promise<void>> {
   const c = new Client({ connectionString: TEST_SERVER_URL, connectionTimeoutMillis: 5000 });
   try {
     await c.connect();
@@ -28,9 +30,12 @@ export default async function setup(): Promise<() => void> {
     await c.end().catch(() => undefined);
   }
 
+  const template = await createMigratedTemplate();
+  process.env[TEMPLATE_DB_ENV] = template;
   const dir = mkdtempSync(join(tmpdir(), 'keyvault-test-run-'));
   process.env[RUN_DIR_ENV] = dir;
-  return () => {
+  return async () => {
+    await dropDatabase(template);
     const scan = scanRunForSecrets(dir);
     const summary = `secret scan: ${scan.secrets} secrets created, ${scan.logLines} log lines in ${scan.logFiles} files, ${scan.hits.length} hits`;
     if (scan.hits.length === 0) {
@@ -43,4 +48,34 @@ export default async function setup(): Promise<() => void> {
     for (const h of scan.hits.slice(0, 20)) process.stderr.write(`  ${h.file}: ${h.line.slice(0, 300)}\n`);
     process.exitCode = 1;
   };
+}
+
+/**
+ * Every migration applied once, to a database that then takes no connections: Postgres copies a
+ * template only while nobody is connected to it, and test files copy it concurrently.
+ */
+async function createMigratedTemplate(): Promise<string> {
+  const name = testDatabaseName('template');
+  const c = new Client({ connectionString: TEST_SERVER_URL });
+  await c.connect();
+  try {
+    await c.query(`CREATE DATABASE ${name}`);
+    const url = new URL(TEST_SERVER_URL);
+    url.pathname = `/${name}`;
+    await runMigrations(dataSourceOptions({ url: url.toString(), applicationName: 'keyvault-test-template' }));
+    await c.query(`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS false`);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+  return name;
+}
+
+async function dropDatabase(name: string): Promise<void> {
+  const c = new Client({ connectionString: TEST_SERVER_URL });
+  await c.connect();
+  try {
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
 }
