@@ -149,19 +149,21 @@ export class CaptureWriter implements OnModuleDestroy {
 
 /**
  * Starts capture-worker: the built JavaScript beside this file, or, when the proxy runs from its
- * TypeScript sources (the tests run it in process through Vitest), the same sources compiled on
- * load by SWC (a dev dependency), with the @keyvault/* aliases mapped as tsconfig maps them.
+ * TypeScript sources (the tests run it in process through Vitest), the same sources transpiled on
+ * load by TypeScript's own transpileModule (a dev dependency), with the @keyvault/* aliases
+ * mapped as tsconfig maps them. Not SWC: its native binding, loaded in a worker thread, took the
+ * whole test process down once when the thread ended (a test worker exited without a word).
  */
 function startCaptureWorker(data: CaptureWorkerData): Worker {
   const workerData = { captureWorker: data };
   if (!__filename.endsWith('.ts')) return new Worker(join(__dirname, 'capture-worker.js'), { workerData });
   const root = resolve(__dirname, '../../../..');
-  const swc = createRequire(join(root, 'package.json')).resolve('@swc/core');
+  const typescript = createRequire(join(root, 'package.json')).resolve('typescript');
   const loader = `
     const Module = require('node:module');
     const { readFileSync } = require('node:fs');
     const { join } = require('node:path');
-    const { transformSync } = require(${JSON.stringify(swc)});
+    const ts = require(${JSON.stringify(typescript)});
     const libs = ${JSON.stringify(join(root, 'libs'))};
     const resolveFilename = Module._resolveFilename;
     Module._resolveFilename = function (request, ...rest) {
@@ -169,11 +171,11 @@ function startCaptureWorker(data: CaptureWorkerData): Worker {
       return resolveFilename.call(this, lib ? join(libs, lib[1], 'src', 'index.ts') : request, ...rest);
     };
     Module._extensions['.ts'] = function (module, filename) {
-      const { code } = transformSync(readFileSync(filename, 'utf8'), {
-        filename, sourceMaps: false, module: { type: 'commonjs' },
-        jsc: { target: 'es2022', parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true } },
+      const { outputText } = ts.transpileModule(readFileSync(filename, 'utf8'), {
+        fileName: filename,
+        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, experimentalDecorators: true, emitDecoratorMetadata: true, esModuleInterop: true },
       });
-      module._compile(code, filename);
+      module._compile(outputText, filename);
     };
     require(${JSON.stringify(join(__dirname, 'capture-worker.ts'))});
   `;
