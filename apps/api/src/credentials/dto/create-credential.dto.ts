@@ -1,9 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, Length, Matches, MaxLength, Validate, ValidateIf } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
 import { VENDORS, type Vendor } from '@keyvault/config';
 import type { Secret } from '@keyvault/crypto';
 import type { CredentialStrategy } from '@keyvault/db';
-import { IsUsdCap } from '../../vault-keys/dto/usd-amount.validator';
+import { NullableUsdCap } from '../../vault-keys/dto/usd-amount.validator';
 import { IsProviderKey, PROVIDER_KEY_MAX, PROVIDER_KEY_MIN, ToSecret } from './provider-key';
 
 export const STRATEGIES: readonly CredentialStrategy[] = ['round_robin', 'failover'];
@@ -12,6 +12,12 @@ export const MAX_ACTIVE_KEYS = 20;
 /** Names are unique per tenant; one shaped like a profile id would make `GET /credentials/{id or name}` ambiguous. */
 export const CREDENTIAL_NAME = /^(?!cred_[0-9a-z]{26}$)[A-Za-z0-9_.-]+$/;
 export const CREDENTIAL_NAME_MESSAGE = "name must be letters, digits, '_', '.' or '-' (and not shaped like a credential id)";
+
+/** What a profile's caps mean (issue 19), for creating and updating alike. */
+export const PROFILE_DAILY_CAP_DOC =
+  "USD the profile's vault keys may spend together per UTC day, across every proxy instance; a call that would pass it is refused (429 profile_cap_exceeded, Retry-After: seconds to UTC midnight). null: none";
+export const PROFILE_MONTHLY_CAP_DOC =
+  "USD the profile's vault keys may spend together per calendar month (UTC); a call that would pass it is refused (429 profile_cap_exceeded, Retry-After: seconds to the month's end). null: none";
 
 export class CreateCredentialDto {
   @ApiProperty({ example: 'client_a_openai', minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$' })
@@ -58,25 +64,9 @@ export class CreateCredentialDto {
   default?: boolean;
 
   // budgets above the vault keys (issue 19)
-  @ApiPropertyOptional({
-    nullable: true,
-    type: Number,
-    example: 10,
-    description:
-      "USD the profile's vault keys may spend together per UTC day, across every proxy instance; a call that would pass it is refused (429 profile_cap_exceeded, Retry-After: seconds to UTC midnight). null: none",
-  })
-  @ValidateIf((_: unknown, v: unknown) => v !== undefined && v !== null)
-  @Validate(IsUsdCap)
+  @NullableUsdCap({ example: 10, description: PROFILE_DAILY_CAP_DOC })
   daily_usd_cap?: number | null;
 
-  @ApiPropertyOptional({
-    nullable: true,
-    type: Number,
-    example: 250,
-    description:
-      "USD the profile's vault keys may spend together per calendar month (UTC); a call that would pass it is refused (429 profile_cap_exceeded, Retry-After: seconds to the month's end). null: none",
-  })
-  @ValidateIf((_: unknown, v: unknown) => v !== undefined && v !== null)
-  @Validate(IsUsdCap)
+  @NullableUsdCap({ example: 250, description: PROFILE_MONTHLY_CAP_DOC })
   monthly_usd_cap?: number | null;
 }

@@ -1,8 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsOptional, IsString, Length, Matches, MaxLength, Validate, ValidateIf } from 'class-validator';
-import { IsUsdCap } from '../../vault-keys/dto/usd-amount.validator';
+import { IsBoolean, IsIn, IsOptional, IsString, Length, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { NullableUsdCap } from '../../vault-keys/dto/usd-amount.validator';
 import type { CredentialStrategy } from '@keyvault/db';
-import { CREDENTIAL_NAME, CREDENTIAL_NAME_MESSAGE, STRATEGIES } from './create-credential.dto';
+import { CREDENTIAL_NAME, CREDENTIAL_NAME_MESSAGE, PROFILE_DAILY_CAP_DOC, PROFILE_MONTHLY_CAP_DOC, STRATEGIES } from './create-credential.dto';
 
 /** Every field is optional; `null` is refused except for base_url (it clears the override) and the caps (it removes them). */
 export class UpdateCredentialDto {
@@ -30,25 +30,9 @@ export class UpdateCredentialDto {
   default?: boolean;
 
   // budgets above the vault keys (issue 19)
-  @ApiPropertyOptional({
-    nullable: true,
-    type: Number,
-    example: 10,
-    description:
-      "USD the profile's vault keys may spend together per UTC day, across every proxy instance; a call that would pass it is refused (429 profile_cap_exceeded, Retry-After: seconds to UTC midnight). null: none; null removes it",
-  })
-  @ValidateIf((_: unknown, v: unknown) => v !== undefined && v !== null)
-  @Validate(IsUsdCap)
+  @NullableUsdCap({ example: 10, description: `${PROFILE_DAILY_CAP_DOC}; null removes it` })
   daily_usd_cap?: number | null;
 
-  @ApiPropertyOptional({
-    nullable: true,
-    type: Number,
-    example: 250,
-    description:
-      "USD the profile's vault keys may spend together per calendar month (UTC); a call that would pass it is refused (429 profile_cap_exceeded, Retry-After: seconds to the month's end). null: none; null removes it",
-  })
-  @ValidateIf((_: unknown, v: unknown) => v !== undefined && v !== null)
-  @Validate(IsUsdCap)
+  @NullableUsdCap({ example: 250, description: `${PROFILE_MONTHLY_CAP_DOC}; null removes it` })
   monthly_usd_cap?: number | null;
 }

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsString, Length, Matches, Validate, ValidateIf } from 'class-validator';
 import { IsDuration } from '../../common/is-duration.validator';
-import { IsUsdCap } from '../../vault-keys/dto/usd-amount.validator';
+import { NullableUsdCap } from '../../vault-keys/dto/usd-amount.validator';
 
 export class CreateTenantDto {
   @ApiProperty({ example: 'Client A' })
@@ -22,14 +22,6 @@ export class CreateTenantDto {
   max_vault_key_ttl?: string;
 
   // budgets above the keys (issue 19)
-  @ApiPropertyOptional({
-    nullable: true,
-    type: Number,
-    example: 5000,
-    description:
-      "USD the tenant's vault keys may spend together per calendar month (UTC), across every proxy instance; a call that would pass it is refused (429 tenant_cap_exceeded, Retry-After: seconds to the month's end). null (or absent): none; PATCH with null removes it",
-  })
-  @ValidateIf((_: unknown, v: unknown) => v !== undefined && v !== null)
-  @Validate(IsUsdCap)
+  @NullableUsdCap({ example: 5000, description: "USD the tenant's vault keys may spend together per calendar month (UTC), across every proxy instance; a call that would pass it is refused (429 tenant_cap_exceeded, Retry-After: seconds to the month's end). null (or absent): none; PATCH with null removes it" })
   monthly_usd_cap?: number | null;
 }
