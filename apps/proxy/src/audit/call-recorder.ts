@@ -47,6 +47,11 @@ export const INSERT_RECORD = `
   INSERT INTO audit_log (${RECORD_COLUMNS})
   VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, 0, $8, $9, $10, $11::bigint, to_timestamp($12::float8 / 1000.0), $13::text[])`;
 
+/** A record's values in both statements' order, but for its budget leases (an array, or joined by commas for the unnest). */
+const recordValues = ({ id, at, audit: a, reservation: r }: Pending): unknown[] => [
+  id, a.tenantId, a.vaultKeyId, a.credentialId, a.vendor, a.method, a.path, a.runId, a.conversationId, r.leaseId, r.amountNanos.toString(), at,
+];
+
 interface Pending {
   id: string;
   at: number;
@@ -128,15 +133,12 @@ export class CallRecorder {
   private async insert(batch: Pending[]): Promise<void> {
     try {
       if (batch.length === 1) {
-        const [{ id, at, audit: a, reservation: r }] = batch;
-        await this.store.queryRecord('call_record', { name: 'call_record', text: INSERT_RECORD }, [id, a.tenantId, a.vaultKeyId,
-          a.credentialId, a.vendor, a.method, a.path, a.runId, a.conversationId, r.leaseId, r.amountNanos.toString(), at,
-          r.budgetLeaseIds?.length ? r.budgetLeaseIds : null]);
+        const leases = batch[0].reservation.budgetLeaseIds;
+        await this.store.queryRecord('call_record', { name: 'call_record', text: INSERT_RECORD }, [...recordValues(batch[0]), leases?.length ? leases : null]);
       } else {
         const columns: unknown[][] = Array.from({ length: 13 }, () => new Array<unknown>(batch.length));
-        batch.forEach(({ id, at, audit: a, reservation: r }, i) => {
-          const row = [id, a.tenantId, a.vaultKeyId, a.credentialId, a.vendor, a.method, a.path, a.runId, a.conversationId,
-            r.leaseId, r.amountNanos.toString(), at, r.budgetLeaseIds?.join(',') ?? ''];
+        batch.forEach((p, i) => {
+          const row = [...recordValues(p), p.reservation.budgetLeaseIds?.join(',') ?? ''];
           for (let c = 0; c < row.length; c++) columns[c][i] = row[c];
         });
         await this.store.queryRecord('call_record', { name: 'call_records', text: INSERT_RECORDS }, columns);
