@@ -30,7 +30,7 @@ describe('a durable record of every call before it is forwarded', () => {
   afterAll(async () => {
     stub?.hold(null);
     stub?.release();
-    await fx?.query('DROP TRIGGER IF EXISTS refuse_records ON audit_log').catch(() => undefined);
+    await fx?.query('DROP TRIGGER IF EXISTS refuse_records ON call_records').catch(() => undefined);
     await proxy?.close();
     await stub?.close();
     await fx?.close();
@@ -45,16 +45,23 @@ describe('a durable record of every call before it is forwarded', () => {
       'SELECT id, status, error_code, cost_nanos, reserved_nanos, lease_id, run_id, conversation_id FROM audit_log WHERE vault_key_id = $1 ORDER BY id',
       [vaultKeyId],
     );
+  const records = (vaultKeyId: string) =>
+    fx.query<{ id: string; reserved_nanos: string; lease_id: string | null; run_id: string; conversation_id: string; created_at: Date }>(
+      'SELECT id, reserved_nanos, lease_id, run_id, conversation_id, created_at FROM call_records WHERE vault_key_id = $1 ORDER BY id',
+      [vaultKeyId],
+    );
 
-  it('has the row (lease, worst case, run and conversation ids) in Postgres while the upstream holds the call, then books its outcome on it', async () => {
+  it('has the record (lease, worst case, run and conversation ids) in Postgres while the upstream holds the call, then its audit row in its place', async () => {
     const vk = await openaiKey();
     stub.clear();
     stub.hold('headers');
     const pending = chat(vk.token, 'run-held');
     await eventually(async () => stub.seen().length === 1, 'the call to reach the upstream');
-    const [inFlight] = await rows(vk.id);
-    expect(inFlight).toMatchObject({ status: 0, error_code: null, cost_nanos: '0', reserved_nanos: String(CHAT_WORST), run_id: 'run-held', conversation_id: 'conv-r' });
+    const [inFlight] = await records(vk.id);
+    expect(inFlight).toMatchObject({ reserved_nanos: String(CHAT_WORST), run_id: 'run-held', conversation_id: 'conv-r' });
     expect(inFlight.lease_id).toMatch(/^\w+_/);
+    // a call in flight is no audit row yet (GET /audit lists calls that ended)
+    expect(await rows(vk.id)).toEqual([]);
     stub.hold(null);
     stub.release();
     expect((await pending).status).toBe(200);
@@ -62,8 +69,11 @@ describe('a durable record of every call before it is forwarded', () => {
       const r = await rows(vk.id);
       return r[0]?.status === 200 && r;
     }, 'the outcome');
-    // one row per call: the outcome is booked on the record, not beside it
-    expect(done).toMatchObject({ id: inFlight.id, status: 200, error_code: null, cost_nanos: '3600', lease_id: inFlight.lease_id });
+    // one row per call, under the record's id and start, naming its lease and worst case; the record is gone
+    expect(done).toMatchObject({ id: inFlight.id, status: 200, error_code: null, cost_nanos: '3600', lease_id: inFlight.lease_id, reserved_nanos: String(CHAT_WORST) });
+    expect(await records(vk.id)).toEqual([]);
+    const [{ created_at }] = await fx.query<{ created_at: Date }>('SELECT created_at FROM audit_log WHERE id = $1', [inFlight.id]);
+    expect(created_at.getTime()).toBe(inFlight.created_at.getTime());
   });
 
   it('writes the whole row with its outcome when the record is gone by then (a Postgres crash took back an unflushed commit)', async () => {
@@ -72,8 +82,8 @@ describe('a durable record of every call before it is forwarded', () => {
     stub.hold('headers');
     const pending = chat(vk.token, 'run-lost');
     await eventually(async () => stub.seen().length === 1, 'the call to reach the upstream');
-    const [record] = await rows(vk.id);
-    await fx.query('DELETE FROM audit_log WHERE id = $1', [record.id]);
+    const [record] = await records(vk.id);
+    await fx.query('DELETE FROM call_records WHERE id = $1', [record.id]);
     stub.hold(null);
     stub.release();
     expect((await pending).status).toBe(200);
@@ -92,9 +102,9 @@ describe('a durable record of every call before it is forwarded', () => {
   it('refuses with 503 vault_unavailable and forwards nothing when the record cannot be written', async () => {
     const vk = await openaiKey();
     expect((await chat(vk.token)).status).toBe(200);
-    // Postgres refuses every new record (an in-flight row): the rest of the database works
+    // Postgres refuses every new record: the rest of the database works
     await fx.query(`CREATE OR REPLACE FUNCTION refuse_records() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no records'; END $$`);
-    await fx.query(`CREATE TRIGGER refuse_records BEFORE INSERT ON audit_log FOR EACH ROW WHEN (NEW.status = 0) EXECUTE FUNCTION refuse_records()`);
+    await fx.query(`CREATE TRIGGER refuse_records BEFORE INSERT ON call_records FOR EACH ROW EXECUTE FUNCTION refuse_records()`);
     stub.clear();
     try {
       const refused = await Promise.all(Array.from({ length: 5 }, () => chat(vk.token)));
@@ -105,7 +115,7 @@ describe('a durable record of every call before it is forwarded', () => {
       expect(stub.seen()).toHaveLength(0);
       expect(await proxy.metric('keyvault_proxy_call_record_failures_total')).toBeGreaterThanOrEqual(5);
     } finally {
-      await fx.query('DROP TRIGGER refuse_records ON audit_log');
+      await fx.query('DROP TRIGGER refuse_records ON call_records');
     }
     expect((await chat(vk.token)).status).toBe(200);
     // the refusals are audited under the key, and cost nothing

@@ -74,6 +74,6 @@ describe('when the vault database goes away', () => {
       15_000,
     );
     // and none is left without its outcome (the count above can be reached while the last outcome is on its way)
-    await eventually(async () => (await fx.query(`SELECT id FROM audit_log WHERE status = 0`)).length === 0, 'no call left without its outcome', 15_000);
+    await eventually(async () => (await fx.query(`SELECT id FROM call_records UNION ALL SELECT id FROM audit_log WHERE status = 0`)).length === 0, 'no call left without its outcome', 15_000);
   });
 });

@@ -108,14 +108,15 @@ describe('Postgres stopped and started under load', () => {
 
     const forwarded = stub.seen().length;
     const [spend] = await queryDb<{ spent: string; reserved: string }>(cluster.url, 'SELECT spent_nanos AS spent, reserved_nanos AS reserved FROM vault_key_spend WHERE vault_key_id = $1', [vk.id]);
-    const [audit] = await queryDb<{ ok: string; in_flight: string; cost: string }>(
+    const [audit] = await queryDb<{ ok: string; interrupted: string; in_flight: string; cost: string }>(
       cluster.url,
-      `SELECT count(*) FILTER (WHERE status = 200)::text AS ok, count(*) FILTER (WHERE status = 0)::text AS in_flight, sum(cost_nanos)::text AS cost
+      `SELECT count(*) FILTER (WHERE status = 200)::text AS ok, count(*) FILTER (WHERE status = 0)::text AS interrupted,
+              (SELECT count(*) FROM call_records WHERE vault_key_id = $1)::text AS in_flight, sum(cost_nanos)::text AS cost
          FROM audit_log WHERE vault_key_id = $1`,
       [vk.id],
     );
     // every forwarded call has its row with its outcome, and the spend is exactly what they cost
-    expect(audit).toEqual({ ok: String(forwarded), in_flight: '0', cost: String(forwarded * CHAT_COST) });
+    expect(audit).toEqual({ ok: String(forwarded), interrupted: '0', in_flight: '0', cost: String(forwarded * CHAT_COST) });
     expect(spend).toEqual({ spent: String(forwarded * CHAT_COST), reserved: '0' });
   }, 180_000);
 });

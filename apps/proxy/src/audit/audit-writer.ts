@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { newId } from '@keyvault/crypto';
+import type { CallHold } from '../ledger/budgets';
 import { ProxyMetrics } from '../proxy-metrics';
 import { ProxyStore } from '../store/proxy-store';
 
@@ -26,10 +27,10 @@ export interface AuditRecord {
   conversationId: string | null;
   /**
    * Set by CallRecorder when the call's record was sent before forwarding (whether or not
-   * Postgres acknowledged it): its row's id and created_at (ms since the epoch), and what to do
-   * once the outcome is written too.
+   * Postgres acknowledged it): its id and created_at (ms since the epoch), what it drew on (its
+   * audit row names the leases, for reconciliations), and what to do once the outcome is written too.
    */
-  record?: { id: string; at: number; onOutcome: () => void };
+  record?: { id: string; at: number; hold: CallHold; onOutcome: () => void };
 }
 
 /** A buffered row: `at` is when it was created, in ms since the epoch. */
@@ -44,52 +45,26 @@ const MAX_ROWS_PER_STATEMENT = 200;
 const MAX_RETRY_MS = 5_000;
 
 /**
- * Books the outcomes of recorded calls (CallRecorder) in one statement per batch: a row gets its
- * status, cost, duration and provider key by (id, created_at), unless a reconciliation marked it
- * `interrupted` meanwhile (its lease was settled at the call's worst case: the row keeps saying
- * so, as the spend does). Answers the ids of the rows that are not there at all (the record's
- * INSERT failed after all, or a Postgres crash took back a record committed without waiting for
- * the WAL flush): those are inserted whole by INSERT_OUTCOMES. Only the columns an outcome
- * changes are sent: parsing and unnesting the other nine cost Postgres and the proxy more than
- * the update itself for every call, for a row missing once in a blue moon. One array per
- * column: the statement text never changes (prepared once per connection). The audit table is
- * partitioned by day of created_at: the batch's created_at range (redundant with the join) lets
- * Postgres open only the day partitions the batch falls in, not a month of them.
+ * Writes calls' audit rows whole, refused and recorded calls alike, and removes the recorded
+ * calls' records (call_records) in the same statement: from its commit on, a reconciliation of
+ * the call's lease counts the row's cost, before it the record's worst case. A row already there
+ * is one a reconciliation wrote (`interrupted`: the lease was settled at the call's worst case,
+ * and the row keeps saying so, as the spend does): it is left as it is. One array per column: the
+ * statement text never changes (prepared once per connection).
  */
-export const BOOK_OUTCOMES = `
-  WITH r AS (
-    SELECT id, provider_key_id, status, error_code, cost_nanos, duration_ms, to_timestamp(at_ms / 1000.0) AS created_at
-      FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::int[], $7::float8[])
-           AS r(id, provider_key_id, status, error_code, cost_nanos, duration_ms, at_ms)
-  ), u AS (
-    UPDATE audit_log a
-       SET status = r.status, error_code = r.error_code, cost_nanos = r.cost_nanos, duration_ms = r.duration_ms,
-           provider_key_id = r.provider_key_id
-      FROM r
-     WHERE a.id = r.id AND a.created_at = r.created_at AND a.status = 0 AND a.error_code IS NULL
-       AND a.created_at BETWEEN (SELECT min(created_at) FROM r) AND (SELECT max(created_at) FROM r)
-    RETURNING a.id
-  )
-  SELECT r.id FROM r
-   WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.id = r.id)
-     AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.id = r.id AND a.created_at = r.created_at)`;
-
-/**
- * Inserts whole rows: refused calls (never recorded) and recorded calls whose row is missing
- * (BOOK_OUTCOMES). A row a late record INSERT committed in between is left as it is: its
- * outcome goes on it at the next batch (the row stays buffered until then, see `write`).
- */
-export const INSERT_OUTCOMES = `
+export const WRITE_OUTCOMES = `
+  WITH done AS (DELETE FROM call_records WHERE id = ANY($1::text[]))
   INSERT INTO audit_log (id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,
-                         error_code, cost_nanos, duration_ms, run_id, conversation_id, created_at)
+                         error_code, cost_nanos, duration_ms, run_id, conversation_id, lease_id, reserved_nanos, budget_lease_ids, created_at)
   SELECT id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,
-         error_code, cost_nanos, duration_ms, run_id, conversation_id, to_timestamp(at_ms / 1000.0)
+         error_code, cost_nanos, duration_ms, run_id, conversation_id, lease_id, reserved_nanos,
+         CASE WHEN budget_leases = '' THEN NULL ELSE string_to_array(budget_leases, ',') END, to_timestamp(at_ms / 1000.0)
     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                $9::int[], $10::text[], $11::bigint[], $12::int[], $13::text[], $14::text[], $15::float8[])
+                $9::int[], $10::text[], $11::bigint[], $12::int[], $13::text[], $14::text[], $15::text[], $16::bigint[], $17::text[],
+                $18::float8[])
          AS r(id, tenant_id, vault_key_id, credential_id, provider_key_id, vendor, method, path, status,
-              error_code, cost_nanos, duration_ms, run_id, conversation_id, at_ms)
-  ON CONFLICT DO NOTHING
-  RETURNING id`;
+              error_code, cost_nanos, duration_ms, run_id, conversation_id, lease_id, reserved_nanos, budget_leases, at_ms)
+  ON CONFLICT DO NOTHING`;
 
 /**
  * Writes calls' outcomes in batches (one statement every ~50 ms or 200 rows), off the request
@@ -172,14 +147,8 @@ export class AuditWriter implements OnModuleDestroy {
   private async write(): Promise<void> {
     while (this.buffer.length > 0) {
       const batch = this.buffer.splice(0, MAX_ROWS_PER_STATEMENT);
-      let missing: Row[];
       try {
-        missing = await this.book(batch.filter((b) => b.r.record));
-        const unrecorded = batch.filter((b) => !b.r.record);
-        const inserted = await this.insert([...unrecorded, ...missing]);
-        // a recorded row that a late INSERT put there in between: its outcome goes on it at the next flush
-        missing = missing.filter((b) => !inserted.has(b.id));
-        this.buffer.unshift(...missing);
+        await this.insert(batch);
       } catch {
         // back in front, oldest first; rows recorded meanwhile were appended behind them
         this.buffer.unshift(...batch);
@@ -187,8 +156,7 @@ export class AuditWriter implements OnModuleDestroy {
         return;
       }
       this.retryMs = FLUSH_AFTER_MS;
-      for (const b of batch) if (!missing.includes(b)) b.r.record?.onOutcome();
-      if (missing.length > 0) return;
+      for (const b of batch) b.r.record?.onOutcome();
       // a short batch waits FLUSH_AFTER_MS for more (flush's finally schedules it): written at
       // once, a statement took the ~13 rows that came while the last one was out, and Postgres
       // spent ~3× the CPU per row it spends on 100 (measured at 50 connections)
@@ -196,36 +164,15 @@ export class AuditWriter implements OnModuleDestroy {
     }
   }
 
-  /** Books recorded calls' outcomes on their rows; returns those whose row is not there. */
-  private async book(rows: Row[]): Promise<Row[]> {
-    if (rows.length === 0) return [];
-    const columns: unknown[][] = Array.from({ length: 7 }, () => new Array<unknown>(rows.length));
-    for (let i = 0; i < rows.length; i++) {
-      const { id, at, r } = rows[i];
-      columns[0][i] = id;
-      columns[1][i] = r.providerKeyId;
-      columns[2][i] = r.status;
-      columns[3][i] = r.errorCode;
-      columns[4][i] = r.costNanos.toString();
-      columns[5][i] = r.durationMs;
-      columns[6][i] = at;
-    }
-    const absent = await this.store.queryPrepared<{ id: string }>('audit_outcome', BOOK_OUTCOMES, columns);
-    if (absent.length === 0) return [];
-    const ids = new Set(absent.map((a) => a.id));
-    return rows.filter((b) => ids.has(b.id));
-  }
-
-  /** Inserts whole rows; returns the ids inserted (a row already there is left as it is). */
-  private async insert(rows: Row[]): Promise<Set<string>> {
-    if (rows.length === 0) return new Set();
-    const columns: unknown[][] = Array.from({ length: 15 }, () => new Array<unknown>(rows.length));
+  private async insert(rows: Row[]): Promise<void> {
+    const columns: unknown[][] = Array.from({ length: 18 }, () => new Array<unknown>(rows.length));
     rows.forEach(({ id, at, r }, i) => {
+      const hold = r.record?.hold;
       const row = [id, r.tenantId, r.vaultKeyId, r.credentialId, r.providerKeyId, r.vendor, r.method, r.path, r.status, r.errorCode,
-        r.costNanos.toString(), r.durationMs, r.runId, r.conversationId, at];
+        r.costNanos.toString(), r.durationMs, r.runId, r.conversationId, hold?.leaseId ?? null, hold ? hold.amountNanos.toString() : null,
+        hold?.budgetLeaseIds?.join(',') ?? '', at];
       for (let c = 0; c < row.length; c++) columns[c][i] = row[c];
     });
-    const inserted = await this.store.queryPrepared<{ id: string }>('audit_insert', INSERT_OUTCOMES, columns);
-    return new Set(inserted.map((x) => x.id));
+    await this.store.queryPrepared('audit_outcome', WRITE_OUTCOMES, columns);
   }
 }

@@ -16,9 +16,9 @@ export interface LedgerTables {
   subject: string;
   period: string;
   periodType: 'date' | 'text';
-  /** SQL true for the audit rows `a` of the calls that drew on the lease `d.id` */
+  /** SQL true for the audit rows or call records `a` of the calls that drew on the lease `d.id` */
   callOfLease: string;
-  /** SQL true for the audit rows `a` of the calls that drew on any lease of `d` */
+  /** SQL true for the audit rows or call records `a` of the calls that drew on any lease of `d` */
   callOfAnyLease: string;
   /** SQL for the cap of the reconciled spend row `u` (for the webhook events), as text; null when none */
   capOf: string;
@@ -172,15 +172,17 @@ const settleLeases = (t: LedgerTables) => `
 /**
  * Reconciles the leases of dead holders (expired ones, and those of an instance restarting under
  * the same id, $1 or null) from the records of their calls, not from what they held: each is
- * settled as what its calls' rows say they cost (the cost of each call whose outcome was
- * written, the worst case reserved of each call still in flight) less what its holder booked
- * already; the room it never used is simply given back. That is never more than the lease holds
- * (a call's worst case stays drawn on its lease until its outcome row is written), but for calls
- * that cost more than they reserved, which are booked whole. The rows of calls whose outcome is
- * unknown are marked `interrupted` at their worst case, so the key's spend still equals the sum
- * of its rows. Answers the bookings, for the webhook events. A lease's calls were recorded after
- * it was granted: its creation (less a day for the proxies' clocks) and now (plus a day) bound
- * the lookup, so that only those days' audit partitions are read, not every one of them.
+ * settled as what its calls cost (the cost in the audit row of each call whose outcome was
+ * written, the worst case in the record of each call still in flight, call_records) less what its
+ * holder booked already; the room it never used is simply given back. That is never more than the
+ * lease holds (a call's worst case stays drawn on its lease until its audit row is written), but
+ * for calls that cost more than they reserved, which are booked whole. The calls whose outcome is
+ * unknown get an `interrupted` audit row at their worst case in place of their record, so the
+ * key's spend still equals the sum of its rows; a record whose call has its row already (its
+ * INSERT committed after the call was refused for it) is only removed. Answers the bookings, for
+ * the webhook events. A lease's calls were recorded after it was granted: its creation (less a
+ * day for the proxies' clocks) and now (plus a day) bound the lookup, so that only those days'
+ * audit partitions are read, not every one of them.
  */
 const reconcileLeases = (t: LedgerTables) => `
   WITH d AS (
@@ -188,15 +190,24 @@ const reconcileLeases = (t: LedgerTables) => `
     RETURNING id, ${t.subject}, ${t.period}, amount_nanos, booked_nanos, created_at
   ), calls AS MATERIALIZED (
     SELECT d.${t.subject}, d.${t.period}, d.amount_nanos,
-           GREATEST(0, COALESCE((SELECT sum(CASE WHEN a.status = 0 AND a.error_code IS NULL THEN a.reserved_nanos ELSE a.cost_nanos END)
+           GREATEST(0, COALESCE((SELECT sum(a.cost_nanos)
                                    FROM audit_log a WHERE ${t.callOfLease}
                                     AND a.created_at >= d.created_at - interval '1 day' AND a.created_at < now() + interval '1 day'), 0)
+                     + COALESCE((SELECT sum(a.reserved_nanos)
+                                   FROM call_records a WHERE ${t.callOfLease}
+                                    AND NOT EXISTS (SELECT 1 FROM audit_log f WHERE f.id = a.id AND f.created_at = a.created_at)), 0)
                       - d.booked_nanos)::bigint AS spent
       FROM d
+  ), gone AS (
+    DELETE FROM call_records a WHERE ${t.callOfAnyLease}
+    RETURNING a.*
   ), i AS (
-    UPDATE audit_log a SET error_code = 'interrupted', cost_nanos = a.reserved_nanos
-     WHERE ${t.callOfAnyLease} AND a.status = 0 AND a.error_code IS NULL
-       AND a.created_at >= (SELECT min(created_at) FROM d) - interval '1 day' AND a.created_at < now() + interval '1 day'
+    INSERT INTO audit_log (id, tenant_id, vault_key_id, credential_id, vendor, method, path, status, error_code, cost_nanos, duration_ms,
+                           run_id, conversation_id, lease_id, reserved_nanos, budget_lease_ids, created_at)
+    SELECT id, tenant_id, vault_key_id, credential_id, vendor, method, path, 0, 'interrupted', reserved_nanos, 0,
+           run_id, conversation_id, lease_id, reserved_nanos, budget_lease_ids, created_at
+      FROM gone
+    ON CONFLICT DO NOTHING
   ), a AS MATERIALIZED (
     SELECT ${t.subject}, ${t.period}, sum(spent)::bigint AS spent, sum(amount_nanos)::bigint AS freed FROM calls GROUP BY ${t.subject}, ${t.period}
   ), locked AS MATERIALIZED (

@@ -2,6 +2,7 @@ import { AuditCapture } from './audit-capture.entity';
 import { AuditEntry } from './audit-entry.entity';
 import { BudgetReservation } from './budget-reservation.entity';
 import { BudgetSpend } from './budget-spend.entity';
+import { CallRecord } from './call-record.entity';
 import { CredentialKey } from './credential-key.entity';
 import { CredentialProfile } from './credential-profile.entity';
 import { DuplicateCall } from './duplicate-call.entity';
@@ -23,7 +24,7 @@ export * from './columns';
 export {
   AuditEntry, CredentialKey, CredentialProfile, DuplicateCall, GatewayKey, IdempotencyRecord, RateWindow, SigningKey, SpendReservation,
   Tenant, TenantApiKey, VaultKey, VaultKeySpend, Webhook, WebhookDelivery, WebhookEvent,
-  WebhookDeliveryAttempt, AuditCapture, BudgetSpend, BudgetReservation,
+  WebhookDeliveryAttempt, AuditCapture, BudgetSpend, BudgetReservation, CallRecord,
 };
 export * from './tenant.entity';
 export * from './tenant-api-key.entity';
@@ -36,5 +37,5 @@ export * from './vault-key.entity';
 export const ENTITIES = [
   AuditEntry, CredentialKey, CredentialProfile, DuplicateCall, GatewayKey, IdempotencyRecord, RateWindow, SigningKey, SpendReservation,
   Tenant, TenantApiKey, VaultKey, VaultKeySpend, Webhook, WebhookDelivery, WebhookEvent,
-  WebhookDeliveryAttempt, AuditCapture, BudgetSpend, BudgetReservation,
+  WebhookDeliveryAttempt, AuditCapture, BudgetSpend, BudgetReservation, CallRecord,
 ];

@@ -18,6 +18,7 @@ import { VaultKeyAllowedInputs1797118000000 } from './1797118000000-VaultKeyAllo
 import { Budgets1797119000000 } from './1797119000000-Budgets';
 import { AuditPartitions1797121000000 } from './1797121000000-AuditPartitions';
 import { ApiRoleForcedRowSecurity1797122000000 } from './1797122000000-ApiRoleForcedRowSecurity';
+import { CallRecordsTable1797123000000 } from './1797123000000-CallRecordsTable';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so that the same list works from
@@ -45,4 +46,5 @@ export const MIGRATIONS = [
   Budgets1797119000000,
   AuditPartitions1797121000000,
   ApiRoleForcedRowSecurity1797122000000,
+  CallRecordsTable1797123000000,
 ];
