@@ -31,7 +31,8 @@
 //   BENCH_BASELINE the root of another checkout, built (e.g. a worktree of main): its proxy is measured
 //                  beside this one in the proxy phase (same database, same rounds), for before/after
 //                  figures from the same machine conditions
-//   BENCH_PROFILE  a directory: CPU profiles of proxy 1 (first keyvault round at BENCH_PROFILE_CONNECTIONS,
+//   BENCH_PROFILE  a directory: CPU profiles of proxy 1 and of the proxy without the record (proxy-no-record;
+//                  first round at BENCH_PROFILE_CONNECTIONS,
 //                  50 or 1, default 50),
 //                  of the api (issuance) and of the first streams instance are written there; read them with
 //                  `node bench/profile-top.mjs <file> [n] [callee]`
@@ -340,7 +341,7 @@ async function main() {
     // only): measured beside the others to show what the durable record costs
     let noRecordProcess = null;
     if (ONLY.has('proxy')) {
-      noRecordProcess = start(proxy, [], { ...env, PROXY_PORT: String(ports.proxyNoRecord), KEYVAULT_INSTANCE_ID: 'bench-3', KEYVAULT_BENCH_NO_CALL_RECORD: 'true' });
+      noRecordProcess = start(proxy, [], { ...env, PROXY_PORT: String(ports.proxyNoRecord), KEYVAULT_INSTANCE_ID: 'bench-3', KEYVAULT_BENCH_NO_CALL_RECORD: 'true' }, 'proxy-no-record');
       await waitFor(`http://127.0.0.1:${ports.proxyNoRecord}/readyz`, (r) => r.ok);
     }
     // BENCH_BASELINE: the other build's proxy, as a fourth instance of the same deployment
@@ -386,7 +387,8 @@ async function main() {
             return { ...r, leaseWaits: (await waits()) - before };
           };
           acc.keyvault.push(await (connections === PROFILE_CONNECTIONS && round === 0 ? profiled(proxyProcess, measure) : measure()));
-          acc.noRecord.push(await withCpu(noRecordProcess, db, () => run(ports.proxyNoRecord, kvHeaders)));
+          const measureNoRecord = () => withCpu(noRecordProcess, db, () => run(ports.proxyNoRecord, kvHeaders));
+          acc.noRecord.push(await (connections === PROFILE_CONNECTIONS && round === 0 ? profiled(noRecordProcess, measureNoRecord) : measureNoRecord()));
           if (baselineProcess) acc.baseline.push(await withCpu(baselineProcess, db, () => run(ports.proxyBaseline, kvHeaders)));
           const line = (x) => `${fmt(x.rps, 0)} req/s (p50 ${fmt(x.p50, 2)}, p99 ${fmt(x.p99, 2)} ms; CPU µs per call ${fmt(x.procUs, 0)} + pg ${fmt(x.pgUs, 0)}, machine ${fmt(x.machineUs, 0)})`;
           const baseline = baselineProcess ? `, baseline build ${line(acc.baseline.at(-1))}` : '';

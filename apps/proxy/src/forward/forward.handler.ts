@@ -25,6 +25,7 @@ import { isSuccess, type PreparedCall, type UpstreamResponseHead, type VendorAda
 import { VendorAdapters } from '../vendors/vendor-adapters';
 import { headerTests, withAllowed, type HeaderTest } from '../vendors/header-allowlist';
 import { clientHeaders, contextHeader, isEventStream, leadingVendor, readBody, sendError, sseErrorEvent, upstreamHeaders, vendorPath } from './http-io';
+import { HangUp, type HangUpSignal } from '../upstream/hang-up';
 
 /** The audit's error code of a call whose client went away before its answer was complete. */
 const CLIENT_CLOSED = 'client_closed';
@@ -114,23 +115,22 @@ export class ForwardHandler {
       // and no answer came back (the vendor may have done the work); the answer's own cost else.
       let cost = 0n;
       // a client that hangs up while the upstream thinks aborts the upstream request at once
-      const hangUp = new AbortController();
-      const onHangUp = () => hangUp.abort();
-      res.once('close', onHangUp);
+      const hangUp = new HangUp();
+      res.once('close', hangUp.abort);
       try {
         const allowed = headerTests(adapter.headers);
         // durable before anything goes upstream, or 503 vault_unavailable and nothing is forwarded
         await this.records.write(audit, reservation);
         let response: UpstreamExchange;
         try {
-          response = await this.send(adapter, credential, key.keyPool, request, call, audit, withAllowed(allowed.up, key.allowedHeaders), hangUp.signal);
+          response = await this.send(adapter, credential, key.keyPool, request, call, audit, withAllowed(allowed.up, key.allowedHeaders), hangUp);
         } catch (err) {
           if (err instanceof UpstreamFailure && err.requestSent) cost = call.costNanos;
           admission.sent = err instanceof UpstreamFailure ? err.requestSent : true;
-          if (hangUp.signal.aborted) audit.errorCode = CLIENT_CLOSED;
+          if (hangUp.aborted) audit.errorCode = CLIENT_CLOSED;
           throw err;
         } finally {
-          res.off('close', onHangUp);
+          res.off('close', hangUp.abort);
         }
         admission.sent = true;
         admission.status = response.statusCode;
@@ -172,7 +172,7 @@ export class ForwardHandler {
     call: PreparedCall,
     audit: AuditRecord,
     headersUp: HeaderTest,
-    signal: AbortSignal,
+    signal: HangUpSignal,
   ): Promise<UpstreamExchange> {
     const target = await this.upstream.target(credential.vendor, credential.baseUrl);
     const headers = upstreamHeaders(request.headers, headersUp);

@@ -13,6 +13,7 @@ import { ProxyMetrics } from '../proxy-metrics';
 import type { OutgoingHeaders } from '../vendors/vendor-adapter';
 import { UpstreamExchange } from './upstream-exchange';
 import { UpstreamGate } from './upstream-gate';
+import type { HangUpSignal } from './hang-up';
 
 /** Where one call goes: a keep-alive pool for the origin, and the base URL's path prefix. */
 export interface UpstreamTarget {
@@ -125,7 +126,7 @@ export class UpstreamClient {
   async request(
     target: UpstreamTarget,
     call: { method: string; path: string; query: string; headers: OutgoingHeaders; body: Buffer },
-    signal?: AbortSignal,
+    signal?: HangUpSignal,
   ): Promise<UpstreamExchange> {
     const { gate } = target;
     if (gate) {

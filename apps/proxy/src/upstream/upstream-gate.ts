@@ -1,4 +1,5 @@
 import { KeyvaultError } from '@keyvault/errors';
+import type { HangUpSignal } from './hang-up';
 
 /** Seconds a refused call is told to wait before trying again. */
 const BUSY_RETRY_AFTER_SECONDS = 1;
@@ -25,7 +26,7 @@ export class UpstreamGate {
   }
 
   /** Takes a slot (resolves at once when one is free); `release` gives it back, exactly once per acquire. */
-  acquire(signal?: AbortSignal): Promise<void> | void {
+  acquire(signal?: HangUpSignal): Promise<void> | void {
     if (this.active < this.limit) {
       this.active++;
       return;
