@@ -11,7 +11,7 @@
 // of GET /audit's query for each filter combination, of GET /audit/{id}, of the export's query
 // (and the export read through a cursor as the api reads it), of the proxy's outcome write, of a
 // lease reconciliation's lookup, and the time to drop one day's partition. The SQL comes from the
-// compiled apps (auditWhere, AUDIT_BY_ID_NEAR, BOOK_OUTCOMES, the key-day lease reconciliation), so the plans
+// compiled apps (auditWhere, AUDIT_BY_ID_NEAR, WRITE_OUTCOMES, the key-day lease reconciliation), so the plans
 // are those of the real queries. Drops the database at the end unless --keep.
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -26,7 +26,7 @@ const { DataSource } = require('typeorm');
 const db = require(join(root, 'dist/apps/api/libs/db/src/index.js'));
 const { MIGRATIONS } = require(join(root, 'dist/apps/api/libs/db/src/migrations/index.js'));
 const { auditWhere, AUDIT_COLUMNS, AUDIT_BY_ID, AUDIT_BY_ID_NEAR, auditIdWindow } = require(join(root, 'dist/apps/api/apps/api/src/audit/audit-query.js'));
-const { BOOK_OUTCOMES } = require(join(root, 'dist/apps/proxy/apps/proxy/src/audit/audit-writer.js'));
+const { WRITE_OUTCOMES } = require(join(root, 'dist/apps/proxy/apps/proxy/src/audit/audit-writer.js'));
 const { leaseStatements, KEY_DAY_TABLES } = require(join(root, 'dist/apps/proxy/apps/proxy/src/ledger/lease-statements.js'));
 const RECONCILE_LEASES = leaseStatements(KEY_DAY_TABLES).reconcile;
 
@@ -227,15 +227,21 @@ async function main() {
     };
     await one('GET /audit/{id}: the partitions around its id\'s day', AUDIT_BY_ID_NEAR, ['ten_big', sample.id, ...auditIdWindow(sample.id)]);
     await one('GET /audit/{id}: every partition (fallback when not there)', AUDIT_BY_ID, ['ten_big', sample.id]);
-    // 200 outcomes of calls recorded a moment ago (the newest rows), as AuditWriter sends them
-    const recent = (await c.query(`SELECT id, tenant_id, created_at FROM audit_log WHERE created_at > $1 ORDER BY id DESC LIMIT 200`, [new Date(end.getTime() - DAY)])).rows;
+    // 200 outcomes of calls recorded a moment ago, as AuditWriter sends them: their rows inserted, their records deleted
+    const at = end.getTime() - 1_000;
+    const ids = Array.from({ length: 200 }, (_, i) => `aud_plan${String(i).padStart(6, '0')}`);
     const inFlight = () =>
-      c.query(`UPDATE audit_log SET status = 0, error_code = NULL WHERE id = ANY($1) AND created_at > $2`, [recent.map((r) => r.id), new Date(end.getTime() - DAY)]);
-    const col = (f) => recent.map(f);
+      c.query(
+        `INSERT INTO call_records (id, tenant_id, vault_key_id, credential_id, vendor, method, path, lease_id, reserved_nanos, created_at)
+         SELECT id, 'ten_big', 'vk_x', 'cred_x', 'openai', 'POST', '/v1/chat/completions', 'lease_x', 9600, to_timestamp($2 / 1000.0) FROM unnest($1::text[]) AS r(id)`,
+        [ids, at],
+      );
+    const col = (f) => ids.map(f);
     const outcomes = [
-      col((r) => r.id), col(() => 'ck_x'), col(() => 200), col(() => null), col(() => '1000'), col(() => 250), col((r) => r.created_at.getTime()),
+      ids, col(() => 'ten_big'), col(() => 'vk_x'), col(() => 'cred_x'), col(() => 'ck_x'), col(() => 'openai'), col(() => 'POST'), col(() => '/v1/chat/completions'),
+      col(() => 200), col(() => null), col(() => '1000'), col(() => 250), col(() => null), col(() => null), col(() => 'lease_x'), col(() => '9600'), col(() => ''), col(() => at),
     ];
-    await one('proxy: 200 call outcomes (UPDATE by id and created_at)', BOOK_OUTCOMES, outcomes, { rollback: true, setup: inFlight, runs: 1 });
+    await one('proxy: 200 call outcomes (rows inserted, records deleted)', WRITE_OUTCOMES, outcomes, { rollback: true, setup: inFlight, runs: 1 });
     // a dead instance's lease, settled from its calls' rows (lease_id lookup in every partition)
     await c.query('BEGIN');
     await c.query(

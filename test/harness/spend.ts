@@ -39,7 +39,7 @@ export function spendChecks(api: ApiHarness, fx: ProxyFixtures, tenantId: string
       eventually(async () => {
         const res = await get(`/audit?vault_key=${vaultKeyId}&limit=100`);
         const rows = (res.body as { data?: AuditEntry[] }).data ?? [];
-        // a row is written before its call is forwarded (status 0) and gets its outcome after
+        // a call's audit row is written with its outcome (status 0 only for an interrupted call)
         return rows.length >= n && rows.every((r) => r.status !== 0) && [...rows].reverse();
       }, `${n} audit row(s) with their outcome`),
   };

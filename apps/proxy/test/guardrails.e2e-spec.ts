@@ -59,7 +59,7 @@ describe('vault-key guardrails', () => {
         'SELECT id, status, error_code, cost_nanos FROM audit_log WHERE vault_key_id = $1 AND status <> 0 ORDER BY id',
         [vaultKeyId],
       );
-      // a forwarded call's row is written before it goes upstream (status 0) and completed after
+      // a forwarded call's audit row is written after its answer, with its outcome
       return rows.length > 0 && rows.every((r) => r.status !== 0) ? rows : undefined;
     }, 'the audit rows');
   const view = async (id: string) => (await api.admin().get(`/vault/keys/${id}`).set('Keyvault-Tenant', tenantId)).body as Record<string, unknown>;

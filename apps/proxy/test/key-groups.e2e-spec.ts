@@ -98,7 +98,7 @@ describe('key groups', () => {
       expect(completion.choices[0].message.content).toBe('meow');
       expect(keysSeen().at(-1)).toBe(`Bearer ${SHARED}`);
       const rows = await eventually(
-        // status 0 is the record written before forwarding; the finished row follows
+        // the row comes with the call's outcome
         () => fx.query<{ provider_key_id: string; status: number }>('SELECT provider_key_id, status FROM audit_log WHERE vault_key_id = $1 AND status <> 0', [vk.id]).then((r) => r.length > 0 && r),
         'the audit row',
       );

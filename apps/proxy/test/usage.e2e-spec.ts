@@ -62,7 +62,7 @@ describe('GET /usage: spend from the audit log, equal to the keys’ spend to th
     await expect
       .poll(async () => {
         byKey = await usage('group_by=vault_key');
-        // a call's record is written before forwarding (status 0, no cost yet): wait for the outcomes
+        // a call's audit row comes with its outcome, after the answer: wait for the outcomes
         return [byKey.calls, nanos(byKey.total_usd), byKey.refusals.length];
       }, { timeout: 10_000 })
       .toEqual([6, total, 1]);

@@ -71,8 +71,9 @@ export function auditIdBound(ms: number): string {
  */
 export function auditWhere(tenantId: string, f: AuditFilters, startingAfter?: string): { where: string; params: unknown[] } {
   const params: unknown[] = [tenantId];
-  // a call's row is written before it is forwarded (status 0) and listed once its outcome is
-  // written, or once it is marked `interrupted` (docs/budget-leases.md)
+  // a call's audit row is written with its outcome (its record before forwarding lives in
+  // call_records), or as `interrupted` by a reconciliation (docs/budget-leases.md); a row of status
+  // 0 without an error code is no call's outcome and is not listed
   const clauses = ['tenant_id = $1', '(status <> 0 OR error_code IS NOT NULL)'];
   const add = (sql: (p: string) => string, value: unknown) => {
     params.push(value);

@@ -185,7 +185,7 @@ function simulate(ops: Op[]) {
       const call = pickOf('finished', o.pick);
       if (call) {
         call.state = 'written';
-        // a late outcome leaves an interrupted row as it is (BOOK_OUTCOMES)
+        // a late outcome leaves an interrupted row as it is (WRITE_OUTCOMES)
         if (!call.record!.interrupted) call.record!.cost = call.r!.cost;
         instances[call.book].book.book(call.r!);
       }
