@@ -26,7 +26,26 @@ export const EXCERPT_BYTES = 1024;
  * cannot reach a private address. TLS still verifies the certificate against the host name.
  */
 export async function pinnedPost(rawUrl: string, body: string, headers: Record<string, string>, opts: PinnedPostOptions): Promise<PostResult> {
-  const signal = AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs)]);
+  // Our own timer and controller, not AbortSignal.any([signal, AbortSignal.timeout()]): Node holds
+  // a timeout signal and the sources of an `any` signal weakly, so a garbage collection while the
+  // receiver hung could take the timeout away, and the attempt (and its worker's round) hung for
+  // good: seen under load as a delivery left pending.
+  const controller = new AbortController();
+  const signal = controller.signal;
+  const timer = setTimeout(() => controller.abort(), opts.timeoutMs);
+  const onShutdown = () => controller.abort(opts.signal.reason);
+  if (opts.signal.aborted) onShutdown();
+  else opts.signal.addEventListener('abort', onShutdown, { once: true });
+  try {
+    return await post(rawUrl, body, headers, opts, signal);
+  } finally {
+    // left to fire: it still cuts a receiver whose answered body drips on, but holds no process open
+    timer.unref();
+    opts.signal.removeEventListener('abort', onShutdown);
+  }
+}
+
+async function post(rawUrl: string, body: string, headers: Record<string, string>, opts: PinnedPostOptions, signal: AbortSignal): Promise<PostResult> {
   // Why the attempt stopped: shutdown (the caller's reason) or our own timeout.
   const aborted = () => (opts.signal.aborted ? opts.signal.reason : new Error(`timed out after ${opts.timeoutMs} ms`));
   if (signal.aborted) throw aborted();
