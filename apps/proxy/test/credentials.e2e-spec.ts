@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startOpenAiStub, type OpenAiStub } from '@keyvault/testing';
 import { startApi, type ApiHarness } from '../../../test/harness/api';
 import { startProxy, type ProxyHarness } from '../../../test/harness/proxy';
 import { proxyFixtures, type ProxyFixtures } from '../../../test/harness/proxy-fixtures';
 import { rawRequest } from '../../../test/harness/raw-http';
 import { eventually } from '../../../test/harness/wait';
+import { CredentialsService } from '../src/credentials/credentials.service';
 
 const CHAT = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] });
 
@@ -85,8 +86,13 @@ describe('provider keys: failover and rotation', () => {
   it('uses an added key and stops using a retired one on the next call', async () => {
     const { id, vk, keyIds } = await profile(['sk-rot-old'], 'failover');
     expect((await chat(vk.token)).status).toBe(200);
+    const notices = vi.spyOn(CredentialsService.prototype as unknown as { invalidate(p: string): void }, 'invalidate');
     const newKeyId = await fx.addKey(tenantId, id, 'sk-rot-new');
     await fx.retireKey(tenantId, id, keyIds[0]);
+    // "the next call" is the next one after the proxy heard of the change: its notice commits with
+    // it and may land a moment after the api answered on a loaded machine (as in auth.e2e-spec)
+    await eventually(async () => notices.mock.calls.filter(([p]) => p.includes(id)).length >= 2 || undefined, 'the two credential notices');
+    notices.mockRestore();
     stub.clear();
     const since = new Date();
     for (let i = 0; i < 3; i++) expect((await chat(vk.token)).status).toBe(200);
