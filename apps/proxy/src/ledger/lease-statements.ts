@@ -199,7 +199,8 @@ const reconcileLeases = (t: LedgerTables) => `
                       - d.booked_nanos)::bigint AS spent
       FROM d
   ), gone AS (
-    DELETE FROM call_records a WHERE ${t.callOfAnyLease}
+    -- EXISTS: evaluated once, so a round that found no dead lease does not scan call_records
+    DELETE FROM call_records a WHERE EXISTS (SELECT 1 FROM d) AND ${t.callOfAnyLease}
     RETURNING a.*
   ), i AS (
     INSERT INTO audit_log (id, tenant_id, vault_key_id, credential_id, vendor, method, path, status, error_code, cost_nanos, duration_ms,
