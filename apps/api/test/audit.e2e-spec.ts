@@ -228,6 +228,27 @@ describe('retention', () => {
     expect(await queryDb(api.db.url, 'SELECT 1 FROM audit_log WHERE tenant_id = $1', [tenant])).toHaveLength(0);
   });
 
+  it("removes a call's record left over beside its audit row (an INSERT that committed after its call was refused), and no record of a call in flight", async () => {
+    const tenant = (await api.admin().post('/tenants').send({ name: 'Leftover' }).expect(201)).body.id;
+    const hourAgo = Date.now() - 2 * 3_600_000;
+    const [answered] = await insertAuditRows(api.db.url, [{ tenant_id: tenant, at: hourAgo }]);
+    const record = (id: string, at: number) =>
+      queryDb(
+        api.db.url,
+        `INSERT INTO call_records (id, tenant_id, vault_key_id, vendor, method, path, reserved_nanos, created_at)
+         VALUES ($1, $2, 'vk_x', 'openai', 'POST', '/v1/chat/completions', 9600, $3)`,
+        [id, tenant, new Date(at)],
+      );
+    const [{ created_at }] = await queryDb<{ created_at: Date }>(api.db.url, 'SELECT created_at FROM audit_log WHERE id = $1', [answered]);
+    await record(answered, created_at.getTime());
+    // a long stream still in flight: no audit row yet, however old its record
+    const inFlight = newId('audit', hourAgo);
+    await record(inFlight, hourAgo);
+    await api.app.get(AuditRetentionService).pruneOnce();
+    const left = (await queryDb<{ id: string }>(api.db.url, 'SELECT id FROM call_records WHERE tenant_id = $1', [tenant])).map((r) => r.id);
+    expect(left).toEqual([inFlight]);
+  });
+
   it('skips a pass while another instance holds the lock', async () => {
     const holder = new Client({ connectionString: api.db.url });
     await holder.connect();

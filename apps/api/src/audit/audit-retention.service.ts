@@ -12,6 +12,8 @@ import { dropPartition, ensurePartitions, partitionsBefore, type DroppedPartitio
 
 /** Arbitrary constant: the advisory lock that lets one api instance prune at a time. */
 const RETENTION_LOCK = 4_815_162_343;
+/** A call's record this old whose call has its audit row is left over (see pruneOnce); calls in flight have none. */
+const ORPHAN_RECORD_AGE_MS = 60 * 60 * 1000;
 /** Rows per DELETE: short statements, so pruning never holds locks or bloats WAL in one go. */
 const BATCH_ROWS = 5000;
 /** The first run after start comes at most this soon, so frequent restarts still prune. */
@@ -117,6 +119,13 @@ export class AuditRetentionService implements OnApplicationBootstrap, OnModuleDe
         );
         const audit = partitions.reduce((n, p) => n + p.rows, strays);
         this.expiredRows.inc(audit);
+        // a call's record whose INSERT committed after its call was already refused for it: the
+        // call has its audit row, and no reconciliation of a live lease will remove the record
+        await this.asWorker(
+          `DELETE FROM call_records c WHERE c.created_at < $1
+              AND EXISTS (SELECT 1 FROM audit_log a WHERE a.id = c.id AND a.created_at = c.created_at)`,
+          [new Date(now - ORPHAN_RECORD_AGE_MS)],
+        );
         // captured calls go with their audit rows (keyed by the audit id, no foreign key)
         await this.asWorker('DELETE FROM audit_captures WHERE audit_id < $1', [idBound('audit', horizon)]);
         const deliveries = await this.deleteInBatches('webhook_deliveries', "id < $1 AND status <> 'pending'", [

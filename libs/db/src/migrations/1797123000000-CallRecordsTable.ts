@@ -10,7 +10,8 @@ import { MigrationInterface, QueryRunner } from "typeorm";
  * - Rows of calls still in flight move from audit_log to call_records (stop the proxies of the
  *   earlier version first: they would go on writing in-flight rows into audit_log).
  * - The table holds a tenant_id: row security as every such table (keyvault_secure_tenant_table).
- *   The proxy inserts, reads and deletes records, and no longer updates audit rows.
+ *   The proxy inserts, reads and deletes records, and no longer updates audit rows; the api's
+ *   retention (keyvault_worker) deletes a leftover record whose call has its audit row.
  * - Every row is deleted soon after it is inserted: vacuum it by dead rows, not by table size.
  */
 export class CallRecordsTable1797123000000 implements MigrationInterface {
@@ -33,6 +34,8 @@ export class CallRecordsTable1797123000000 implements MigrationInterface {
         await queryRunner.query(`ALTER TABLE "audit_log" FORCE ROW LEVEL SECURITY`);
         await queryRunner.query(`GRANT SELECT, INSERT, DELETE ON "call_records" TO keyvault_proxy`);
         await queryRunner.query(`SELECT keyvault_secure_tenant_table('call_records')`);
+        // retention removes a record left over by a call refused before its INSERT's commit was known
+        await queryRunner.query(`GRANT SELECT, DELETE ON "call_records" TO keyvault_worker`);
         await queryRunner.query(`REVOKE UPDATE ON "audit_log" FROM keyvault_proxy`);
         await queryRunner.query(`
             DO $$ DECLARE p regclass; BEGIN
