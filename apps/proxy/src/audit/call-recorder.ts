@@ -68,9 +68,9 @@ interface Pending {
  * the call's audit row is written whole with its outcome, whether or not a Postgres crash took the
  * record back). Calls arriving together share one
  * INSERT and one commit. When the record cannot be written the call is refused with 503
- * `vault_unavailable` and nothing is forwarded; its audit row is written with that outcome
- * (a record whose INSERT committed after all is settled by nothing: a reconciliation skips a
- * record whose call has an audit row, and removes it).
+ * `vault_unavailable` and nothing is forwarded; its audit row is written with that outcome (a
+ * record whose INSERT committed after all is never counted, its call having its audit row: a
+ * reconciliation of its lease, or the api's retention pass, removes it).
  *
  * `KEYVAULT_BENCH_NO_CALL_RECORD=true` skips the record (the benchmark's side-by-side run only:
  * without it a crash can lose calls' rows, and a dead instance's lease is settled at less than
