@@ -21,15 +21,53 @@ const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lowerc
 /**
  * Prefixed, time-ordered ids (ULID layout: 10 chars of milliseconds, 16 random), so that
  * sorting ids bytewise (COLLATE "C") sorts by creation and cursor paging needs only the id.
+ * Monotonic within a process, as ULID's monotonic factory: an id minted in the same millisecond
+ * as the one before it takes that one's random part plus one, so two calls a process audits
+ * within one millisecond still list in the order they happened (with fresh random parts they came
+ * out in either order). An id minted for an earlier millisecond (a backdated `now`) is random.
  */
 export function newId(kind: IdKind, now = Date.now()): string {
+  return idFloor(kind, now) + randomPart(now);
+}
+
+/**
+ * The smallest id of a kind minted at `ms`: its prefix and 10 time characters, no random part.
+ * Ids compare bytewise, so `id >= idFloor(kind, from)` and `id < idFloor(kind, to)` are time bounds.
+ */
+export function idFloor(kind: IdKind, ms: number): string {
   let time = '';
-  let t = now;
+  let t = ms;
   for (let i = 0; i < 10; i++) {
     time = ALPHABET[t % 32] + time;
     t = Math.floor(t / 32);
   }
-  return ID_PREFIXES[kind] + time + randomChars(16);
+  return ID_PREFIXES[kind] + time;
+}
+
+/** The random part of the last id minted, as base-32 digits, and its millisecond. */
+const lastRandom: number[] = new Array<number>(16).fill(0);
+let lastMs = -1;
+
+function randomPart(now: number): string {
+  if (now === lastMs && increment(lastRandom)) return lastRandom.map((d) => ALPHABET[d]).join('');
+  const fresh = randomChars(16);
+  if (now >= lastMs) {
+    lastMs = now;
+    for (let i = 0; i < 16; i++) lastRandom[i] = ALPHABET.indexOf(fresh[i]);
+  }
+  return fresh;
+}
+
+/** Adds one to base-32 digits in place; false when they were all 31 (2^80 ids in a millisecond). */
+function increment(digits: number[]): boolean {
+  for (let i = digits.length - 1; i >= 0; i--) {
+    if (digits[i] < 31) {
+      digits[i]++;
+      return true;
+    }
+    digits[i] = 0;
+  }
+  return false;
 }
 
 /**

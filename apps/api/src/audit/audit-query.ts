@@ -1,4 +1,4 @@
-import { ID_PREFIXES, idTime, newId } from '@keyvault/crypto';
+import { idFloor, idTime } from '@keyvault/crypto';
 
 /** The filters GET /audit and GET /audit/export share. */
 export interface AuditFilters {
@@ -61,7 +61,7 @@ export function auditIdWindow(id: string): [Date, Date] | null {
  */
 export function auditIdBound(ms: number): string {
   const clamped = Math.min(Math.max(Math.floor(ms), 0), MAX_ID_TIME_MS);
-  return newId('audit', clamped).slice(0, ID_PREFIXES.audit.length + 10);
+  return idFloor('audit', clamped);
 }
 
 /**

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Counter } from 'prom-client';
 import { DataSource, type QueryRunner } from 'typeorm';
 import type { ApiConfig } from '@keyvault/config';
-import { ID_PREFIXES, newId, type IdKind } from '@keyvault/crypto';
+import { idFloor } from '@keyvault/crypto';
 import { acrossTenants, dataSourceOptions } from '@keyvault/db';
 import { MetricsRegistry } from '@keyvault/observability';
 import { API_CONFIG } from '../config.providers';
@@ -28,8 +28,6 @@ export interface PruneResult {
   events: number;
 }
 
-/** The smallest id of a kind created at `ms` (ids are time-ordered, compared bytewise). */
-const idBound = (kind: IdKind, ms: number) => newId(kind, ms).slice(0, ID_PREFIXES[kind].length + 10);
 
 /**
  * Keeps the audit table's day partitions and enforces KEYVAULT_AUDIT_RETENTION_DAYS, on an
@@ -127,21 +125,21 @@ export class AuditRetentionService implements OnApplicationBootstrap, OnModuleDe
           [new Date(now - ORPHAN_RECORD_AGE_MS)],
         );
         // captured calls go with their audit rows (keyed by the audit id, no foreign key)
-        await this.asWorker('DELETE FROM audit_captures WHERE audit_id < $1', [idBound('audit', horizon)]);
+        await this.asWorker('DELETE FROM audit_captures WHERE audit_id < $1', [idFloor('audit', horizon)]);
         const deliveries = await this.deleteInBatches('webhook_deliveries', "id < $1 AND status <> 'pending'", [
-          idBound('webhookDelivery', horizon),
+          idFloor('webhookDelivery', horizon),
         ]);
         // The attempts of the deliveries just deleted (history goes with what it is the history of).
         await this.asWorker(
           `DELETE FROM webhook_delivery_attempts a
             WHERE a.delivery_id < $1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = a.delivery_id)`,
-          [idBound('webhookDelivery', horizon)],
+          [idFloor('webhookDelivery', horizon)],
         );
         // An event still owed to a webhook stays, however old: the worker needs its payload.
         const events = await this.deleteInBatches(
           'webhook_events',
           "id < $1 AND id NOT IN (SELECT event_id FROM webhook_deliveries WHERE status = 'pending')",
-          [idBound('webhookEvent', horizon)],
+          [idFloor('webhookEvent', horizon)],
         );
         return { audit, partitions, deliveries, events };
       } finally {

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { hasPrefix, idTime, newId } from './ids';
+
+// The module remembers the last millisecond it minted for: ids minted here for a millisecond
+// much ahead of the clock would leave the process's later ids random (and so unordered) until
+// the clock caught up. Hence times at or a few ms past now.
+
+describe('newId', () => {
+  it('orders ids minted in the same millisecond as they were minted, and keeps them unique', () => {
+    const now = Date.now();
+    const ids = Array.from({ length: 1000 }, (_, i) => newId(i % 2 ? 'audit' : 'vaultKey', now).replace(/^[a-z]+_/, ''));
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(1000);
+  });
+
+  it('orders ids across milliseconds by time, and answers the millisecond it was minted for', () => {
+    const now = Date.now();
+    const [a, b, c] = [newId('audit', now), newId('audit', now + 1), newId('audit', now + 2)];
+    expect([c, a, b].sort()).toEqual([a, b, c]);
+    expect(idTime('audit', b)).toBe(now + 1);
+    expect(hasPrefix('audit', a)).toBe(true);
+  });
+
+  it('gives a backdated id a random part of its own, and goes on in order after it', () => {
+    const now = Date.now() + 3;
+    const first = newId('audit', now);
+    const past = newId('audit', now - 5_000);
+    const next = newId('audit', now);
+    expect(idTime('audit', past)).toBe(now - 5_000);
+    expect(next > first).toBe(true);
+  });
+});
