@@ -2,7 +2,7 @@ import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { newId } from '@keyvault/crypto';
 import type { CallHold } from '../ledger/budgets';
 import { ProxyMetrics } from '../proxy-metrics';
-import { ProxyStore } from '../store/proxy-store';
+import { columnsOf, ProxyStore } from '../store/proxy-store';
 
 /** One proxied call, refused ones included. */
 export interface AuditRecord {
@@ -165,14 +165,14 @@ export class AuditWriter implements OnModuleDestroy {
   }
 
   private async insert(rows: Row[]): Promise<void> {
-    const columns: unknown[][] = Array.from({ length: 18 }, () => new Array<unknown>(rows.length));
-    rows.forEach(({ id, at, r }, i) => {
-      const hold = r.record?.hold;
-      const row = [id, r.tenantId, r.vaultKeyId, r.credentialId, r.providerKeyId, r.vendor, r.method, r.path, r.status, r.errorCode,
-        r.costNanos.toString(), r.durationMs, r.runId, r.conversationId, hold?.leaseId ?? null, hold ? hold.amountNanos.toString() : null,
-        hold?.budgetLeaseIds?.join(',') ?? '', at];
-      for (let c = 0; c < row.length; c++) columns[c][i] = row[c];
-    });
+    const columns = columnsOf(
+      rows.map(({ id, at, r }) => {
+        const hold = r.record?.hold;
+        return [id, r.tenantId, r.vaultKeyId, r.credentialId, r.providerKeyId, r.vendor, r.method, r.path, r.status, r.errorCode,
+          r.costNanos.toString(), r.durationMs, r.runId, r.conversationId, hold?.leaseId ?? null, hold ? hold.amountNanos.toString() : null,
+          hold?.budgetLeaseIds?.join(',') ?? '', at];
+      }),
+    );
     await this.store.queryPrepared('audit_outcome', WRITE_OUTCOMES, columns);
   }
 }

@@ -5,7 +5,7 @@ import { KeyvaultError } from '@keyvault/errors';
 import { Budgets, type CallHold } from '../ledger/budgets';
 import { PROXY_CONFIG } from '../proxy.config';
 import { ProxyMetrics } from '../proxy-metrics';
-import { ProxyStore } from '../store/proxy-store';
+import { columnsOf, ProxyStore } from '../store/proxy-store';
 import type { AuditRecord } from './audit-writer';
 
 /** Rows per INSERT at most; more calls waiting go in the next one. */
@@ -139,11 +139,7 @@ export class CallRecorder {
         const leases = batch[0].reservation.budgetLeaseIds;
         await this.store.queryRecord('call_record', { name: 'call_record', text: INSERT_RECORD }, [...recordValues(batch[0]), leases?.length ? leases : null]);
       } else {
-        const columns: unknown[][] = Array.from({ length: 13 }, () => new Array<unknown>(batch.length));
-        batch.forEach((p, i) => {
-          const row = [...recordValues(p), p.reservation.budgetLeaseIds?.join(',') ?? ''];
-          for (let c = 0; c < row.length; c++) columns[c][i] = row[c];
-        });
+        const columns = columnsOf(batch.map((p) => [...recordValues(p), p.reservation.budgetLeaseIds?.join(',') ?? '']));
         await this.store.queryRecord('call_record', { name: 'call_records', text: INSERT_RECORDS }, columns);
       }
     } catch (err) {

@@ -12,6 +12,19 @@ import { NotificationListener } from './notification-listener';
 type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];
 
 /**
+ * Rows (non-empty, each as long as the first) as one array per column: the parameters of the
+ * statements that unnest a batch of rows, one array parameter per column.
+ */
+export function columnsOf(rows: readonly unknown[][]): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: rows[0].length }, () => new Array<unknown>(rows.length));
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i];
+    for (let c = 0; c < row.length; c++) columns[c][i] = row[c];
+  }
+  return columns;
+}
+
+/**
  * For the connections that run the hot statements under a name (records, outcomes, settlements),
  * all of which find their rows by key through arrays of parameters. Postgres plans such a
  * statement anew at every execution when its generic plan looks costlier than the custom ones
