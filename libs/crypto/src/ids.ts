@@ -49,13 +49,18 @@ const lastRandom: number[] = new Array<number>(16).fill(0);
 let lastMs = -1;
 
 function randomPart(now: number): string {
-  if (now === lastMs && increment(lastRandom)) return lastRandom.map((d) => ALPHABET[d]).join('');
-  const fresh = randomChars(16);
-  if (now >= lastMs) {
-    lastMs = now;
-    for (let i = 0; i < 16; i++) lastRandom[i] = ALPHABET.indexOf(fresh[i]);
-  }
-  return fresh;
+  if (now === lastMs && increment(lastRandom)) return digitsText(lastRandom);
+  // a backdated id draws its own digits and leaves the state to the current millisecond's ids
+  const digits = now >= lastMs ? lastRandom : new Array<number>(16);
+  for (let i = 0; i < 16; i++) digits[i] = randomDigit();
+  if (now >= lastMs) lastMs = now;
+  return digitsText(digits);
+}
+
+function digitsText(digits: number[]): string {
+  let out = '';
+  for (const d of digits) out += ALPHABET[d];
+  return out;
 }
 
 /** Adds one to base-32 digits in place; false when they were all 31 (2^80 ids in a millisecond). */
@@ -78,15 +83,18 @@ function increment(digits: number[]): boolean {
 const POOL = Buffer.alloc(4096);
 let poolAt = POOL.length;
 
+/** One base-32 digit (0–31) from the pool. */
+function randomDigit(): number {
+  if (poolAt === POOL.length) {
+    randomFillSync(POOL);
+    poolAt = 0;
+  }
+  return POOL[poolAt++] & 31;
+}
+
 export function randomChars(n: number): string {
   let out = '';
-  for (let i = 0; i < n; i++) {
-    if (poolAt === POOL.length) {
-      randomFillSync(POOL);
-      poolAt = 0;
-    }
-    out += ALPHABET[POOL[poolAt++] & 31];
-  }
+  for (let i = 0; i < n; i++) out += ALPHABET[randomDigit()];
   return out;
 }
 
