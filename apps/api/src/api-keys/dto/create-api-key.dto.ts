@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayUnique, IsArray, IsIn, IsOptional, IsString, Length } from 'class-validator';
+import { ArrayMaxSize, ArrayUnique, IsArray, IsIn, IsString, Length } from 'class-validator';
+import { Omittable } from '../../common/omittable';
 import { API_KEY_SCOPES, type ApiKeyScope } from '@keyvault/db';
 
 export class CreateApiKeyDto {
@@ -9,7 +10,7 @@ export class CreateApiKeyDto {
   name: string;
 
   @ApiPropertyOptional({ enum: API_KEY_SCOPES, isArray: true, description: 'Default: every scope.' })
-  @IsOptional()
+  @Omittable()
   @IsArray()
   @ArrayUnique()
   @ArrayMaxSize(API_KEY_SCOPES.length)

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, Matches } from 'class-validator';
+import { IsString, Matches } from 'class-validator';
+import { Omittable } from '../../common/omittable';
 import type { Secret } from '@keyvault/crypto';
 import { KEY_GROUP, KEY_GROUP_MESSAGE } from './key-group';
 import { IsProviderKey, PROVIDER_KEY_MAX, PROVIDER_KEY_MIN, ToSecret } from './provider-key';
@@ -18,7 +19,7 @@ export class AddCredentialKeyDto {
     example: 'team-a',
     description: 'Only vault keys naming this key_group use this key (one user\'s or one team\'s own key). Absent: a shared key.',
   })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @Matches(KEY_GROUP, { message: KEY_GROUP_MESSAGE })
   group?: string;

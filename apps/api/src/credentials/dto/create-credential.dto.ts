@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { Omittable } from '../../common/omittable';
 import { VENDORS, type Vendor } from '@keyvault/config';
 import type { Secret } from '@keyvault/crypto';
 import type { CredentialStrategy } from '@keyvault/db';
@@ -45,7 +46,7 @@ export class CreateCredentialDto {
   keys: Secret[];
 
   @ApiPropertyOptional({ enum: STRATEGIES, default: 'round_robin', description: 'How the proxy spreads calls over the keys.' })
-  @IsOptional()
+  @Omittable()
   @IsIn(STRATEGIES, { message: `strategy must be one of ${STRATEGIES.join(', ')}` })
   strategy?: CredentialStrategy;
 
@@ -53,13 +54,13 @@ export class CreateCredentialDto {
     example: 'https://api.groq.com/openai',
     description: 'Required for openai_compatible; otherwise overrides the vendor URL. https and a public address unless KEYVAULT_ALLOW_PRIVATE_UPSTREAMS.',
   })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @MaxLength(2048)
   base_url?: string;
 
   @ApiPropertyOptional({ description: "The vendor's default profile for vault keys that name none. The vendor's first profile becomes default when absent." })
-  @IsOptional()
+  @Omittable()
   @IsBoolean()
   default?: boolean;
 

@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsOptional, IsString, Length, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { IsBoolean, IsIn, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { Omittable } from '../../common/omittable';
 import { NullableUsdCap } from '../../vault-keys/dto/usd-amount.validator';
 import type { CredentialStrategy } from '@keyvault/db';
 import { CREDENTIAL_NAME, CREDENTIAL_NAME_MESSAGE, PROFILE_DAILY_CAP_DOC, PROFILE_MONTHLY_CAP_DOC, STRATEGIES } from './create-credential.dto';
@@ -7,14 +8,14 @@ import { CREDENTIAL_NAME, CREDENTIAL_NAME_MESSAGE, PROFILE_DAILY_CAP_DOC, PROFIL
 /** Every field is optional; `null` is refused except for base_url (it clears the override) and the caps (it removes them). */
 export class UpdateCredentialDto {
   @ApiPropertyOptional({ example: 'client_a_openai' })
-  @ValidateIf((o: UpdateCredentialDto) => o.name !== undefined)
+  @Omittable()
   @IsString()
   @Length(1, 100)
   @Matches(CREDENTIAL_NAME, { message: CREDENTIAL_NAME_MESSAGE })
   name?: string;
 
   @ApiPropertyOptional({ enum: STRATEGIES })
-  @ValidateIf((o: UpdateCredentialDto) => o.strategy !== undefined)
+  @Omittable()
   @IsIn(STRATEGIES, { message: `strategy must be one of ${STRATEGIES.join(', ')}` })
   strategy?: CredentialStrategy;
 
@@ -25,7 +26,7 @@ export class UpdateCredentialDto {
   base_url?: string | null;
 
   @ApiPropertyOptional({ description: 'true makes this the vendor default (unsetting the previous one); false unsets it.' })
-  @ValidateIf((o: UpdateCredentialDto) => o.default !== undefined)
+  @Omittable()
   @IsBoolean()
   default?: boolean;
 

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsString, Length, Matches, Validate, ValidateIf } from 'class-validator';
+import { IsString, Length, Matches, Validate } from 'class-validator';
+import { Omittable } from '../../common/omittable';
 import { IsDuration } from '../../common/is-duration.validator';
 import { NullableUsdCap } from '../../vault-keys/dto/usd-amount.validator';
 
@@ -11,13 +12,13 @@ export class CreateTenantDto {
 
   @ApiPropertyOptional({ example: 'client-a', description: 'Lowercase letters, digits and dashes; derived from name when absent.' })
   // absent is allowed, null is not: an update would store it
-  @ValidateIf((_: unknown, v: unknown) => v !== undefined)
+  @Omittable()
   @IsString()
   @Matches(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, { message: 'slug must be lowercase letters, digits and dashes' })
   slug?: string;
 
   @ApiPropertyOptional({ example: '30d', default: '30d', description: 'Longest expires_in a vault key of this tenant may have.' })
-  @ValidateIf((_: unknown, v: unknown) => v !== undefined)
+  @Omittable()
   @Validate(IsDuration)
   max_vault_key_ttl?: string;
 

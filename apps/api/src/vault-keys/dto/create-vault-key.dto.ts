@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min, Validate, ValidateIf } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsString, Length, Matches, Max, Min, Validate } from 'class-validator';
+import { Omittable } from '../../common/omittable';
 import { VENDORS, type Vendor } from '@keyvault/config';
 import { CAPTURE_LEVELS, type CaptureLevel } from '@keyvault/db';
 import { INPUT_KINDS, type InputKind } from '@keyvault/policy';
@@ -17,7 +18,7 @@ export class CreateVaultKeyDto {
     example: 'client_a_stripe',
     description: "Credential profile name or id. Default: the tenant's default profile for the vendor.",
   })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @Length(1, 200)
   credential?: string;
@@ -27,7 +28,7 @@ export class CreateVaultKeyDto {
     description: 'USD per UTC day, above 0, at most 1000000, at most 9 decimals. Required unless total_usd_cap is set (400 cap_required when neither is)',
   })
   // null is refused (not taken for absent): a key without a daily cap leaves the field out
-  @ValidateIf((o: CreateVaultKeyDto) => o.daily_usd_cap !== undefined)
+  @Omittable()
   @Validate(IsUsdCap)
   daily_usd_cap?: number;
 
@@ -36,7 +37,7 @@ export class CreateVaultKeyDto {
     description:
       "USD over the key's whole life, across every day, beside daily_usd_cap (either or both; 400 cap_required when neither is set). A call that would pass it is refused (429 total_cap_exceeded, no Retry-After: it never resets)",
   })
-  @ValidateIf((o: CreateVaultKeyDto) => o.total_usd_cap !== undefined)
+  @Omittable()
   @Validate(IsUsdCap)
   total_usd_cap?: number;
 
@@ -45,7 +46,7 @@ export class CreateVaultKeyDto {
     example: 100,
     description: 'USD: a call whose known cost (Stripe amount, Twilio message, Resend email) or LLM worst case is above it is refused (403 per_call_limit_exceeded) before anything is sent',
   })
-  @IsOptional()
+  @Omittable()
   @Validate(IsUsdCap)
   max_usd_per_call?: number;
 
@@ -56,7 +57,7 @@ export class CreateVaultKeyDto {
     minItems: 1,
     maxItems: 50,
   })
-  @IsOptional()
+  @Omittable()
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(50)
@@ -70,7 +71,7 @@ export class CreateVaultKeyDto {
       "LLM vendors only: the inputs a body's bytes do not bound that calls may carry: `images`, `files` (documents, PDFs), `server_tools` (tools the vendor runs, e.g. web search). Each reserves the price list's worst case. A call carrying another kind is refused (403 input_not_allowed). `[]` refuses all three; absent: all three",
     maxItems: 3,
   })
-  @IsOptional()
+  @Omittable()
   @IsArray()
   @ArrayMaxSize(3)
   @IsIn(INPUT_KINDS, { each: true, message: `allowed_inputs entries must be one of ${INPUT_KINDS.join(', ')}` })
@@ -81,7 +82,7 @@ export class CreateVaultKeyDto {
     description:
       "Within this window a second money-moving call with the same method, path and body is a duplicate: Stripe answers the first object (the proxy sends the first call's Idempotency-Key), Twilio and Resend duplicates are refused (409 duplicate_request). `0` turns it off; at most 24h. Default: 10m for stripe, twilio and resend, 0 for the rest",
   })
-  @IsOptional()
+  @Omittable()
   @IsString()
   duplicate_window?: string;
 
@@ -91,7 +92,7 @@ export class CreateVaultKeyDto {
     maximum: 10000,
     description: 'Calls admitted in any 60 s window, across all proxy instances; more are refused (429 rate_limited, Retry-After)',
   })
-  @IsOptional()
+  @Omittable()
   @IsInt()
   @Min(1)
   @Max(10_000)
@@ -103,7 +104,7 @@ export class CreateVaultKeyDto {
     maximum: 100000000,
     description: 'LLM vendors: tokens (each call counted at its worst case when admitted, settled to its usage) in any 60 s window, across all proxy instances (429 rate_limited, Retry-After)',
   })
-  @IsOptional()
+  @Omittable()
   @IsInt()
   @Min(1)
   @Max(100_000_000)
@@ -125,7 +126,7 @@ export class CreateVaultKeyDto {
     description:
       "Header names (case-insensitive) this key lets through in both directions beyond its vendor's allowlist, e.g. anthropic-beta. Never authorization, x-api-key, host or hop-by-hop headers. Default: none.",
   })
-  @IsOptional()
+  @Omittable()
   @IsArray()
   @ArrayMaxSize(20)
   @IsString({ each: true })
@@ -136,7 +137,7 @@ export class CreateVaultKeyDto {
   expires_in: string;
 
   @ApiPropertyOptional({ example: 'dify-chat-42-s1' })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @Length(1, 200)
   label?: string;
@@ -147,7 +148,7 @@ export class CreateVaultKeyDto {
     example: { user_id: 'u_42', conversation_id: 'c_9' },
     description: 'Flat map of strings: at most 50 keys of 40 characters, values of 500',
   })
-  @IsOptional()
+  @Omittable()
   @IsMetadata()
   metadata?: Record<string, string>;
 
@@ -156,13 +157,13 @@ export class CreateVaultKeyDto {
     example: 'team-a',
     description: "Use only the profile's provider keys of this group (round robin or failover within it). Absent: the profile's shared keys (those without a group). Unknown in the profile: 422 unknown_key_group.",
   })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @Matches(KEY_GROUP, { message: KEY_GROUP_MESSAGE })
   key_group?: string;
 
   @ApiPropertyOptional({ default: false, description: "With key_group: use the profile's shared keys once the group's keys are all cooling down (quota, rate limit)." })
-  @IsOptional()
+  @Omittable()
   @IsBoolean()
   fallback_to_shared?: boolean;
 
@@ -172,7 +173,7 @@ export class CreateVaultKeyDto {
     default: 'none',
     description: "What the proxy keeps of this key's calls, sealed and redacted, readable at GET /audit/{id}: none, metadata (headers), or bodies (headers and bodies)",
   })
-  @IsOptional()
+  @Omittable()
   @IsIn(CAPTURE_LEVELS, { message: `capture must be one of ${CAPTURE_LEVELS.join(', ')}` })
   capture?: CaptureLevel;
 }

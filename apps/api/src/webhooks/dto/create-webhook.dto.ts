@@ -1,12 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
-  ArrayMaxSize, ArrayNotEmpty, ArrayUnique, IsArray, IsEmail, IsIn, IsInt, IsOptional, IsString, Length, Max, Min, ValidateIf,
+  ArrayMaxSize, ArrayNotEmpty, ArrayUnique, IsArray, IsEmail, IsIn, IsInt, IsString, Length, Max, Min, ValidateIf,
 } from 'class-validator';
+import { Omittable } from '../../common/omittable';
 import { WEBHOOK_EVENT_TYPES, WEBHOOK_KINDS, type WebhookEventType, type WebhookKind } from '@keyvault/db';
 
 export class CreateWebhookDto {
   @ApiPropertyOptional({ enum: WEBHOOK_KINDS, default: 'signed', description: 'signed JSON to `url`, a Slack incoming webhook at `url`, or email to `to`' })
-  @IsOptional()
+  @Omittable()
   @IsIn(WEBHOOK_KINDS, { message: `kind must be one of ${WEBHOOK_KINDS.join(', ')}` })
   kind?: WebhookKind;
 
@@ -33,7 +34,7 @@ export class CreateWebhookDto {
   events: WebhookEventType[];
 
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 80, description: 'vault_key.cap_threshold fires when a key spends this share of its daily cap' })
-  @IsOptional()
+  @Omittable()
   @IsInt()
   @Min(1)
   @Max(100)
