@@ -1,8 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
-  ArrayMaxSize, ArrayNotEmpty, ArrayUnique, IsArray, IsEmail, IsIn, IsInt, IsString, Length, Max, Min, ValidateIf,
+  ArrayMaxSize, ArrayNotEmpty, ArrayUnique, IsArray, IsIn, IsInt, IsString, Length, Max, Min, ValidateIf,
 } from 'class-validator';
 import { Omittable } from '../../common/omittable';
+import { IsEmailAddress } from './is-email-address.validator';
 import { WEBHOOK_EVENT_TYPES, WEBHOOK_KINDS, type WebhookEventType, type WebhookKind } from '@keyvault/db';
 
 export class CreateWebhookDto {
@@ -23,7 +24,7 @@ export class CreateWebhookDto {
   @ArrayNotEmpty()
   @ArrayMaxSize(20)
   @ArrayUnique()
-  @IsEmail({}, { each: true, message: 'each of to must be an email address' })
+  @IsEmailAddress({ each: true, message: 'each of to must be an email address' })
   to?: string[];
 
   @ApiProperty({ enum: WEBHOOK_EVENT_TYPES, isArray: true })
