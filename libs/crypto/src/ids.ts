@@ -24,7 +24,8 @@ const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lowerc
  * Monotonic within a process, as ULID's monotonic factory: an id minted in the same millisecond
  * as the one before it takes that one's random part plus one, so two calls a process audits
  * within one millisecond still list in the order they happened (with fresh random parts they came
- * out in either order). An id minted for an earlier millisecond (a backdated `now`) is random.
+ * out in either order). An id minted for an earlier millisecond (a backdated `now`) or a later
+ * one than the clock's is random.
  */
 export function newId(kind: IdKind, now = Date.now()): string {
   return idFloor(kind, now) + randomPart(now);
@@ -50,10 +51,13 @@ let lastMs = -1;
 
 function randomPart(now: number): string {
   if (now === lastMs && increment(lastRandom)) return digitsText(lastRandom);
-  // a backdated id draws its own digits and leaves the state to the current millisecond's ids
-  const digits = now >= lastMs ? lastRandom : new Array<number>(16);
+  // An id for a millisecond before the latest (backdated) or ahead of the clock (a seeded row)
+  // draws its own digits and leaves the state to the clock's ids: a state moved into the future
+  // would leave every id after it random, so unordered, until the clock caught up.
+  const own = now < lastMs || now > Date.now();
+  const digits = own ? new Array<number>(16) : lastRandom;
   for (let i = 0; i < 16; i++) digits[i] = randomDigit();
-  if (now >= lastMs) lastMs = now;
+  if (!own) lastMs = now;
   return digitsText(digits);
 }
 
