@@ -33,6 +33,9 @@ export default defineConfig({
     // and stubs, and closes them; the apps keep no state in their modules (metrics have a
     // registry per app), so files do not see each other.
     isolate: false,
+    // and a spy on a prototype (vi.spyOn) goes back after every test, even one that failed before
+    // restoring it, so that it cannot reach the files the worker runs next
+    restoreMocks: true,
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default'],
