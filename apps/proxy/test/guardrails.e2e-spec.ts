@@ -1,11 +1,12 @@
 import OpenAI from 'openai';
 import Stripe from 'stripe';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startOpenAiStub, startResendStub, startStripeStub, type OpenAiStub, type StripeStub, type StubServer } from '@keyvault/testing';
 import { startApi, type ApiHarness } from '../../../test/harness/api';
 import { startProxy, type ProxyHarness } from '../../../test/harness/proxy';
 import { proxyFixtures, type ProxyFixtures } from '../../../test/harness/proxy-fixtures';
 import { eventually } from '../../../test/harness/wait';
+import { ProxyStore } from '../src/store/proxy-store';
 
 /** Guardrails for autonomous agents (issue 19), through the real api, proxy and vendor SDKs. */
 describe('vault-key guardrails', () => {
@@ -36,6 +37,15 @@ describe('vault-key guardrails', () => {
     openaiCred = (await fx.credential(tenantId, { vendor: 'openai', keys: ['sk-guardrails-0001'] })).id;
     resendCred = (await fx.credential(tenantId, { vendor: 'resend', keys: ['re_guardrails_0001'] })).id;
   });
+  /** Postgres slow to give a duplicate claim back (a busy machine): the answer must wait for it, or a retry finds the claim. */
+  function slowClaimRelease(ms: number): void {
+    const real = ProxyStore.prototype.query;
+    vi.spyOn(ProxyStore.prototype, 'query').mockImplementation(async function (this: ProxyStore, op: string, sql: string, params?: unknown[]) {
+      if (op === 'duplicate_release') await new Promise((r) => setTimeout(r, ms));
+      return real.call(this, op, sql, params);
+    } as typeof real);
+  }
+
   afterAll(async () => {
     await proxy2?.close();
     await resendStub?.close();
@@ -253,6 +263,29 @@ describe('vault-key guardrails', () => {
       const again = await send();
       expect(again.status).toBe(429);
       expect(((await again.json()) as { error: { code: string } }).error.code).toBe('daily_cap_exceeded');
+      // the claim is given back before the refusal goes out: a retry sent the moment it arrives is no duplicate
+      slowClaimRelease(150);
+      for (let i = 0; i < 3; i++) expect((await send()).status, `retry ${i + 1}`).toBe(429);
+    });
+
+    it('lets a retry through at once when the vendor answered the first call with an error', async () => {
+      const vk = await fx.vaultKey(tenantId, { vendor: 'resend', credentialId: resendCred, capUsd: 10, allowed: ['POST /emails'] });
+      resendStub.clear();
+      // no `from`: priced (one recipient), claimed, and refused by the vendor with 422
+      const send = () =>
+        fetch(`${proxy.url}/resend/emails`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${vk.token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ to: ['b@example.com'], subject: 'x', html: 'y' }),
+        });
+      // each retry leaves the moment the answer before it was read: the claim was given back before that answer ended
+      slowClaimRelease(150);
+      for (let i = 0; i < 5; i++) {
+        const res = await send();
+        expect(res.status, `try ${i + 1}`).toBe(422);
+        expect(((await res.json()) as { name: string }).name).toBe('validation_error');
+      }
+      expect(resendStub.seen()).toHaveLength(5);
     });
   });
 

@@ -107,8 +107,9 @@ export class ForwardHandler {
       // guardrails (issue 19): refusals before anything is reserved or sent
       const admission = await this.guardrails.admit(key, request, call, audit);
       // every level at once: the key's day and life, its profile's day and month, its tenant's month
-      const reservation = await this.budgets.reserve(key, credential, call.costNanos).catch((err: unknown) => {
-        this.guardrails.finish(admission);
+      const reservation = await this.budgets.reserve(key, credential, call.costNanos).catch(async (err: unknown) => {
+        // the refusal goes out once the claim is given back: a retry right after it is not a duplicate
+        await this.guardrails.finish(admission);
         throw err;
       });
       // Booked: 0 when nothing reached the upstream; the worst case when the request went out
@@ -134,13 +135,20 @@ export class ForwardHandler {
         }
         admission.sent = true;
         admission.status = response.statusCode;
+        // an error answer gives its duplicate claim back before the client sees any of it (its
+        // body may be whole before the response ends): a retry the moment it arrives is no duplicate
+        const claimReleased = this.guardrails.releaseClaim(admission);
+        if (claimReleased) await claimReleased;
         const relayed = await relay(response, res, call, withAllowed(allowed.down, key.allowedHeaders), capture);
         cost = relayed.cost;
         audit.errorCode = relayed.errorCode;
       } finally {
         this.budgets.settle(reservation, cost);
         audit.costNanos = cost;
-        this.guardrails.finish(admission);
+        // a call refused before it was sent (503 vault_unavailable, 502 upstream_unreachable) is
+        // answered once its duplicate claim is given back
+        const released = this.guardrails.finish(admission);
+        if (released) await released;
       }
     } catch (err) {
       if (err instanceof GatewayCheckCall) {

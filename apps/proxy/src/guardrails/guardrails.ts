@@ -69,11 +69,11 @@ export class GuardrailChecks implements OnModuleDestroy {
   }
 
   /**
-   * The call ended. A claim is given up when the call surely did nothing (refused before it was
-   * sent, or answered with an error), so a retry is not taken for a duplicate; a call whose
-   * outcome is unknown (sent, no answer) keeps it: the vendor may have acted.
+   * The call ended: its tokens are settled, and its duplicate claim given up when the call surely
+   * did nothing (see releaseClaim). Answers the release in flight (null when there is none): the
+   * caller answers the client only after it, so that an immediate retry is not a duplicate.
    */
-  finish(admission: Admission): void {
+  finish(admission: Admission): Promise<void> | null {
     const t = admission.tokens;
     if (t) {
       // usage when the answer told it; nothing when the call was never sent; else the worst case stays
@@ -82,10 +82,26 @@ export class GuardrailChecks implements OnModuleDestroy {
         void this.store.query('tokens_settle', TOKENS_SETTLE, [t.vaultKeyId, t.stamp, used]).catch(() => undefined);
       }
     }
+    return this.releaseClaim(admission);
+  }
+
+  /**
+   * Gives up the call's duplicate claim when the call surely did nothing (refused before it was
+   * sent, or answered with an error), so a retry is not taken for a duplicate; a call whose
+   * outcome is unknown (sent, no answer) keeps it: the vendor may have acted. Once per call;
+   * resolves when the claim is gone (or the database could not be told: it expires with its window).
+   * Answers null when there is nothing to give up.
+   */
+  releaseClaim(admission: Admission): Promise<void> | null {
     const c = admission.claim;
-    if (!c) return;
+    if (!c) return null;
     const failed = admission.status === 0 ? !admission.sent : admission.status < 200 || admission.status >= 300;
-    if (failed) void this.store.query('duplicate_release', RELEASE_DUPLICATE, [c.vaultKeyId, c.fingerprint, c.auditId]).catch(() => undefined);
+    if (!failed) return null;
+    admission.claim = undefined;
+    return this.store.query('duplicate_release', RELEASE_DUPLICATE, [c.vaultKeyId, c.fingerprint, c.auditId]).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /** One LLM call's worst-case tokens against max_tokens_per_minute, decided in the database for all instances. */
