@@ -35,7 +35,8 @@
 //                  first round at BENCH_PROFILE_CONNECTIONS,
 //                  50 or 1, default 50),
 //                  of the api (issuance) and of the first streams instance are written there; read them with
-//                  `node bench/profile-top.mjs <file> [n] [callee]`
+//                  `node bench/profile-top.mjs <file> [n] [callee]`, and compare two per call with
+//                  `node bench/profile-diff.mjs <a> <calls> <b> <calls>` (calls: the round's req/s × BENCH_SECONDS)
 import autocannon from 'autocannon';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
